@@ -1,0 +1,171 @@
+//! Messages between nodes, and the effects a node hands to its caller.
+
+use crate::command::{ClientId, Command, Reply};
+use crate::durable::DurableWrite;
+use crate::types::{Ballot, NodeId, Slot};
+
+/// An accepted entry an acceptor reports in a `Promise`.
+#[derive(Clone, Debug)]
+pub struct AcceptedEntry {
+    pub slot: Slot,
+    pub ballot: Ballot,
+    pub command: Command,
+}
+
+/// A message from one node to another. Commands inside are shared (`Arc`),
+/// so cloning a message never deep-copies a value.
+#[derive(Clone, Debug)]
+pub enum Message {
+    /// Phase 1a: "promise me `ballot` for every slot from `from_slot` on".
+    Prepare { ballot: Ballot, from_slot: Slot },
+    /// Phase 1b: the promise, with every entry the acceptor has accepted at
+    /// or after the requested slot.
+    Promise {
+        ballot: Ballot,
+        accepted: Vec<AcceptedEntry>,
+    },
+    /// The acceptor refused `ballot` because it promised the higher `promised`.
+    Nack { ballot: Ballot, promised: Ballot },
+    /// Phase 2a: "accept `command` in `slot` at `ballot`".
+    Accept {
+        ballot: Ballot,
+        slot: Slot,
+        command: Command,
+    },
+    /// Phase 2b: the acceptor accepted `command` in `slot` at `ballot`.
+    Accepted {
+        ballot: Ballot,
+        slot: Slot,
+        command: Command,
+    },
+    /// `command` is chosen in `slot`: the learner broadcast.
+    Decide { slot: Slot, command: Command },
+    /// A leader's liveness signal, with the next slot it will execute.
+    Heartbeat { ballot: Ballot, applied_upto: Slot },
+    /// "Send me the chosen entries from `from_slot` on."
+    CatchupRequest { from_slot: Slot },
+    /// Chosen entries, contiguous, starting at the requested slot.
+    CatchupReply { entries: Vec<(Slot, Command)> },
+}
+
+impl Message {
+    /// A short name for traces and counters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::Prepare { .. } => "Prepare",
+            Message::Promise { .. } => "Promise",
+            Message::Nack { .. } => "Nack",
+            Message::Accept { .. } => "Accept",
+            Message::Accepted { .. } => "Accepted",
+            Message::Decide { .. } => "Decide",
+            Message::Heartbeat { .. } => "Heartbeat",
+            Message::CatchupRequest { .. } => "CatchupRequest",
+            Message::CatchupReply { .. } => "CatchupReply",
+        }
+    }
+}
+
+/// The timers a node asks for. Setting a timer replaces the pending one of
+/// the same kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// Stable-leader: no heartbeat for too long, so campaign. Leaderless:
+    /// the backoff after a proposal was refused.
+    Election,
+    /// Leader: time to send heartbeats.
+    Heartbeat,
+    /// Proposer: resend unanswered Prepare or Accept messages.
+    Retransmit,
+    /// Ask a peer for chosen entries this node may have missed.
+    Catchup,
+}
+
+impl Timer {
+    pub const ALL: [Timer; 4] = [
+        Timer::Election,
+        Timer::Heartbeat,
+        Timer::Retransmit,
+        Timer::Catchup,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Timer::Election => "election",
+            Timer::Heartbeat => "heartbeat",
+            Timer::Retransmit => "retransmit",
+            Timer::Catchup => "catchup",
+        }
+    }
+}
+
+/// Named points in the core that a healthy campaign should reach at least
+/// once ("sometimes" assertions). The caller counts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Probe {
+    /// A proposer adopted a value a promise reported, instead of its own.
+    AdoptedValue,
+    /// An acceptor refused a ballot below its promise.
+    RejectedLowerBallot,
+    /// A node won an election (stable-leader mode).
+    BecameLeader,
+    /// A retried client request was answered from the dedup table.
+    DedupHit,
+    /// A Cas found a version other than the expected one.
+    CasConflict,
+}
+
+impl Probe {
+    pub const ALL: [Probe; 5] = [
+        Probe::AdoptedValue,
+        Probe::RejectedLowerBallot,
+        Probe::BecameLeader,
+        Probe::DedupHit,
+        Probe::CasConflict,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Probe::AdoptedValue => "proposer-adopts-accepted-value",
+            Probe::RejectedLowerBallot => "acceptor-rejects-lower-ballot",
+            Probe::BecameLeader => "leader-changes",
+            Probe::DedupHit => "retry-answered-from-dedup-table",
+            Probe::CasConflict => "cas-conflicts",
+        }
+    }
+}
+
+/// An effect for the caller to carry out, in the order given.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// Make this write durable. It comes before every `Send` that depends on
+    /// it; the caller must finish it before carrying out those sends.
+    Persist(DurableWrite),
+    Send {
+        to: NodeId,
+        message: Message,
+    },
+    /// Fire `timer` after `delay_us` plus a uniformly random `0..=jitter_us`
+    /// that the caller draws, replacing any pending timer of that kind.
+    SetTimer {
+        timer: Timer,
+        delay_us: u64,
+        jitter_us: u64,
+    },
+    Reply {
+        client: ClientId,
+        seq: u64,
+        reply: Reply,
+    },
+    /// Observation only: this replica applied `slot`. Checkers read it.
+    Applied {
+        slot: Slot,
+        command: Command,
+        result: Option<crate::command::OpResult>,
+    },
+    /// Observation only: a probe point was reached.
+    Probe(Probe),
+}
