@@ -160,7 +160,9 @@ pub enum Output {
         seq: u64,
         reply: Reply,
     },
-    /// Observation only: this replica applied `slot`. Checkers read it.
+    /// Observation only: this replica applied `slot`. `result` is what the
+    /// command did here: `None` for a no-op, and for a client request the
+    /// dedup table shows was applied already (a duplicate or stale entry).
     Applied {
         slot: Slot,
         command: Command,

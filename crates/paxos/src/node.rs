@@ -356,7 +356,10 @@ impl Node {
             self.send(from, Message::Nack { ballot, promised }, out);
             return;
         }
-        self.raise_promise(ballot, out);
+        // A repeat is already promised and durable: answer, write nothing.
+        if !repeat {
+            self.raise_promise(ballot, out);
+        }
         let accepted = self
             .durable
             .accepted
@@ -852,7 +855,12 @@ impl Node {
                 }
                 result
             }
-            Applied::Duplicate(result) => result,
+            // Already applied: answer from the dedup table; the slot itself
+            // changes nothing, so it reports no result of its own.
+            Applied::Duplicate(result) => {
+                self.reply(request.client, request.seq, Reply::Done(result), out);
+                return None;
+            }
             Applied::Stale => return None,
         };
         self.volatile
@@ -893,6 +901,9 @@ impl Node {
             return;
         }
         if self.ballot().is_some_and(|own| own < ballot) {
+            // Name the new leader first, so the clients that `step_down`
+            // redirects are sent to it rather than told "unknown".
+            self.volatile.leader_hint = Some(from);
             self.step_down(out);
         }
         if self.is_leader() {

@@ -1,0 +1,282 @@
+//! A run's whole configuration, and swarm testing: drawing one per seed.
+
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use paxos::{Config as ClusterConfig, Flaws, Mode};
+
+use crate::faults::{FaultRates, ScheduledFault};
+use crate::rng::{self, Ppm, Stream, between, chance};
+
+/// How every message between two nodes, or a node and a client, travels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    pub delay_us_min: u64,
+    pub delay_us_max: u64,
+    /// A message takes the long tail, up to `tail_delay_us_max`, this often.
+    pub tail_ppm: Ppm,
+    pub tail_delay_us_max: u64,
+    pub drop_ppm: Ppm,
+    pub duplicate_ppm: Ppm,
+}
+
+/// The simulated clients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    pub clients: u32,
+    /// Keys are `user_profile:0` .. `user_profile:{keys-1}`; few keys, much contention.
+    pub keys: u32,
+    pub ops_per_client: u32,
+    /// The operation mix; Cas gets what Put and Get leave.
+    pub put_ppm: Ppm,
+    pub get_ppm: Ppm,
+    pub think_us_max: u64,
+    /// A client retries on another node after this long without an answer.
+    pub request_timeout_us: u64,
+    /// During the chaos phase a client gives up on an operation after this
+    /// many attempts; the operation's outcome is then unknown.
+    pub attempts_max: u32,
+}
+
+/// Bounds on one run. A run that hits `steps_max` or `time_us_max` is
+/// reported as a limit, never as a pass.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub steps_max: u64,
+    pub time_us_max: u64,
+    /// After the heal phase begins, every outstanding client operation must
+    /// complete, and every replica catch up, within this much virtual time.
+    pub liveness_us: u64,
+    /// The linearizability search gives up (inconclusive) past this.
+    pub linearizability_steps_max: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            steps_max: 2_000_000,
+            time_us_max: 600_000_000,
+            liveness_us: 30_000_000,
+            linearizability_steps_max: 1_000_000,
+        }
+    }
+}
+
+/// Everything that shapes one run. Serializable, so a drawn configuration
+/// can be printed in full, saved, and replayed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub cluster: ClusterConfig,
+    pub network: NetworkConfig,
+    /// How long faults are injected before the heal phase.
+    pub chaos_us: u64,
+    pub fault_rates: FaultRates,
+    /// Explicit faults, in addition to the random ones the rates draw.
+    #[serde(default)]
+    pub faults: Vec<ScheduledFault>,
+    pub workload: WorkloadConfig,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Swarm options pinned instead of drawn. `None` means "let the seed draw it".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pins {
+    pub nodes: Option<u8>,
+    pub mode: Option<Mode>,
+    pub quorum_phase1: Option<u8>,
+    pub quorum_phase2: Option<u8>,
+    pub allow_unsafe_quorums: bool,
+    pub drop_ppm: Option<Ppm>,
+    pub duplicate_ppm: Option<Ppm>,
+    pub delay_us_min: Option<u64>,
+    pub delay_us_max: Option<u64>,
+    pub crash_interval_us: Option<u64>,
+    pub partition_interval_us: Option<u64>,
+    pub pause_interval_us: Option<u64>,
+    pub clients: Option<u32>,
+    pub keys: Option<u32>,
+    pub ops_per_client: Option<u32>,
+    pub flaws: Flaws,
+}
+
+impl SimConfig {
+    /// Swarm testing: the seed draws its own configuration, except what
+    /// `pins` fixes. Every draw happens whether or not it is pinned, so a
+    /// pin changes only its own field.
+    pub fn draw(seed: u64, pins: &Pins) -> SimConfig {
+        let mut rng = rng::stream(seed, Stream::Swarm);
+        let rng = &mut rng;
+        let nodes = pick(pins.nodes, [3u8, 5, 7][between(rng, 0, 2) as usize]);
+        let mode = pick(pins.mode, Mode::ALL[between(rng, 0, 1) as usize]);
+        let mut cluster = ClusterConfig::new(nodes, mode);
+        // A quarter of the seeds run flexible quorums that still intersect.
+        let flexible = chance(rng, 250_000);
+        let phase1 = between(rng, u64::from(nodes / 2 + 1), u64::from(nodes)) as u8;
+        if flexible && pins.quorum_phase1.is_none() && pins.quorum_phase2.is_none() {
+            cluster.quorum_phase1 = Some(phase1);
+            cluster.quorum_phase2 = Some(nodes + 1 - phase1);
+        }
+        cluster.quorum_phase1 = pins.quorum_phase1.or(cluster.quorum_phase1);
+        cluster.quorum_phase2 = pins.quorum_phase2.or(cluster.quorum_phase2);
+        cluster.allow_unsafe_quorums = pins.allow_unsafe_quorums;
+        cluster.flaws = pins.flaws;
+
+        let delay_us_min = pick(pins.delay_us_min, between(rng, 50, 1_000));
+        let delay_spread_us = between(rng, 500, 20_000);
+        let delay_us_max =
+            pick(pins.delay_us_max, delay_us_min + delay_spread_us).max(delay_us_min);
+        let tail_ppm = draw_rate(rng, 300_000, 1_000, 50_000);
+        let network = NetworkConfig {
+            delay_us_min,
+            delay_us_max,
+            tail_ppm,
+            tail_delay_us_max: delay_us_max + between(rng, 10_000, 200_000),
+            drop_ppm: pick(pins.drop_ppm, draw_rate(rng, 250_000, 1_000, 100_000)),
+            duplicate_ppm: pick(pins.duplicate_ppm, draw_rate(rng, 250_000, 1_000, 100_000)),
+        };
+
+        let chaos_us = between(rng, 500_000, 4_000_000);
+        let crash_interval_us = draw_interval(rng, 250_000, 100_000, 2_000_000);
+        let partition_interval_us = draw_interval(rng, 250_000, 100_000, 2_000_000);
+        let pause_interval_us = draw_interval(rng, 400_000, 200_000, 3_000_000);
+        let fault_rates = FaultRates {
+            crash_interval_us: pick(pins.crash_interval_us, crash_interval_us),
+            crash_down_us_max: between(rng, 10_000, 1_000_000),
+            partition_interval_us: pick(pins.partition_interval_us, partition_interval_us),
+            partition_duration_us_max: between(rng, 10_000, 1_500_000),
+            pause_interval_us: pick(pins.pause_interval_us, pause_interval_us),
+            pause_duration_us_max: between(rng, 10_000, 500_000),
+        };
+
+        let put_ppm = between(rng, 100_000, 600_000) as Ppm;
+        let get_ppm = between(rng, 100_000, u64::from(900_000 - put_ppm)) as Ppm;
+        let workload = WorkloadConfig {
+            clients: pick(pins.clients, between(rng, 1, 8) as u32),
+            keys: pick(pins.keys, between(rng, 1, 4) as u32),
+            ops_per_client: pick(pins.ops_per_client, between(rng, 5, 40) as u32),
+            put_ppm,
+            get_ppm,
+            think_us_max: between(rng, 0, 20_000),
+            request_timeout_us: between(rng, 100_000, 400_000),
+            attempts_max: between(rng, 2, 8) as u32,
+        };
+        SimConfig {
+            seed,
+            cluster,
+            network,
+            chaos_us,
+            fault_rates,
+            faults: Vec::new(),
+            workload,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Check everything a run relies on; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        self.cluster
+            .validate()
+            .map_err(|error| format!("cluster: {error}"))?;
+        let network = &self.network;
+        if network.delay_us_min > network.delay_us_max {
+            return Err(format!(
+                "network.delay_us_min ({}) is above network.delay_us_max ({})",
+                network.delay_us_min, network.delay_us_max
+            ));
+        }
+        if network.tail_delay_us_max < network.delay_us_max {
+            return Err(format!(
+                "network.tail_delay_us_max ({}) is below network.delay_us_max ({})",
+                network.tail_delay_us_max, network.delay_us_max
+            ));
+        }
+        for (field, ppm) in [
+            ("network.tail_ppm", network.tail_ppm),
+            ("network.drop_ppm", network.drop_ppm),
+            ("network.duplicate_ppm", network.duplicate_ppm),
+        ] {
+            if ppm > rng::PPM_ONE {
+                return Err(format!(
+                    "{field} is {ppm}, expected at most 1000000 (certain)"
+                ));
+            }
+        }
+        let workload = &self.workload;
+        if workload.clients == 0 {
+            return Err("workload.clients is 0, expected at least 1".into());
+        }
+        if workload.keys == 0 {
+            return Err("workload.keys is 0, expected at least 1".into());
+        }
+        if u64::from(workload.put_ppm) + u64::from(workload.get_ppm) > u64::from(rng::PPM_ONE) {
+            return Err("workload.put_ppm + workload.get_ppm exceed 1000000".into());
+        }
+        if workload.request_timeout_us == 0 {
+            return Err("workload.request_timeout_us is 0, expected > 0".into());
+        }
+        if workload.attempts_max == 0 {
+            return Err("workload.attempts_max is 0, expected at least 1".into());
+        }
+        for (index, fault) in self.faults.iter().enumerate() {
+            for node in fault.action.nodes() {
+                if node >= self.cluster.nodes {
+                    return Err(format!(
+                        "faults[{index}]: node {node} does not exist in a {}-node cluster (nodes are 0..={})",
+                        self.cluster.nodes,
+                        self.cluster.nodes - 1
+                    ));
+                }
+            }
+            if let crate::faults::Trigger::OnSend { node, message, .. } = &fault.trigger {
+                if *node >= self.cluster.nodes {
+                    return Err(format!(
+                        "faults[{index}]: trigger node {node} does not exist in a {}-node cluster",
+                        self.cluster.nodes
+                    ));
+                }
+                if !crate::faults::MESSAGE_KINDS.contains(&message.as_str()) {
+                    return Err(format!(
+                        "faults[{index}]: unknown message kind `{message}`, expected one of {}",
+                        crate::faults::MESSAGE_KINDS.join(", ")
+                    ));
+                }
+            }
+            if let crate::faults::Trigger::OnAccept { node, .. } = &fault.trigger
+                && *node >= self.cluster.nodes
+            {
+                return Err(format!(
+                    "faults[{index}]: trigger node {node} does not exist in a {}-node cluster",
+                    self.cluster.nodes
+                ));
+            }
+        }
+        if self.limits.steps_max == 0 || self.limits.time_us_max == 0 {
+            return Err("limits.steps_max and limits.time_us_max must be above 0".into());
+        }
+        Ok(())
+    }
+}
+
+fn pick<T>(pinned: Option<T>, drawn: T) -> T {
+    pinned.unwrap_or(drawn)
+}
+
+/// Zero with probability `zero_ppm`, else uniform in `min..=max` ppm.
+fn draw_rate(rng: &mut ChaCha8Rng, zero_ppm: Ppm, min: u64, max: u64) -> Ppm {
+    let zero = chance(rng, zero_ppm);
+    let rate = between(rng, min, max) as Ppm;
+    if zero { 0 } else { rate }
+}
+
+/// Zero (off) with probability `zero_ppm`, else uniform in `min..=max` µs.
+fn draw_interval(rng: &mut ChaCha8Rng, zero_ppm: Ppm, min: u64, max: u64) -> u64 {
+    let zero = chance(rng, zero_ppm);
+    let interval = between(rng, min, max);
+    if zero { 0 } else { interval }
+}

@@ -1,0 +1,342 @@
+//! Faults: what can go wrong, when it strikes, and the random fault plan.
+//!
+//! A run's faults are an explicit list of [`ScheduledFault`]s. Random faults
+//! (swarm testing) are drawn up front from the fault stream into that same
+//! list, so a failing seed's faults can be written out, edited and shrunk
+//! like any hand-written schedule.
+
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use paxos::NodeId;
+
+use crate::rng::between;
+
+/// A network partition. Links are directed; a symmetric shape cuts both
+/// directions of every link between its sides.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "shape", deny_unknown_fields)]
+pub enum Partition {
+    /// Cut one node off from every other node, both ways.
+    Isolate { node: NodeId },
+    /// Split the cluster: `side` on one side, everyone else on the other.
+    Split { side: Vec<NodeId> },
+    /// `bridge` sees both `left` and `right`; they do not see each other.
+    Bridge {
+        bridge: NodeId,
+        left: Vec<NodeId>,
+        right: Vec<NodeId>,
+    },
+    /// One-way cut: messages from any of `from` to any of `to` are lost;
+    /// the other direction still works.
+    OneWay { from: Vec<NodeId>, to: Vec<NodeId> },
+    /// Arbitrary groups: only nodes in the same group talk.
+    Groups { groups: Vec<Vec<NodeId>> },
+}
+
+impl Partition {
+    /// Every node the shape names.
+    pub fn nodes(&self) -> Vec<NodeId> {
+        match self {
+            Partition::Isolate { node } => vec![*node],
+            Partition::Split { side } => side.clone(),
+            Partition::Bridge {
+                bridge,
+                left,
+                right,
+            } => std::iter::once(*bridge)
+                .chain(left.iter().copied())
+                .chain(right.iter().copied())
+                .collect(),
+            Partition::OneWay { from, to } => from.iter().chain(to).copied().collect(),
+            Partition::Groups { groups } => groups.iter().flatten().copied().collect(),
+        }
+    }
+
+    /// The directed links `(from, to)` this shape cuts in an `nodes`-node cluster.
+    pub fn cut_links(&self, nodes: u8) -> Vec<(NodeId, NodeId)> {
+        let all = 0..nodes;
+        let mut links = Vec::new();
+        let cut_both = |a: NodeId, b: NodeId, links: &mut Vec<(NodeId, NodeId)>| {
+            links.push((a, b));
+            links.push((b, a));
+        };
+        match self {
+            Partition::Isolate { node } => {
+                for other in all.filter(|other| other != node) {
+                    cut_both(*node, other, &mut links);
+                }
+            }
+            Partition::Split { side } => {
+                for a in side {
+                    for b in all.clone().filter(|b| !side.contains(b)) {
+                        cut_both(*a, b, &mut links);
+                    }
+                }
+            }
+            Partition::Bridge { left, right, .. } => {
+                for a in left {
+                    for b in right {
+                        cut_both(*a, *b, &mut links);
+                    }
+                }
+            }
+            Partition::OneWay { from, to } => {
+                for a in from {
+                    for b in to {
+                        if a != b {
+                            links.push((*a, *b));
+                        }
+                    }
+                }
+            }
+            Partition::Groups { groups } => {
+                let group_of = |node: NodeId| groups.iter().position(|g| g.contains(&node));
+                for a in all.clone() {
+                    for b in all.clone() {
+                        if a != b && group_of(a) != group_of(b) {
+                            links.push((a, b));
+                        }
+                    }
+                }
+            }
+        }
+        links.sort_unstable();
+        links.dedup();
+        links
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Partition::Isolate { .. } => "isolate",
+            Partition::Split { .. } => "split",
+            Partition::Bridge { .. } => "bridge",
+            Partition::OneWay { .. } => "one-way",
+            Partition::Groups { .. } => "groups",
+        }
+    }
+}
+
+/// What a fault does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "fault", deny_unknown_fields)]
+pub enum FaultAction {
+    /// Crash `node`: it loses its volatile state and pending timers and keeps
+    /// its durable state. It restarts after `down_us`, or when the heal
+    /// phase begins if `down_us` is absent.
+    Crash {
+        node: NodeId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        down_us: Option<u64>,
+    },
+    /// Restart `node` now, if it is down.
+    Restart { node: NodeId },
+    /// Cut links. Replaces any partition in force. Heals after
+    /// `duration_us`, or when the heal phase begins if absent.
+    Partition {
+        #[serde(flatten)]
+        partition: Partition,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_us: Option<u64>,
+    },
+    /// Restore every link.
+    Heal,
+    /// Stop `node` from handling anything for `duration_us`: its messages
+    /// and timers wait and are handled late, all at once.
+    Pause { node: NodeId, duration_us: u64 },
+}
+
+impl FaultAction {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultAction::Crash { .. } => "crash",
+            FaultAction::Restart { .. } => "restart",
+            FaultAction::Partition { .. } => "partition",
+            FaultAction::Heal => "heal",
+            FaultAction::Pause { .. } => "pause",
+        }
+    }
+
+    /// Every node the action names, for validation.
+    pub fn nodes(&self) -> Vec<NodeId> {
+        match self {
+            FaultAction::Crash { node, .. }
+            | FaultAction::Restart { node }
+            | FaultAction::Pause { node, .. } => vec![*node],
+            FaultAction::Partition { partition, .. } => partition.nodes(),
+            FaultAction::Heal => Vec::new(),
+        }
+    }
+}
+
+/// When a scheduled fault fires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "when", deny_unknown_fields)]
+pub enum Trigger {
+    /// At a virtual time.
+    At { time_us: u64 },
+    /// Right after `node` sends its `nth` (from 1) message of kind `message`
+    /// (`Prepare`, `Accept`, `Accepted`, ...).
+    OnSend {
+        node: NodeId,
+        message: String,
+        #[serde(default = "one")]
+        nth: u32,
+    },
+    /// Right after `node`, as an acceptor, accepts a value in `slot`.
+    OnAccept { node: NodeId, slot: u64 },
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The message kinds a trigger may name.
+pub const MESSAGE_KINDS: [&str; 9] = [
+    "Prepare",
+    "Promise",
+    "Nack",
+    "Accept",
+    "Accepted",
+    "Decide",
+    "Heartbeat",
+    "CatchupRequest",
+    "CatchupReply",
+];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledFault {
+    #[serde(flatten)]
+    pub trigger: Trigger,
+    #[serde(flatten)]
+    pub action: FaultAction,
+}
+
+/// Rates of random faults during the chaos phase. A zero interval turns
+/// that kind off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRates {
+    /// Mean time between crashes.
+    pub crash_interval_us: u64,
+    /// A crashed node stays down up to this long.
+    pub crash_down_us_max: u64,
+    /// Mean time between partitions.
+    pub partition_interval_us: u64,
+    /// A partition lasts up to this long.
+    pub partition_duration_us_max: u64,
+    /// Mean time between pauses.
+    pub pause_interval_us: u64,
+    /// A pause lasts up to this long.
+    pub pause_duration_us_max: u64,
+}
+
+impl FaultRates {
+    pub const NONE: FaultRates = FaultRates {
+        crash_interval_us: 0,
+        crash_down_us_max: 0,
+        partition_interval_us: 0,
+        partition_duration_us_max: 0,
+        pause_interval_us: 0,
+        pause_duration_us_max: 0,
+    };
+}
+
+/// Draw the random faults of a chaos phase of `chaos_us`, in time order.
+/// Each kind is its own process, drawn in a fixed order from `rng`.
+pub fn plan(
+    rng: &mut ChaCha8Rng,
+    rates: &FaultRates,
+    nodes: u8,
+    chaos_us: u64,
+) -> Vec<ScheduledFault> {
+    let mut faults = Vec::new();
+    let processes: [(u64, &dyn Fn(&mut ChaCha8Rng) -> FaultAction); 3] = [
+        (rates.crash_interval_us, &|rng| FaultAction::Crash {
+            node: between(rng, 0, u64::from(nodes) - 1) as NodeId,
+            down_us: Some(between(rng, 1_000, rates.crash_down_us_max.max(1_000))),
+        }),
+        (rates.partition_interval_us, &|rng| FaultAction::Partition {
+            partition: draw_partition(rng, nodes),
+            duration_us: Some(between(
+                rng,
+                1_000,
+                rates.partition_duration_us_max.max(1_000),
+            )),
+        }),
+        (rates.pause_interval_us, &|rng| FaultAction::Pause {
+            node: between(rng, 0, u64::from(nodes) - 1) as NodeId,
+            duration_us: between(rng, 1_000, rates.pause_duration_us_max.max(1_000)),
+        }),
+    ];
+    for (interval_us, draw) in processes {
+        if interval_us == 0 {
+            continue;
+        }
+        let mut time_us = 0;
+        loop {
+            time_us += between(rng, interval_us / 2, interval_us * 3 / 2).max(1);
+            if time_us >= chaos_us {
+                break;
+            }
+            faults.push(ScheduledFault {
+                trigger: Trigger::At { time_us },
+                action: draw(rng),
+            });
+        }
+    }
+    faults.sort_by_key(|fault| match fault.trigger {
+        Trigger::At { time_us } => time_us,
+        _ => unreachable!("the random plan only has timed faults"),
+    });
+    faults
+}
+
+/// One of the partition shapes, uniformly.
+fn draw_partition(rng: &mut ChaCha8Rng, nodes: u8) -> Partition {
+    let node = |rng: &mut ChaCha8Rng| between(rng, 0, u64::from(nodes) - 1) as NodeId;
+    let mut shuffled: Vec<NodeId> = (0..nodes).collect();
+    for i in (1..shuffled.len()).rev() {
+        let j = between(rng, 0, i as u64) as usize;
+        shuffled.swap(i, j);
+    }
+    let minority = usize::from(nodes).saturating_sub(1) / 2;
+    match between(rng, 0, 4) {
+        0 => Partition::Isolate { node: node(rng) },
+        1 => Partition::Split {
+            side: sorted(&shuffled[..minority.max(1)]),
+        },
+        2 => {
+            let rest = &shuffled[1..];
+            let half = rest.len() / 2;
+            Partition::Bridge {
+                bridge: shuffled[0],
+                left: sorted(&rest[..half]),
+                right: sorted(&rest[half..]),
+            }
+        }
+        3 => {
+            let cut = between(rng, 1, u64::from(nodes) - 1) as usize;
+            Partition::OneWay {
+                from: sorted(&shuffled[..cut]),
+                to: sorted(&shuffled[cut..]),
+            }
+        }
+        _ => {
+            let groups_count = between(rng, 2, u64::from(nodes).min(3)) as usize;
+            let mut groups = vec![Vec::new(); groups_count];
+            for (index, node) in shuffled.iter().enumerate() {
+                groups[index % groups_count].push(*node);
+            }
+            groups.iter_mut().for_each(|group| group.sort_unstable());
+            Partition::Groups { groups }
+        }
+    }
+}
+
+fn sorted(nodes: &[NodeId]) -> Vec<NodeId> {
+    let mut nodes = nodes.to_vec();
+    nodes.sort_unstable();
+    nodes
+}

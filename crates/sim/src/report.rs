@@ -1,0 +1,274 @@
+//! What a run produces: its verdict, violations, probes and counters.
+
+use serde::Serialize;
+
+use paxos::{Ballot, NodeId, Slot};
+
+/// The invariants the checkers hold a run to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Invariant {
+    /// Two different values chosen for one slot.
+    SingleChosenValue,
+    /// Two different values accepted in one slot under one ballot.
+    UniqueBallotValue,
+    /// A node learned or applied a value other than the one chosen.
+    LearnerAgreement,
+    /// A replica applied slots out of order or with a gap.
+    ReplicaOrder,
+    /// Replicas disagree on a key's version -> value, or end in different states.
+    ReplicaAgreement,
+    /// An applied write did not raise its key's version by exactly one.
+    VersionIncrement,
+    /// An acceptor's promise went down (typically across a crash).
+    PromiseMonotonic,
+    /// An acceptor accepted a ballot below its promise.
+    AcceptBelowPromise,
+    /// A restarted acceptor forgot an acceptance it had reported.
+    AcceptorDurability,
+    /// A proposer reused or lowered a ballot (typically across a crash).
+    BallotMonotonic,
+    /// The client history has no linearization.
+    Linearizability,
+    /// After the heal phase began, work did not finish within the bound.
+    Liveness,
+}
+
+impl Invariant {
+    pub const ALL: [Invariant; 12] = [
+        Invariant::SingleChosenValue,
+        Invariant::UniqueBallotValue,
+        Invariant::LearnerAgreement,
+        Invariant::ReplicaOrder,
+        Invariant::ReplicaAgreement,
+        Invariant::VersionIncrement,
+        Invariant::PromiseMonotonic,
+        Invariant::AcceptBelowPromise,
+        Invariant::AcceptorDurability,
+        Invariant::BallotMonotonic,
+        Invariant::Linearizability,
+        Invariant::Liveness,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Invariant::SingleChosenValue => "single-chosen-value",
+            Invariant::UniqueBallotValue => "unique-ballot-value",
+            Invariant::LearnerAgreement => "learner-agreement",
+            Invariant::ReplicaOrder => "replica-order",
+            Invariant::ReplicaAgreement => "replica-agreement",
+            Invariant::VersionIncrement => "version-increment",
+            Invariant::PromiseMonotonic => "promise-monotonic",
+            Invariant::AcceptBelowPromise => "accept-below-promise",
+            Invariant::AcceptorDurability => "acceptor-durability",
+            Invariant::BallotMonotonic => "ballot-monotonic",
+            Invariant::Linearizability => "linearizability",
+            Invariant::Liveness => "liveness",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Invariant> {
+        Invariant::ALL
+            .into_iter()
+            .find(|invariant| invariant.name() == name)
+    }
+}
+
+/// One side of a conflict: a value and what stands behind it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub value: String,
+    pub ballot: Option<Ballot>,
+    pub acceptors: Vec<NodeId>,
+    pub note: String,
+}
+
+/// A broken invariant, located.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub invariant: Invariant,
+    /// The index of the event after which the check failed (0-based).
+    pub event: u64,
+    pub time_us: u64,
+    pub slot: Option<Slot>,
+    pub key: Option<String>,
+    pub node: Option<NodeId>,
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} at event {} (t={}us)",
+            self.invariant.name(),
+            self.event,
+            self.time_us
+        )?;
+        if let Some(slot) = self.slot {
+            write!(f, " slot {slot}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, " key {key}")?;
+        }
+        if let Some(node) = self.node {
+            write!(f, " node {node}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        for evidence in &self.evidence {
+            write!(f, "\n    {}", evidence.value)?;
+            if let Some(ballot) = evidence.ballot {
+                write!(f, " at ballot {ballot}")?;
+            }
+            if !evidence.acceptors.is_empty() {
+                write!(f, " accepted by {:?}", evidence.acceptors)?;
+            }
+            if !evidence.note.is_empty() {
+                write!(f, " ({})", evidence.note)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which bound a run hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitKind {
+    Steps,
+    Time,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Violation(Box<Violation>),
+    /// The linearizability search ran out of budget on `key`: not a pass.
+    Inconclusive {
+        key: String,
+        steps: u64,
+    },
+    /// The run hit a bound before it finished: not a pass.
+    Limit(LimitKind),
+}
+
+impl Verdict {
+    /// `pass`, `violation`, `inconclusive` or `limit`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Violation(_) => "violation",
+            Verdict::Inconclusive { .. } => "inconclusive",
+            Verdict::Limit(_) => "limit",
+        }
+    }
+
+    /// The invariant's name, `inconclusive`, or `limit`; `None` for a pass.
+    pub fn invariant_name(&self) -> Option<&'static str> {
+        match self {
+            Verdict::Pass => None,
+            Verdict::Violation(violation) => Some(violation.invariant.name()),
+            Verdict::Inconclusive { .. } => Some("inconclusive"),
+            Verdict::Limit(_) => Some("limit"),
+        }
+    }
+
+    pub fn is_pass(&self) -> bool {
+        matches!(self, Verdict::Pass)
+    }
+}
+
+/// Coverage probes: named points a healthy campaign reaches at least once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProbePoint {
+    Core(paxos::Probe),
+    CrashBetweenPrepareAndAccept,
+    DuplicateDelivered,
+    MessageDropped,
+    HealThenProgress,
+    PausedNodeResumesWithBacklog,
+}
+
+impl ProbePoint {
+    pub const ALL: [ProbePoint; 10] = [
+        ProbePoint::Core(paxos::Probe::AdoptedValue),
+        ProbePoint::Core(paxos::Probe::RejectedLowerBallot),
+        ProbePoint::Core(paxos::Probe::BecameLeader),
+        ProbePoint::CrashBetweenPrepareAndAccept,
+        ProbePoint::DuplicateDelivered,
+        ProbePoint::MessageDropped,
+        ProbePoint::HealThenProgress,
+        ProbePoint::Core(paxos::Probe::DedupHit),
+        ProbePoint::Core(paxos::Probe::CasConflict),
+        ProbePoint::PausedNodeResumesWithBacklog,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProbePoint::Core(probe) => probe.name(),
+            ProbePoint::CrashBetweenPrepareAndAccept => "crash-between-prepare-and-accept",
+            ProbePoint::DuplicateDelivered => "duplicate-delivered",
+            ProbePoint::MessageDropped => "message-dropped",
+            ProbePoint::HealThenProgress => "partition-heals-then-progress",
+            ProbePoint::PausedNodeResumesWithBacklog => "paused-node-resumes-with-backlog",
+        }
+    }
+
+    fn index(self) -> usize {
+        ProbePoint::ALL
+            .iter()
+            .position(|probe| *probe == self)
+            .expect("every probe is listed")
+    }
+}
+
+/// Hit counts per probe.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Probes {
+    hits: [u64; ProbePoint::ALL.len()],
+}
+
+impl Probes {
+    pub fn hit(&mut self, probe: ProbePoint) {
+        self.hits[probe.index()] += 1;
+    }
+
+    pub fn count(&self, probe: ProbePoint) -> u64 {
+        self.hits[probe.index()]
+    }
+
+    pub fn add(&mut self, other: &Probes) {
+        for (mine, theirs) in self.hits.iter_mut().zip(other.hits) {
+            *mine += theirs;
+        }
+    }
+
+    /// `(name, hits)` for every probe, in a fixed order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        ProbePoint::ALL
+            .iter()
+            .map(|probe| (probe.name(), self.count(*probe)))
+    }
+}
+
+/// Counters of one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub messages_sent: u64,
+    pub messages_delivered: u64,
+    pub messages_dropped: u64,
+    pub messages_blocked: u64,
+    pub messages_duplicated: u64,
+    pub messages_lost_to_crash: u64,
+    pub crashes: u64,
+    pub restarts: u64,
+    pub partitions: u64,
+    pub pauses: u64,
+    pub timers_fired: u64,
+    pub client_requests: u64,
+    pub ops_completed: u64,
+    pub ops_unknown: u64,
+    pub slots_chosen: u64,
+}

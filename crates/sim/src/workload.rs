@@ -1,0 +1,354 @@
+//! Simulated clients and the history they record.
+//!
+//! Each client issues one operation at a time: Put, Get or Cas on a small
+//! key set (contention is the point), with think time between operations.
+//! A request that goes unanswered for `request_timeout_us` is retried on
+//! another node with the same sequence number; a redirect is followed at
+//! once. During the chaos phase a client gives up after `attempts_max`
+//! attempts and records the outcome as unknown; in the heal phase it keeps
+//! trying, and the liveness checker holds it to a bound.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use paxos::{ClientId, Key, NodeId, Op, OpResult, Request, Value};
+
+use crate::config::WorkloadConfig;
+use crate::rng::{self, between};
+
+const NAMES: [&str; 8] = [
+    "Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi",
+];
+
+/// One client operation as the client saw it.
+#[derive(Clone, Debug)]
+pub struct OpRecord {
+    pub client: ClientId,
+    pub seq: u64,
+    pub op: Op,
+    pub invoke_us: u64,
+    /// `None`: never answered; it may or may not have taken effect.
+    pub complete: Option<(u64, OpResult)>,
+    pub attempts: u32,
+}
+
+/// Every operation of a run, in invocation order.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    pub ops: Vec<OpRecord>,
+}
+
+impl History {
+    pub fn pending(&self) -> impl Iterator<Item = &OpRecord> {
+        self.ops.iter().filter(|op| op.complete.is_none())
+    }
+}
+
+/// What a client wants the simulator to do next.
+#[derive(Clone, Debug)]
+pub enum ClientEffect {
+    /// Send `request` to `node` and time out after `timeout_us` (tagged `attempt`).
+    Send {
+        node: NodeId,
+        request: Arc<Request>,
+        attempt: u32,
+        timeout_us: u64,
+    },
+    /// Wake the client again after `delay_us` to issue its next operation.
+    Think { delay_us: u64 },
+    /// The client has issued and settled all its operations.
+    Done,
+}
+
+#[derive(Clone, Debug)]
+enum State {
+    Idle,
+    Waiting {
+        history_index: usize,
+        request: Arc<Request>,
+        attempt: u32,
+        redirects: u32,
+    },
+    Done,
+}
+
+pub struct Client {
+    id: ClientId,
+    rng: ChaCha8Rng,
+    ops_issued: u32,
+    target: NodeId,
+    state: State,
+    /// The last version this client saw per key; Cas expects it.
+    versions_seen: BTreeMap<u32, u64>,
+}
+
+/// The clients of a run and their shared history.
+pub struct Workload {
+    config: WorkloadConfig,
+    nodes: u8,
+    keys: Vec<Key>,
+    pub clients: Vec<Client>,
+    pub history: History,
+    /// Whether clients may give up (chaos phase) or must persist (heal phase).
+    pub patient: bool,
+}
+
+impl Workload {
+    pub fn new(seed: u64, config: WorkloadConfig, nodes: u8) -> Workload {
+        let keys = (0..config.keys)
+            .map(|key| Key::from(format!("user_profile:{key}")))
+            .collect();
+        let clients = (0..config.clients)
+            .map(|id| {
+                let mut rng = rng::client_stream(seed, id);
+                let target = between(&mut rng, 0, u64::from(nodes) - 1) as NodeId;
+                Client {
+                    id,
+                    rng,
+                    ops_issued: 0,
+                    target,
+                    state: State::Idle,
+                    versions_seen: BTreeMap::new(),
+                }
+            })
+            .collect();
+        Workload {
+            config,
+            nodes,
+            keys,
+            clients,
+            history: History::default(),
+            patient: false,
+        }
+    }
+
+    /// Every client finished its operations.
+    pub fn done(&self) -> bool {
+        self.clients
+            .iter()
+            .all(|client| matches!(client.state, State::Done))
+    }
+
+    /// The client's first think time.
+    pub fn start(&mut self, client: ClientId) -> ClientEffect {
+        let think_us_max = self.config.think_us_max;
+        let c = &mut self.clients[client as usize];
+        ClientEffect::Think {
+            delay_us: between(&mut c.rng, 0, think_us_max),
+        }
+    }
+
+    /// The client wakes: issue the next operation, or finish.
+    pub fn issue(&mut self, client: ClientId, now_us: u64) -> ClientEffect {
+        let c = &mut self.clients[client as usize];
+        assert!(
+            matches!(c.state, State::Idle),
+            "client {client} issued while busy"
+        );
+        if c.ops_issued == self.config.ops_per_client {
+            c.state = State::Done;
+            return ClientEffect::Done;
+        }
+        c.ops_issued += 1;
+        let seq = u64::from(c.ops_issued);
+        let op = draw_op(
+            &mut c.rng,
+            &self.config,
+            &self.keys,
+            &c.versions_seen,
+            client,
+            seq,
+        );
+        let request = Arc::new(Request { client, seq, op });
+        let history_index = self.history.ops.len();
+        self.history.ops.push(OpRecord {
+            client,
+            seq,
+            op: request.op.clone(),
+            invoke_us: now_us,
+            complete: None,
+            attempts: 1,
+        });
+        c.state = State::Waiting {
+            history_index,
+            request: request.clone(),
+            attempt: 1,
+            redirects: 0,
+        };
+        ClientEffect::Send {
+            node: c.target,
+            request,
+            attempt: 1,
+            timeout_us: self.config.request_timeout_us,
+        }
+    }
+
+    /// A reply reached the client. Stale replies (another seq) are ignored.
+    pub fn on_reply(
+        &mut self,
+        client: ClientId,
+        seq: u64,
+        reply: paxos::Reply,
+        now_us: u64,
+    ) -> Option<ClientEffect> {
+        let think_us_max = self.config.think_us_max;
+        let nodes = self.nodes;
+        let c = &mut self.clients[client as usize];
+        let State::Waiting {
+            history_index,
+            request,
+            attempt,
+            redirects,
+        } = &mut c.state
+        else {
+            return None;
+        };
+        if request.seq != seq {
+            return None;
+        }
+        match reply {
+            paxos::Reply::Done(result) => {
+                let record = &mut self.history.ops[*history_index];
+                assert!(record.complete.is_none(), "operation completed twice");
+                record.complete = Some((now_us, result.clone()));
+                let key_index = key_index(request.op.key());
+                if let Some(version) = result_version(&result) {
+                    c.versions_seen.insert(key_index, version);
+                }
+                c.state = State::Idle;
+                Some(ClientEffect::Think {
+                    delay_us: between(&mut c.rng, 0, think_us_max),
+                })
+            }
+            paxos::Reply::Redirect { leader } => {
+                // Follow a hint at once, but not around a loop forever: past
+                // a few redirects, wait for the timeout instead.
+                *redirects += 1;
+                if *redirects > 2 * u32::from(nodes) {
+                    return None;
+                }
+                c.target = match leader {
+                    Some(leader) if leader != c.target => leader,
+                    _ => (c.target + 1) % nodes,
+                };
+                Some(ClientEffect::Send {
+                    node: c.target,
+                    request: request.clone(),
+                    attempt: *attempt,
+                    timeout_us: self.config.request_timeout_us,
+                })
+            }
+        }
+    }
+
+    /// The client's timer for `attempt` of `seq` fired.
+    pub fn on_timeout(
+        &mut self,
+        client: ClientId,
+        seq: u64,
+        attempt_fired: u32,
+    ) -> Option<ClientEffect> {
+        let think_us_max = self.config.think_us_max;
+        let attempts_max = self.config.attempts_max;
+        let patient = self.patient;
+        let nodes = self.nodes;
+        let c = &mut self.clients[client as usize];
+        let State::Waiting {
+            history_index,
+            request,
+            attempt,
+            redirects,
+        } = &mut c.state
+        else {
+            return None;
+        };
+        if request.seq != seq || *attempt != attempt_fired {
+            return None;
+        }
+        if !patient && *attempt >= attempts_max {
+            // Give up: the outcome stays unknown in the history.
+            c.state = State::Idle;
+            return Some(ClientEffect::Think {
+                delay_us: between(&mut c.rng, 0, think_us_max),
+            });
+        }
+        *attempt += 1;
+        *redirects = 0;
+        self.history.ops[*history_index].attempts = *attempt;
+        c.target = (c.target + 1) % nodes;
+        Some(ClientEffect::Send {
+            node: c.target,
+            request: request.clone(),
+            attempt: *attempt,
+            timeout_us: self.config.request_timeout_us,
+        })
+    }
+
+    /// Clients still waiting for an answer, with their request.
+    pub fn outstanding(&self) -> Vec<(ClientId, u64, u32)> {
+        self.clients
+            .iter()
+            .filter_map(|client| match &client.state {
+                State::Waiting {
+                    request, attempt, ..
+                } => Some((client.id, request.seq, *attempt)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn draw_op(
+    rng: &mut ChaCha8Rng,
+    config: &WorkloadConfig,
+    keys: &[Key],
+    versions_seen: &BTreeMap<u32, u64>,
+    client: ClientId,
+    seq: u64,
+) -> Op {
+    let key_index = between(rng, 0, keys.len() as u64 - 1) as u32;
+    let key = keys[key_index as usize].clone();
+    let roll = rng.random_range(0..crate::rng::PPM_ONE);
+    let name = NAMES[between(rng, 0, NAMES.len() as u64 - 1) as usize];
+    let value = || -> Value {
+        Arc::new(json!({
+            "name": name,
+            "email": format!("{}.{client}.{seq}@example.com", name.to_lowercase()),
+        }))
+    };
+    if roll < config.put_ppm {
+        Op::Put {
+            key,
+            value: value(),
+        }
+    } else if roll < config.put_ppm + config.get_ppm {
+        Op::Get { key }
+    } else {
+        let expected_version = versions_seen.get(&key_index).copied().unwrap_or(0);
+        Op::Cas {
+            key,
+            expected_version,
+            value: value(),
+        }
+    }
+}
+
+/// `user_profile:N` -> N.
+pub fn key_index(key: &str) -> u32 {
+    key.rsplit(':')
+        .next()
+        .and_then(|index| index.parse().ok())
+        .expect("workload keys are user_profile:N")
+}
+
+fn result_version(result: &OpResult) -> Option<u64> {
+    match result {
+        OpResult::Put { version } | OpResult::CasOk { version } => Some(*version),
+        OpResult::Get { found } => Some(found.as_ref().map_or(0, |(_, version)| *version)),
+        OpResult::CasConflict { current_version } => Some(*current_version),
+    }
+}
