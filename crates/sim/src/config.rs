@@ -38,6 +38,38 @@ pub struct WorkloadConfig {
     /// During the chaos phase a client gives up on an operation after this
     /// many attempts; the operation's outcome is then unknown.
     pub attempts_max: u32,
+    /// Explicit operations, one list per client. When present, client `i`
+    /// runs `scripts[i]` instead of drawing `ops_per_client` operations,
+    /// and `clients` must equal `scripts.len()`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scripts: Vec<Vec<ScriptedOp>>,
+}
+
+/// One scripted client operation. Written values are generated, unique per
+/// `(client, seq)`, so a script names only the kind and the key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "op", deny_unknown_fields)]
+pub enum ScriptedOp {
+    Put {
+        key: u32,
+    },
+    Get {
+        key: u32,
+    },
+    /// `expected_version` absent: the last version this client saw of the key.
+    Cas {
+        key: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_version: Option<u64>,
+    },
+}
+
+impl ScriptedOp {
+    pub fn key(&self) -> u32 {
+        match self {
+            ScriptedOp::Put { key } | ScriptedOp::Get { key } | ScriptedOp::Cas { key, .. } => *key,
+        }
+    }
 }
 
 /// Bounds on one run. A run that hits `steps_max` or `time_us_max` is
@@ -165,6 +197,7 @@ impl SimConfig {
             think_us_max: between(rng, 0, 20_000),
             request_timeout_us: between(rng, 100_000, 400_000),
             attempts_max: between(rng, 2, 8) as u32,
+            scripts: Vec::new(),
         };
         SimConfig {
             seed,
@@ -219,6 +252,26 @@ impl SimConfig {
         }
         if workload.request_timeout_us == 0 {
             return Err("workload.request_timeout_us is 0, expected > 0".into());
+        }
+        if !workload.scripts.is_empty() {
+            if workload.scripts.len() != workload.clients as usize {
+                return Err(format!(
+                    "workload.scripts has {} client scripts but workload.clients is {}",
+                    workload.scripts.len(),
+                    workload.clients
+                ));
+            }
+            for (client, script) in workload.scripts.iter().enumerate() {
+                for (index, op) in script.iter().enumerate() {
+                    if op.key() >= workload.keys {
+                        return Err(format!(
+                            "workload.scripts[{client}][{index}]: key {} does not exist (keys are 0..={})",
+                            op.key(),
+                            workload.keys - 1
+                        ));
+                    }
+                }
+            }
         }
         if workload.attempts_max == 0 {
             return Err("workload.attempts_max is 0, expected at least 1".into());

@@ -134,7 +134,6 @@ pub enum FaultAction {
     /// Cut links. Replaces any partition in force. Heals after
     /// `duration_us`, or when the heal phase begins if absent.
     Partition {
-        #[serde(flatten)]
         partition: Partition,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration_us: Option<u64>,
@@ -171,7 +170,7 @@ impl FaultAction {
 
 /// When a scheduled fault fires.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "when", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case", tag = "kind", deny_unknown_fields)]
 pub enum Trigger {
     /// At a virtual time.
     At { time_us: u64 },
@@ -204,12 +203,12 @@ pub const MESSAGE_KINDS: [&str; 9] = [
     "CatchupReply",
 ];
 
+/// A fault and when it fires: `{"when": {...}, "action": {...}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduledFault {
-    #[serde(flatten)]
+    #[serde(rename = "when")]
     pub trigger: Trigger,
-    #[serde(flatten)]
     pub action: FaultAction,
 }
 
@@ -339,4 +338,70 @@ fn sorted(nodes: &[NodeId]) -> Vec<NodeId> {
     let mut nodes = nodes.to_vec();
     nodes.sort_unstable();
     nodes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduled_faults_round_trip_through_json() {
+        let faults = vec![
+            ScheduledFault {
+                trigger: Trigger::OnSend {
+                    node: 0,
+                    message: "Prepare".into(),
+                    nth: 1,
+                },
+                action: FaultAction::Crash {
+                    node: 0,
+                    down_us: Some(5_000),
+                },
+            },
+            ScheduledFault {
+                trigger: Trigger::At { time_us: 10 },
+                action: FaultAction::Partition {
+                    partition: Partition::Bridge {
+                        bridge: 0,
+                        left: vec![1],
+                        right: vec![2],
+                    },
+                    duration_us: None,
+                },
+            },
+        ];
+        let text = serde_json::to_string(&faults).unwrap();
+        let back: Vec<ScheduledFault> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, faults);
+        let unknown =
+            r#"{"when": {"kind": "at", "time_us": 1, "extra": 2}, "action": {"fault": "heal"}}"#;
+        assert!(serde_json::from_str::<ScheduledFault>(unknown).is_err());
+    }
+
+    #[test]
+    fn partitions_cut_exactly_their_links() {
+        let isolate = Partition::Isolate { node: 1 }.cut_links(3);
+        assert_eq!(isolate, vec![(0, 1), (1, 0), (1, 2), (2, 1)]);
+        let one_way = Partition::OneWay {
+            from: vec![0],
+            to: vec![1, 2],
+        }
+        .cut_links(3);
+        assert_eq!(one_way, vec![(0, 1), (0, 2)]);
+        let bridge = Partition::Bridge {
+            bridge: 0,
+            left: vec![1],
+            right: vec![2],
+        }
+        .cut_links(3);
+        assert_eq!(bridge, vec![(1, 2), (2, 1)]);
+        let split = Partition::Split { side: vec![0, 1] }.cut_links(5);
+        assert_eq!(split.len(), 2 * 2 * 3);
+        assert!(split.iter().all(|(a, b)| (*a < 2) != (*b < 2)));
+        let groups = Partition::Groups {
+            groups: vec![vec![0, 2], vec![1]],
+        }
+        .cut_links(3);
+        assert_eq!(groups, vec![(0, 1), (1, 0), (1, 2), (2, 1)]);
+    }
 }

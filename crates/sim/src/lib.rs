@@ -23,7 +23,7 @@ pub mod simulation;
 pub mod trace;
 pub mod workload;
 
-pub use config::{Limits, NetworkConfig, Pins, SimConfig, WorkloadConfig};
+pub use config::{Limits, NetworkConfig, Pins, ScriptedOp, SimConfig, WorkloadConfig};
 pub use faults::{FaultAction, FaultRates, Partition, ScheduledFault, Trigger};
 pub use report::{
     Counters, Evidence, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation,

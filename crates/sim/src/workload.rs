@@ -17,7 +17,7 @@ use serde_json::json;
 
 use paxos::{ClientId, Key, NodeId, Op, OpResult, Request, Value};
 
-use crate::config::WorkloadConfig;
+use crate::config::{ScriptedOp, WorkloadConfig};
 use crate::rng::{self, between};
 
 const NAMES: [&str; 8] = [
@@ -149,20 +149,31 @@ impl Workload {
             matches!(c.state, State::Idle),
             "client {client} issued while busy"
         );
-        if c.ops_issued == self.config.ops_per_client {
+        let script = self.config.scripts.get(client as usize);
+        let ops_total = script.map_or(self.config.ops_per_client as usize, Vec::len);
+        if c.ops_issued as usize == ops_total {
             c.state = State::Done;
             return ClientEffect::Done;
         }
         c.ops_issued += 1;
         let seq = u64::from(c.ops_issued);
-        let op = draw_op(
-            &mut c.rng,
-            &self.config,
-            &self.keys,
-            &c.versions_seen,
-            client,
-            seq,
-        );
+        let op = match script {
+            Some(script) => scripted_op(
+                &script[c.ops_issued as usize - 1],
+                &self.keys,
+                &c.versions_seen,
+                client,
+                seq,
+            ),
+            None => draw_op(
+                &mut c.rng,
+                &self.config,
+                &self.keys,
+                &c.versions_seen,
+                client,
+                seq,
+            ),
+        };
         let request = Arc::new(Request { client, seq, op });
         let history_index = self.history.ops.len();
         self.history.ops.push(OpRecord {
@@ -302,6 +313,62 @@ impl Workload {
     }
 }
 
+fn scripted_op(
+    scripted: &ScriptedOp,
+    keys: &[Key],
+    versions_seen: &BTreeMap<u32, u64>,
+    client: ClientId,
+    seq: u64,
+) -> Op {
+    let key_index = scripted.key();
+    let key = keys[key_index as usize].clone();
+    let name = NAMES[(client as usize + seq as usize) % NAMES.len()];
+    match scripted {
+        ScriptedOp::Put { .. } => Op::Put {
+            key,
+            value: document(name, client, seq),
+        },
+        ScriptedOp::Get { .. } => Op::Get { key },
+        ScriptedOp::Cas {
+            expected_version, ..
+        } => Op::Cas {
+            key,
+            expected_version: expected_version
+                .unwrap_or_else(|| versions_seen.get(&key_index).copied().unwrap_or(0)),
+            value: document(name, client, seq),
+        },
+    }
+}
+
+/// A value shaped like the motivating example, unique per `(client, seq)`.
+fn document(name: &str, client: ClientId, seq: u64) -> Value {
+    Arc::new(json!({
+        "name": name,
+        "email": format!("{}.{client}.{seq}@example.com", name.to_lowercase()),
+    }))
+}
+
+/// The script that reproduces `history`'s operations, client by client.
+/// Cas keeps its expected version explicitly.
+pub fn scripts_of(history: &History, clients: u32) -> Vec<Vec<ScriptedOp>> {
+    let mut scripts = vec![Vec::new(); clients as usize];
+    for record in &history.ops {
+        let key = key_index(record.op.key());
+        let op = match &record.op {
+            Op::Put { .. } => ScriptedOp::Put { key },
+            Op::Get { .. } => ScriptedOp::Get { key },
+            Op::Cas {
+                expected_version, ..
+            } => ScriptedOp::Cas {
+                key,
+                expected_version: Some(*expected_version),
+            },
+        };
+        scripts[record.client as usize].push(op);
+    }
+    scripts
+}
+
 fn draw_op(
     rng: &mut ChaCha8Rng,
     config: &WorkloadConfig,
@@ -314,12 +381,7 @@ fn draw_op(
     let key = keys[key_index as usize].clone();
     let roll = rng.random_range(0..crate::rng::PPM_ONE);
     let name = NAMES[between(rng, 0, NAMES.len() as u64 - 1) as usize];
-    let value = || -> Value {
-        Arc::new(json!({
-            "name": name,
-            "email": format!("{}.{client}.{seq}@example.com", name.to_lowercase()),
-        }))
-    };
+    let value = || document(name, client, seq);
     if roll < config.put_ppm {
         Op::Put {
             key,
