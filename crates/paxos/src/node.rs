@@ -822,7 +822,10 @@ impl Node {
             let slot = self.volatile.applied_upto;
             let command = match self.durable.chosen.get(&slot) {
                 Some(command) => command.clone(),
-                None if self.skips_gap(slot) => Command::Noop,
+                None if self.skips_gap(slot) => {
+                    self.volatile.applied_upto = slot + 1;
+                    continue;
+                }
                 None => return,
             };
             let result = match &command {
@@ -838,8 +841,8 @@ impl Node {
         }
     }
 
-    /// Flaw skip-gap-fill: a leader executes past a slot it never completed,
-    /// as if it were a no-op, when a later slot is already chosen.
+    /// Flaw skip-gap-fill: a leader executes later slots without first
+    /// completing an earlier one, jumping the gap once a later slot is chosen.
     fn skips_gap(&self, slot: Slot) -> bool {
         self.config.has(Flaw::SkipGapFill)
             && self.is_leader()

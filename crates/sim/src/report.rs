@@ -72,6 +72,26 @@ impl Invariant {
             .into_iter()
             .find(|invariant| invariant.name() == name)
     }
+
+    /// The invariant that catches `flaw` in the default campaign: the one
+    /// the flaw tests expect, and the README's table lists.
+    pub fn catching(flaw: paxos::Flaw) -> Invariant {
+        use paxos::Flaw;
+        match flaw {
+            Flaw::PromiseNotPersisted => Invariant::PromiseMonotonic,
+            Flaw::AcceptNotPersisted => Invariant::AcceptorDurability,
+            Flaw::IgnorePromisedValues => Invariant::SingleChosenValue,
+            Flaw::BallotReuseAfterRestart => Invariant::BallotMonotonic,
+            Flaw::BallotWithoutNodeId => Invariant::UniqueBallotValue,
+            Flaw::AcceptBelowPromise => Invariant::AcceptBelowPromise,
+            Flaw::MinorityQuorum => Invariant::SingleChosenValue,
+            Flaw::DoubleCountVotes => Invariant::LearnerAgreement,
+            Flaw::LearnAcrossBallots => Invariant::LearnerAgreement,
+            Flaw::StaleLeaderRead => Invariant::Linearizability,
+            Flaw::NoClientDedup => Invariant::Linearizability,
+            Flaw::SkipGapFill => Invariant::ReplicaOrder,
+        }
+    }
 }
 
 /// One side of a conflict: a value and what stands behind it.

@@ -63,6 +63,8 @@ pub struct RunReport {
     pub trace: Vec<TraceEvent>,
     /// When the heal phase began, if it did.
     pub heal_us: Option<u64>,
+    /// Per node at the end: the next slot it would apply, or `None` if down.
+    pub applied_upto: Vec<Option<paxos::Slot>>,
 }
 
 #[derive(Debug)]
@@ -329,7 +331,7 @@ impl Simulation {
         self.report(verdict)
     }
 
-    fn report(self, verdict: Verdict) -> RunReport {
+    fn report(mut self, verdict: Verdict) -> RunReport {
         let mut counters = self.counters;
         counters.slots_chosen = self.checker.slots_chosen;
         counters.ops_completed = self
@@ -341,16 +343,21 @@ impl Simulation {
             .count() as u64;
         counters.ops_unknown = self.workload.history.ops.len() as u64 - counters.ops_completed;
         RunReport {
-            config: self.config,
+            config: self.config.clone(),
             verdict,
             events: self.events,
             digest: self.digest.value(),
             time_us: self.now_us,
             counters,
             probes: self.probes,
-            history: self.workload.history,
-            trace: self.trace,
+            history: std::mem::take(&mut self.workload.history),
+            trace: std::mem::take(&mut self.trace),
             heal_us: self.heal_us,
+            applied_upto: self
+                .nodes
+                .iter()
+                .map(|slot| slot.node.as_ref().map(Node::applied_upto))
+                .collect(),
         }
     }
 

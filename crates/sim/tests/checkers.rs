@@ -1,0 +1,375 @@
+//! The checkers catch every planted flaw, stay quiet without one, and each
+//! can fail: a checker that cannot fail is a defect.
+
+use std::sync::Arc;
+
+use paxos::{Ballot, Command, Flaw, Flaws, Mode, Op, OpResult, Request};
+use sim::check::{Place, SafetyChecker};
+use sim::{Invariant, Pins, ProbePoint, Probes, RunOptions, SimConfig, Simulation, Verdict};
+
+/// The bound the issue sets: every flaw is caught within this many seeds.
+const FLAW_SEEDS_MAX: u64 = 1_000;
+
+fn run_seed(seed: u64, flaws: Flaws, checkers: bool) -> sim::RunReport {
+    let pins = Pins {
+        flaws,
+        ..Pins::default()
+    };
+    let options = RunOptions {
+        checkers,
+        ..RunOptions::default()
+    };
+    Simulation::new(SimConfig::draw(seed, &pins), options)
+        .unwrap()
+        .run()
+}
+
+/// The first seed from 0 whose run fails, and how.
+fn first_failure(flaws: Flaws, checkers: bool, seeds: u64) -> Option<(u64, Verdict)> {
+    (0..seeds).find_map(|seed| {
+        let report = run_seed(seed, flaws, checkers);
+        (!report.verdict.is_pass()).then_some((seed, report.verdict))
+    })
+}
+
+fn assert_caught(flaw: Flaw) {
+    let expected = Invariant::catching(flaw);
+    let found = (0..FLAW_SEEDS_MAX).find_map(|seed| {
+        let report = run_seed(seed, Flaws::NONE.with(flaw), true);
+        match report.verdict {
+            Verdict::Violation(violation) if violation.invariant == expected => Some(seed),
+            _ => None,
+        }
+    });
+    assert!(
+        found.is_some(),
+        "flaw {flaw} was not caught by {} within {FLAW_SEEDS_MAX} seeds",
+        expected.name()
+    );
+}
+
+macro_rules! flaw_tests {
+    ($($test:ident: $flaw:ident,)*) => {$(
+        #[test]
+        fn $test() {
+            assert_caught(Flaw::$flaw);
+        }
+    )*};
+}
+
+flaw_tests! {
+    promise_not_persisted_is_caught: PromiseNotPersisted,
+    accept_not_persisted_is_caught: AcceptNotPersisted,
+    ignore_promised_values_is_caught: IgnorePromisedValues,
+    ballot_reuse_after_restart_is_caught: BallotReuseAfterRestart,
+    ballot_without_node_id_is_caught: BallotWithoutNodeId,
+    accept_below_promise_is_caught: AcceptBelowPromise,
+    minority_quorum_is_caught: MinorityQuorum,
+    double_count_votes_is_caught: DoubleCountVotes,
+    learn_across_ballots_is_caught: LearnAcrossBallots,
+    stale_leader_read_is_caught: StaleLeaderRead,
+    no_client_dedup_is_caught: NoClientDedup,
+    skip_gap_fill_is_caught: SkipGapFill,
+}
+
+#[test]
+fn every_flaw_has_a_test_above() {
+    // The macro list names each flaw once; a new flaw must be added there.
+    assert_eq!(Flaw::ALL.len(), 12);
+}
+
+#[test]
+fn without_a_flaw_the_same_campaign_passes() {
+    for seed in 0..FLAW_SEEDS_MAX {
+        let report = run_seed(seed, Flaws::NONE, true);
+        assert!(
+            report.verdict.is_pass(),
+            "seed {seed} failed without a flaw: {:?}",
+            report.verdict
+        );
+    }
+}
+
+#[test]
+fn a_default_campaign_of_500_seeds_hits_every_probe() {
+    let mut probes = Probes::default();
+    for seed in 0..500 {
+        probes.add(&run_seed(seed, Flaws::NONE, true).probes);
+    }
+    for probe in ProbePoint::ALL {
+        assert!(probes.count(probe) > 0, "probe {} never hit", probe.name());
+    }
+}
+
+#[test]
+fn with_the_checkers_off_the_flaws_go_unnoticed() {
+    // The detection above comes from the checkers and nothing else: switch
+    // them off and the same flawed seeds "pass".
+    for flaw in [
+        Flaw::MinorityQuorum,
+        Flaw::AcceptBelowPromise,
+        Flaw::NoClientDedup,
+    ] {
+        let flaws = Flaws::NONE.with(flaw);
+        let (seed, _) = first_failure(flaws, true, FLAW_SEEDS_MAX).expect("caught with checkers");
+        assert!(
+            run_seed(seed, flaws, false).verdict.is_pass(),
+            "{flaw} seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn a_violation_report_names_slot_values_ballots_and_acceptors() {
+    let flaws = Flaws::NONE.with(Flaw::MinorityQuorum);
+    let (seed, verdict) = first_failure(flaws, true, FLAW_SEEDS_MAX).unwrap();
+    let Verdict::Violation(violation) = verdict else {
+        panic!("seed {seed}: {verdict:?}");
+    };
+    assert_eq!(violation.invariant, Invariant::SingleChosenValue);
+    assert!(violation.slot.is_some());
+    assert!(violation.time_us > 0 && violation.event > 0);
+    assert_eq!(violation.evidence.len(), 2);
+    for evidence in &violation.evidence {
+        assert!(evidence.ballot.is_some());
+        assert!(!evidence.acceptors.is_empty());
+    }
+    assert_ne!(violation.evidence[0].value, violation.evidence[1].value);
+    // The events leading up to it can be fetched by running again.
+    let config = SimConfig::draw(
+        seed,
+        &Pins {
+            flaws,
+            ..Pins::default()
+        },
+    );
+    let tail = sim::trace_until(&config, violation.event, 20).unwrap();
+    assert_eq!(tail.len(), 20);
+    assert_eq!(tail.last().unwrap().index, violation.event);
+}
+
+// ---------------------------------------------------------------- liveness
+
+#[test]
+fn liveness_fails_when_no_leader_can_emerge_in_time() {
+    // A stable-leader cluster whose nodes wait ten times the liveness bound
+    // before campaigning: no leader emerges in time, so nothing completes.
+    let pins = Pins {
+        nodes: Some(3),
+        mode: Some(Mode::StableLeader),
+        clients: Some(2),
+        ..Pins::default()
+    };
+    let mut config = SimConfig::draw(3, &pins);
+    config.fault_rates = sim::FaultRates::NONE;
+    config.cluster.timing.election_timeout_us = 10 * config.limits.liveness_us;
+    let report = sim::run(config).unwrap();
+    let Verdict::Violation(violation) = report.verdict else {
+        panic!("expected a liveness violation, got {:?}", report.verdict);
+    };
+    assert_eq!(violation.invariant, Invariant::Liveness);
+    assert!(
+        violation.message.contains("pending: [client"),
+        "{}",
+        violation.message
+    );
+    assert!(violation.message.contains("lead"), "{}", violation.message);
+}
+
+#[test]
+fn a_limit_is_reported_as_a_limit_not_a_pass() {
+    let mut config = SimConfig::draw(1, &Pins::default());
+    config.limits.steps_max = 50;
+    let report = sim::run(config).unwrap();
+    assert_eq!(report.verdict, Verdict::Limit(sim::LimitKind::Steps));
+    assert_eq!(report.verdict.outcome(), "limit");
+}
+
+#[test]
+fn an_exhausted_linearizability_budget_is_inconclusive_not_a_pass() {
+    let pins = Pins {
+        clients: Some(6),
+        keys: Some(1),
+        ops_per_client: Some(30),
+        ..Pins::default()
+    };
+    let mut config = SimConfig::draw(2, &pins);
+    config.limits.linearizability_steps_max = 3;
+    let report = sim::run(config).unwrap();
+    assert!(
+        matches!(report.verdict, Verdict::Inconclusive { .. }),
+        "{:?}",
+        report.verdict
+    );
+}
+
+// ------------------------------------- the safety checker on planted events
+
+fn put(client: u32, seq: u64, value: &str) -> Command {
+    Command::Client(Arc::new(Request {
+        client,
+        seq,
+        op: Op::Put {
+            key: "user_profile:1".into(),
+            value: Arc::new(serde_json::json!({ "name": value })),
+        },
+    }))
+}
+
+fn place() -> Place {
+    Place {
+        event: 7,
+        time_us: 70,
+    }
+}
+
+fn ballot(round: u64, node: u8) -> Ballot {
+    Ballot::new(round, node)
+}
+
+#[test]
+fn the_ghost_catches_two_values_chosen_in_one_slot() {
+    let mut checker = SafetyChecker::new(3, 2);
+    let (a, b) = (put(0, 1, "a"), put(1, 1, "b"));
+    assert_eq!(
+        checker.on_accepted(place(), 0, ballot(1, 0), 4, &a),
+        Ok(false)
+    );
+    assert_eq!(
+        checker.on_accepted(place(), 1, ballot(1, 0), 4, &a),
+        Ok(true)
+    );
+    // A later ballot choosing another value: the headline violation.
+    checker
+        .on_accepted(place(), 2, ballot(2, 2), 4, &b)
+        .unwrap();
+    let violation = checker
+        .on_accepted(place(), 1, ballot(2, 2), 4, &b)
+        .unwrap_err();
+    assert_eq!(violation.invariant, Invariant::SingleChosenValue);
+    assert_eq!(violation.slot, Some(4));
+    assert_eq!(violation.evidence[0].acceptors, vec![0, 1]);
+    assert_eq!(violation.evidence[1].acceptors, vec![1, 2]);
+}
+
+#[test]
+fn chosen_stays_chosen_after_its_acceptors_forget() {
+    let mut checker = SafetyChecker::new(3, 2);
+    let (a, b) = (put(0, 1, "a"), put(1, 1, "b"));
+    checker
+        .on_accepted(place(), 0, ballot(1, 0), 0, &a)
+        .unwrap();
+    checker
+        .on_accepted(place(), 1, ballot(1, 0), 0, &a)
+        .unwrap();
+    checker.on_crash(0);
+    checker.on_crash(1);
+    assert!(checker.chosen(0).unwrap().same_as(&a));
+    let violation = checker.on_learned(place(), 2, 0, &b).unwrap_err();
+    assert_eq!(violation.invariant, Invariant::LearnerAgreement);
+}
+
+#[test]
+fn duplicate_votes_from_one_acceptor_do_not_choose() {
+    let mut checker = SafetyChecker::new(3, 2);
+    let a = put(0, 1, "a");
+    assert_eq!(
+        checker.on_accepted(place(), 0, ballot(1, 0), 0, &a),
+        Ok(false)
+    );
+    assert_eq!(
+        checker.on_accepted(place(), 0, ballot(1, 0), 0, &a),
+        Ok(false)
+    );
+    assert!(checker.chosen(0).is_none());
+    let violation = checker.on_learned(place(), 0, 0, &a).unwrap_err();
+    assert_eq!(violation.invariant, Invariant::LearnerAgreement);
+}
+
+#[test]
+fn votes_of_different_ballots_do_not_add_up() {
+    let mut checker = SafetyChecker::new(3, 2);
+    let a = put(0, 1, "a");
+    checker
+        .on_accepted(place(), 0, ballot(1, 0), 0, &a)
+        .unwrap();
+    assert_eq!(
+        checker.on_accepted(place(), 1, ballot(2, 1), 0, &a),
+        Ok(false)
+    );
+    assert!(checker.chosen(0).is_none());
+}
+
+#[test]
+fn replica_gaps_and_version_jumps_and_disagreement_are_caught() {
+    let mut checker = SafetyChecker::new(3, 2);
+    let (a, b) = (put(0, 1, "a"), put(1, 1, "b"));
+    for slot in 0..2 {
+        let command = if slot == 0 { &a } else { &b };
+        let ballot = ballot(1, 0);
+        checker
+            .on_accepted(place(), 0, ballot, slot, command)
+            .unwrap();
+        checker
+            .on_accepted(place(), 1, ballot, slot, command)
+            .unwrap();
+    }
+    let v1 = OpResult::Put { version: 1 };
+    let v2 = OpResult::Put { version: 2 };
+    // Replica 0 applies in order with versions 1, 2.
+    checker.on_applied(place(), 0, 0, &a, Some(&v1)).unwrap();
+    checker.on_applied(place(), 0, 1, &b, Some(&v2)).unwrap();
+    // Replica 1 skips slot 0: a gap.
+    let gap = checker
+        .on_applied(place(), 1, 1, &b, Some(&v1))
+        .unwrap_err();
+    assert_eq!(gap.invariant, Invariant::ReplicaOrder);
+    // Replica 2 jumps a version.
+    let jump = checker
+        .on_applied(place(), 2, 0, &a, Some(&v2))
+        .unwrap_err();
+    assert_eq!(jump.invariant, Invariant::VersionIncrement);
+}
+
+#[test]
+fn replicas_disagreeing_on_a_version_are_caught() {
+    // Two slots chosen with different writes; replica 1 applies the second
+    // as version 1 after crashing and forgetting: version 1 -> two values.
+    let mut checker = SafetyChecker::new(3, 2);
+    let (a, b) = (put(0, 1, "a"), put(1, 1, "b"));
+    for (slot, command) in [(0, &a), (1, &b)] {
+        checker
+            .on_accepted(place(), 0, ballot(1, 0), slot, command)
+            .unwrap();
+        checker
+            .on_accepted(place(), 1, ballot(1, 0), slot, command)
+            .unwrap();
+    }
+    let v1 = OpResult::Put { version: 1 };
+    checker.on_applied(place(), 0, 0, &a, Some(&v1)).unwrap();
+    checker.on_applied(place(), 1, 0, &a, Some(&v1)).unwrap();
+    checker.on_crash(1);
+    // After the crash the replica replays from 0: it applies slot 0 as a
+    // no-op result (duplicate) and then slot 1 claiming version 1 again.
+    checker.on_applied(place(), 1, 0, &a, None).unwrap();
+    let violation = checker
+        .on_applied(place(), 1, 1, &b, Some(&v1))
+        .unwrap_err();
+    assert_eq!(violation.invariant, Invariant::ReplicaAgreement);
+}
+
+#[test]
+fn promises_and_ballots_only_go_up() {
+    let mut checker = SafetyChecker::new(3, 2);
+    checker.on_promise(place(), 0, ballot(5, 1)).unwrap();
+    let lower = checker.on_promise(place(), 0, ballot(4, 2)).unwrap_err();
+    assert_eq!(lower.invariant, Invariant::PromiseMonotonic);
+    let below = checker
+        .on_accepted(place(), 0, ballot(3, 1), 0, &put(0, 1, "a"))
+        .unwrap_err();
+    assert_eq!(below.invariant, Invariant::AcceptBelowPromise);
+    checker.on_prepare(place(), 1, ballot(2, 1)).unwrap();
+    checker.on_prepare(place(), 1, ballot(2, 1)).unwrap(); // a resend
+    let lowered = checker.on_prepare(place(), 1, ballot(1, 1)).unwrap_err();
+    assert_eq!(lowered.invariant, Invariant::BallotMonotonic);
+}

@@ -1,0 +1,116 @@
+//! The same seed and the same build give the same run, event for event.
+
+use sim::{Pins, RunOptions, SimConfig, Simulation};
+
+fn digest(seed: u64) -> (u64, u64) {
+    let report = sim::run(SimConfig::draw(seed, &Pins::default())).unwrap();
+    (report.digest, report.events)
+}
+
+#[test]
+fn every_one_of_200_seeds_run_twice_gives_the_same_digest() {
+    let mut distinct = std::collections::BTreeSet::new();
+    for seed in 0..200 {
+        let first = digest(seed);
+        let second = digest(seed);
+        assert_eq!(first, second, "seed {seed} ran differently twice");
+        distinct.insert(first.0);
+    }
+    // Different seeds really are different runs.
+    assert!(
+        distinct.len() >= 195,
+        "only {} distinct digests",
+        distinct.len()
+    );
+}
+
+#[test]
+fn a_batch_spread_over_threads_gives_the_same_digests() {
+    let seeds: Vec<u64> = (1_000..1_120).collect();
+    let serial: Vec<(u64, u64)> = seeds.iter().map(|seed| digest(*seed)).collect();
+    let threads = 4;
+    let parallel: Vec<(u64, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|worker| {
+                let seeds = &seeds;
+                scope.spawn(move || {
+                    seeds
+                        .iter()
+                        .enumerate()
+                        .filter(|(index, _)| index % threads == worker)
+                        .map(|(index, seed)| (index, digest(*seed)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut results: Vec<(usize, (u64, u64))> = handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap())
+            .collect();
+        results.sort_unstable();
+        results.into_iter().map(|(_, digest)| digest).collect()
+    });
+    assert_eq!(serial, parallel);
+}
+
+#[test]
+fn the_trace_is_identical_text_and_does_not_change_the_digest() {
+    for seed in [3, 17, 99] {
+        let config = SimConfig::draw(seed, &Pins::default());
+        let traced = |config: &SimConfig| {
+            let options = RunOptions {
+                trace: true,
+                ..RunOptions::default()
+            };
+            Simulation::new(config.clone(), options).unwrap().run()
+        };
+        let first = traced(&config);
+        let second = traced(&config);
+        let text = |report: &sim::RunReport| {
+            report
+                .trace
+                .iter()
+                .map(|event| event.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert!(!first.trace.is_empty());
+        assert_eq!(text(&first), text(&second), "seed {seed}");
+        let untraced = sim::run(config).unwrap();
+        assert_eq!(first.digest, untraced.digest, "tracing changed seed {seed}");
+        assert_eq!(first.events, untraced.events);
+    }
+}
+
+#[test]
+fn a_pin_changes_only_its_own_field() {
+    for seed in 0..50 {
+        let drawn = SimConfig::draw(seed, &Pins::default());
+        let pins = Pins {
+            drop_ppm: Some(123),
+            ..Pins::default()
+        };
+        let mut pinned = SimConfig::draw(seed, &pins);
+        assert_eq!(pinned.network.drop_ppm, 123);
+        pinned.network.drop_ppm = drawn.network.drop_ppm;
+        assert_eq!(pinned, drawn, "seed {seed}");
+    }
+}
+
+#[test]
+fn the_digest_depends_on_what_happened() {
+    // Same seed, one more crash: a different run, a different digest.
+    let config = SimConfig::draw(5, &Pins::default());
+    let mut crashed = config.clone();
+    crashed.faults.push(sim::ScheduledFault {
+        trigger: sim::Trigger::At { time_us: 50_000 },
+        action: sim::FaultAction::Crash {
+            node: 0,
+            down_us: Some(100_000),
+        },
+    });
+    assert_ne!(
+        sim::run(config).unwrap().digest,
+        sim::run(crashed).unwrap().digest
+    );
+}
