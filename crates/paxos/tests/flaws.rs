@@ -1,0 +1,291 @@
+//! Each deliberate flaw is live: with it on, the node deviates exactly where
+//! the real bug would; with it off (checked by the other test files), not.
+
+mod common;
+
+use common::*;
+use paxos::{
+    AcceptedEntry, Command, Config, DurableWrite, Flaw, Message, Mode, OpResult, Output, Reply,
+    Timer,
+};
+
+fn flawed(nodes: u8, mode: Mode, flaw: Flaw, id: u8) -> Solo {
+    Solo::new(config_with_flaws(nodes, mode, &[flaw]), id)
+}
+
+fn accept(round: u64, node: u8, slot: u64) -> Message {
+    Message::Accept {
+        ballot: ballot(round, node),
+        slot,
+        command: Command::Noop,
+    }
+}
+
+fn is_persist_promised_any(output: &Output) -> bool {
+    matches!(output, Output::Persist(DurableWrite::Promised(_)))
+}
+
+#[test]
+fn accept_below_promise_sends_accepted_below_the_promise() {
+    let mut solo = flawed(3, Mode::StableLeader, Flaw::AcceptBelowPromise, 1);
+    solo.feed(
+        2,
+        Message::Prepare {
+            ballot: ballot(5, 2),
+            from_slot: 0,
+        },
+    );
+    let out = solo.feed(0, accept(3, 0, 0));
+    assert!(
+        matches!(&sends(&out)[..], [(0, Message::Accepted { ballot: b, .. })] if *b == ballot(3, 0)),
+        "expected Accepted at 3.0 below the promise 5.2, got {:?}",
+        sends(&out)
+    );
+    assert_eq!(
+        solo.node.promised(),
+        ballot(5, 2),
+        "the promise itself stays"
+    );
+}
+
+#[test]
+fn promise_not_persisted_writes_no_promise_and_forgets_it_on_restart() {
+    let mut solo = flawed(3, Mode::StableLeader, Flaw::PromiseNotPersisted, 1);
+    let out = solo.feed(
+        2,
+        Message::Prepare {
+            ballot: ballot(5, 2),
+            from_slot: 0,
+        },
+    );
+    assert!(
+        sends(&out)
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Promise { .. }))
+    );
+    assert!(
+        !out.iter().any(is_persist_promised_any),
+        "no Persist(Promised)"
+    );
+    let mut solo = solo.restart();
+    assert_eq!(solo.node.promised(), paxos::Ballot::ZERO);
+    let out = solo.feed(
+        0,
+        Message::Prepare {
+            ballot: ballot(3, 0),
+            from_slot: 0,
+        },
+    );
+    assert!(
+        sends(&out)
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Promise { .. })),
+        "after the restart it promises a lower ballot"
+    );
+}
+
+#[test]
+fn accept_not_persisted_writes_no_acceptance() {
+    let mut solo = flawed(3, Mode::StableLeader, Flaw::AcceptNotPersisted, 1);
+    let out = solo.feed(0, accept(1, 0, 0));
+    assert!(
+        sends(&out)
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Accepted { .. }))
+    );
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Persist(DurableWrite::Accepted { .. })))
+    );
+    assert!(solo.restart().node.durable().accepted.is_empty());
+}
+
+#[test]
+fn minority_quorum_is_half_rounded_down() {
+    for (nodes, quorum) in [(2, 1), (3, 1), (4, 2), (5, 2), (6, 3)] {
+        let config = config_with_flaws(nodes, Mode::StableLeader, &[Flaw::MinorityQuorum]);
+        assert_eq!(config.quorum_phase1(), quorum);
+        assert_eq!(config.quorum_phase2(), quorum);
+        assert_eq!(config.quorum_phase2(), nodes as usize / 2);
+        assert_eq!(
+            Config::new(nodes, Mode::StableLeader).quorum_phase2(),
+            nodes as usize / 2 + 1
+        );
+    }
+}
+
+#[test]
+fn double_count_votes_counts_a_duplicate_promise_and_accepted() {
+    let mut solo = flawed(3, Mode::StableLeader, Flaw::DoubleCountVotes, 0);
+    solo.timer(Timer::Election);
+    let own = solo.node.ballot().unwrap();
+    let promise = || Message::Promise {
+        ballot: own,
+        accepted: Vec::<AcceptedEntry>::new(),
+    };
+    solo.feed(1, promise());
+    assert!(!solo.node.is_leader());
+    solo.feed(1, promise());
+    assert!(
+        solo.node.is_leader(),
+        "one acceptor's promise counted twice"
+    );
+
+    solo.client(put(1, 1, "k", 1));
+    let vote = Message::Accepted {
+        ballot: own,
+        slot: 0,
+        command: command(&put(1, 1, "k", 1)),
+    };
+    solo.feed(2, vote.clone());
+    assert!(solo.durable.chosen.is_empty());
+    let out = solo.feed(2, vote);
+    assert!(
+        solo.durable.chosen.contains_key(&0),
+        "one acceptor's vote counted twice"
+    );
+    assert_eq!(
+        replies(&out),
+        vec![(1, 1, Reply::Done(OpResult::Put { version: 1 }))]
+    );
+}
+
+#[test]
+fn learn_across_ballots_combines_votes_of_different_ballots() {
+    let mut solo = flawed(3, Mode::StableLeader, Flaw::LearnAcrossBallots, 0);
+    let noop = Command::Noop;
+    solo.feed(
+        1,
+        Message::Accepted {
+            ballot: ballot(1, 1),
+            slot: 0,
+            command: noop.clone(),
+        },
+    );
+    solo.feed(
+        2,
+        Message::Accepted {
+            ballot: ballot(2, 2),
+            slot: 0,
+            command: noop,
+        },
+    );
+    assert!(
+        solo.durable.chosen.contains_key(&0),
+        "1.1 and 2.2 votes made a quorum"
+    );
+}
+
+#[test]
+fn ignore_promised_values_proposes_its_own_value() {
+    let mut solo = flawed(3, Mode::StableLeader, Flaw::IgnorePromisedValues, 0);
+    solo.timer(Timer::Election);
+    let own = solo.node.ballot().unwrap();
+    solo.client(put(1, 1, "own", 1));
+    let reported = AcceptedEntry {
+        slot: 0,
+        ballot: ballot(0, 2),
+        command: command(&put(2, 1, "r", 2)),
+    };
+    solo.feed(
+        1,
+        Message::Promise {
+            ballot: own,
+            accepted: vec![reported],
+        },
+    );
+    let out = solo.feed(
+        2,
+        Message::Promise {
+            ballot: own,
+            accepted: vec![],
+        },
+    );
+    let proposed = proposals(&out);
+    assert_eq!(
+        request_id(&proposed[&0]),
+        Some((1, 1)),
+        "own value, not the reported one"
+    );
+}
+
+#[test]
+fn ballot_reuse_after_restart_reuses_a_ballot() {
+    let mut solo = flawed(3, Mode::StableLeader, Flaw::BallotReuseAfterRestart, 1);
+    let out = solo.timer(Timer::Election);
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Persist(DurableWrite::RoundMax(_))))
+    );
+    let first = prepare_ballots(&out)[0];
+    let mut solo = solo.restart();
+    let out = solo.timer(Timer::Election);
+    assert_eq!(prepare_ballots(&out)[0], first, "the same ballot twice");
+}
+
+#[test]
+fn ballot_without_node_id_gives_equal_ballots_to_two_proposers() {
+    let config = config_with_flaws(3, Mode::StableLeader, &[Flaw::BallotWithoutNodeId]);
+    let mut one = Solo::new(config.clone(), 1);
+    let mut two = Solo::new(config, 2);
+    let b1 = prepare_ballots(&one.timer(Timer::Election))[0];
+    let b2 = prepare_ballots(&two.timer(Timer::Election))[0];
+    assert_eq!(b1, b2);
+}
+
+#[test]
+fn stale_leader_read_answers_a_get_locally() {
+    let mut solo = flawed(1, Mode::StableLeader, Flaw::StaleLeaderRead, 0);
+    let out = solo.timer(Timer::Election);
+    solo.run_self(out);
+    assert!(solo.node.is_leader());
+    let out = solo.client(get(1, 1, "k"));
+    assert_eq!(
+        replies(&out),
+        vec![(1, 1, Reply::Done(OpResult::Get { found: None }))]
+    );
+    assert!(
+        sends(&out).is_empty(),
+        "no Accept: the read skipped the log"
+    );
+}
+
+#[test]
+fn no_client_dedup_applies_a_retry_again() {
+    let mut solo = flawed(1, Mode::StableLeader, Flaw::NoClientDedup, 0);
+    let out = solo.timer(Timer::Election);
+    solo.run_self(out);
+    let request = put(1, 1, "k", 1);
+    for expected_version in [1, 2] {
+        let out = solo.client(request.clone());
+        let out = solo.run_self(out);
+        assert_eq!(
+            replies(&out),
+            vec![(
+                1,
+                1,
+                Reply::Done(OpResult::Put {
+                    version: expected_version
+                })
+            )]
+        );
+    }
+}
+
+#[test]
+fn skip_gap_fill_executes_past_an_unchosen_slot() {
+    for (flaws, applied_upto) in [(&[Flaw::SkipGapFill][..], 2), (&[][..], 0)] {
+        let mut solo = Solo::new(config_with_flaws(1, Mode::StableLeader, flaws), 0);
+        let out = solo.timer(Timer::Election);
+        solo.run_self(out);
+        assert!(solo.node.is_leader());
+        solo.feed(
+            0,
+            Message::Decide {
+                slot: 1,
+                command: command(&put(1, 1, "k", 1)),
+            },
+        );
+        assert_eq!(solo.node.applied_upto(), applied_upto, "flaws {flaws:?}");
+    }
+}
