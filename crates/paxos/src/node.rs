@@ -473,6 +473,12 @@ impl Node {
     ) {
         let quorum = self.config.quorum_phase1();
         let double_count = self.config.has(Flaw::DoubleCountVotes);
+        // Flaw learn-across-ballots: the learner feeds every report of an
+        // acceptance into the slot's one vote set, whatever its ballot.
+        let reports_as_votes = self
+            .config
+            .has(Flaw::LearnAcrossBallots)
+            .then(|| accepted.clone());
         let Role::Candidate(phase1) = &mut self.volatile.role else {
             return;
         };
@@ -500,7 +506,11 @@ impl Node {
                     .insert(entry.slot, (entry.ballot, entry.command));
             }
         }
-        if phase1.promise_count >= quorum {
+        let promised = phase1.promise_count >= quorum;
+        for entry in reports_as_votes.into_iter().flatten() {
+            self.on_accepted(from, entry.ballot, entry.slot, entry.command, out);
+        }
+        if promised && matches!(self.volatile.role, Role::Candidate(_)) {
             self.become_leader(out);
         }
     }

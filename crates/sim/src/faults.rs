@@ -242,6 +242,9 @@ impl FaultRates {
     };
 }
 
+/// Draws one random fault action.
+type DrawAction<'a> = dyn Fn(&mut ChaCha8Rng) -> FaultAction + 'a;
+
 /// Draw the random faults of a chaos phase of `chaos_us`, in time order.
 /// Each kind is its own process, drawn in a fixed order from `rng`.
 pub fn plan(
@@ -251,7 +254,7 @@ pub fn plan(
     chaos_us: u64,
 ) -> Vec<ScheduledFault> {
     let mut faults = Vec::new();
-    let processes: [(u64, &dyn Fn(&mut ChaCha8Rng) -> FaultAction); 3] = [
+    let processes: [(u64, &DrawAction); 3] = [
         (rates.crash_interval_us, &|rng| FaultAction::Crash {
             node: between(rng, 0, u64::from(nodes) - 1) as NodeId,
             down_us: Some(between(rng, 1_000, rates.crash_down_us_max.max(1_000))),

@@ -19,7 +19,9 @@ pub mod linearizability;
 pub mod network;
 pub mod report;
 pub mod rng;
+pub mod shrink;
 pub mod simulation;
+pub mod strategies;
 pub mod trace;
 pub mod workload;
 

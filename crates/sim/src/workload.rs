@@ -157,22 +157,19 @@ impl Workload {
         }
         c.ops_issued += 1;
         let seq = u64::from(c.ops_issued);
+        // Draw the same numbers whether or not a script decides the
+        // operation, so a materialized script replays the drawn run exactly.
+        let drawn = Drawn::draw(&mut c.rng, self.keys.len());
         let op = match script {
             Some(script) => scripted_op(
                 &script[c.ops_issued as usize - 1],
                 &self.keys,
                 &c.versions_seen,
+                drawn.name,
                 client,
                 seq,
             ),
-            None => draw_op(
-                &mut c.rng,
-                &self.config,
-                &self.keys,
-                &c.versions_seen,
-                client,
-                seq,
-            ),
+            None => drawn.op(&self.config, &self.keys, &c.versions_seen, client, seq),
         };
         let request = Arc::new(Request { client, seq, op });
         let history_index = self.history.ops.len();
@@ -317,12 +314,12 @@ fn scripted_op(
     scripted: &ScriptedOp,
     keys: &[Key],
     versions_seen: &BTreeMap<u32, u64>,
+    name: &str,
     client: ClientId,
     seq: u64,
 ) -> Op {
     let key_index = scripted.key();
     let key = keys[key_index as usize].clone();
-    let name = NAMES[(client as usize + seq as usize) % NAMES.len()];
     match scripted {
         ScriptedOp::Put { .. } => Op::Put {
             key,
@@ -369,32 +366,45 @@ pub fn scripts_of(history: &History, clients: u32) -> Vec<Vec<ScriptedOp>> {
     scripts
 }
 
-fn draw_op(
-    rng: &mut ChaCha8Rng,
-    config: &WorkloadConfig,
-    keys: &[Key],
-    versions_seen: &BTreeMap<u32, u64>,
-    client: ClientId,
-    seq: u64,
-) -> Op {
-    let key_index = between(rng, 0, keys.len() as u64 - 1) as u32;
-    let key = keys[key_index as usize].clone();
-    let roll = rng.random_range(0..crate::rng::PPM_ONE);
-    let name = NAMES[between(rng, 0, NAMES.len() as u64 - 1) as usize];
-    let value = || document(name, client, seq);
-    if roll < config.put_ppm {
-        Op::Put {
-            key,
-            value: value(),
-        }
-    } else if roll < config.put_ppm + config.get_ppm {
-        Op::Get { key }
-    } else {
-        let expected_version = versions_seen.get(&key_index).copied().unwrap_or(0);
-        Op::Cas {
-            key,
-            expected_version,
-            value: value(),
+/// The random numbers behind one operation.
+struct Drawn {
+    key: u32,
+    roll: crate::rng::Ppm,
+    name: &'static str,
+}
+
+impl Drawn {
+    fn draw(rng: &mut ChaCha8Rng, keys: usize) -> Drawn {
+        let key = between(rng, 0, keys as u64 - 1) as u32;
+        let roll = rng.random_range(0..crate::rng::PPM_ONE);
+        let name = NAMES[between(rng, 0, NAMES.len() as u64 - 1) as usize];
+        Drawn { key, roll, name }
+    }
+
+    fn op(
+        &self,
+        config: &WorkloadConfig,
+        keys: &[Key],
+        versions_seen: &BTreeMap<u32, u64>,
+        client: ClientId,
+        seq: u64,
+    ) -> Op {
+        let key = keys[self.key as usize].clone();
+        let value = || document(self.name, client, seq);
+        if self.roll < config.put_ppm {
+            Op::Put {
+                key,
+                value: value(),
+            }
+        } else if self.roll < config.put_ppm + config.get_ppm {
+            Op::Get { key }
+        } else {
+            let expected_version = versions_seen.get(&self.key).copied().unwrap_or(0);
+            Op::Cas {
+                key,
+                expected_version,
+                value: value(),
+            }
         }
     }
 }

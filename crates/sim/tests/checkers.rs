@@ -34,12 +34,9 @@ fn first_failure(flaws: Flaws, checkers: bool, seeds: u64) -> Option<(u64, Verdi
 
 fn assert_caught(flaw: Flaw) {
     let expected = Invariant::catching(flaw);
-    let found = (0..FLAW_SEEDS_MAX).find_map(|seed| {
-        let report = run_seed(seed, Flaws::NONE.with(flaw), true);
-        match report.verdict {
-            Verdict::Violation(violation) if violation.invariant == expected => Some(seed),
-            _ => None,
-        }
+    let found = (0..FLAW_SEEDS_MAX).find(|seed| {
+        let report = run_seed(*seed, Flaws::NONE.with(flaw), true);
+        matches!(report.verdict, Verdict::Violation(violation) if violation.invariant == expected)
     });
     assert!(
         found.is_some(),

@@ -1,0 +1,384 @@
+//! Shrinking: from a failing seed to a minimal regression scenario.
+//!
+//! A failing seed is first *materialized*: its random fault plan becomes an
+//! explicit schedule and its clients' operations become explicit scripts.
+//! The materialized configuration replays the original run exactly (same
+//! digest), because the fault plan and the operation draws come from their
+//! own streams and scripted clients draw the same numbers as drawing ones.
+//!
+//! Then it is *minimized* greedily, for as long as the run still fails with
+//! the same invariant: remove faults (delta-debugging chunks, then one by
+//! one), clients, and operations; lower drop, duplicate and tail rates;
+//! shorten delays, fault durations and the chaos phase; use fewer keys and
+//! fewer nodes. Every step is a full run of the candidate; candidates come
+//! in a fixed order, so the same input always gives the same output.
+
+use crate::config::SimConfig;
+use crate::faults::{self, FaultAction, FaultRates, ScheduledFault, Trigger};
+use crate::rng::{self, Stream};
+use crate::simulation::{RunOptions, RunReport, Simulation};
+use crate::workload::scripts_of;
+
+/// Candidate runs one shrink may spend, by default.
+pub const RUNS_MAX_DEFAULT: u64 = 10_000;
+
+/// Other seeds a candidate may try when its own seed no longer fails. A
+/// smaller scenario shifts every later random draw, so a timing-sensitive
+/// failure often needs a nearby seed to show again; the seed is part of the
+/// scenario, and changing it is a legitimate simplification.
+pub const SEED_ALTERNATIVES: u64 = 8;
+
+/// How big a scenario is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Sizes {
+    pub faults: usize,
+    pub ops: usize,
+    pub events: u64,
+}
+
+impl Sizes {
+    fn of(config: &SimConfig, report: &RunReport) -> Sizes {
+        Sizes {
+            faults: config.faults.len(),
+            ops: config.workload.scripts.iter().map(Vec::len).sum(),
+            events: report.events,
+        }
+    }
+}
+
+/// What shrinking produced.
+#[derive(Debug)]
+pub struct Shrunk {
+    /// The seed's run, materialized: explicit faults and scripts.
+    pub materialized: SimConfig,
+    pub shrunk: SimConfig,
+    /// What both fail with: an invariant's name, `limit` or `inconclusive`.
+    pub invariant: &'static str,
+    pub before: Sizes,
+    pub after: Sizes,
+    /// Candidate runs spent.
+    pub runs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShrinkError {
+    Invalid(String),
+    /// The configuration does not fail: nothing to shrink.
+    Passes,
+    /// The materialized scenario did not fail the same way as the seed.
+    NotReproduced {
+        expected: &'static str,
+        actual: Option<&'static str>,
+    },
+}
+
+impl std::fmt::Display for ShrinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShrinkError::Invalid(error) => write!(f, "invalid configuration: {error}"),
+            ShrinkError::Passes => write!(f, "the run passes: there is no failure to shrink"),
+            ShrinkError::NotReproduced { expected, actual } => write!(
+                f,
+                "the materialized scenario failed with {} instead of {expected}",
+                actual.unwrap_or("nothing (it passed)")
+            ),
+        }
+    }
+}
+
+fn run(config: &SimConfig) -> Option<RunReport> {
+    let options = RunOptions::default();
+    Some(Simulation::new(config.clone(), options).ok()?.run())
+}
+
+/// Turn `config`'s random faults and drawn operations into an explicit
+/// schedule and scripts. Returns the materialized configuration and the run
+/// it was read from.
+pub fn materialize(config: &SimConfig) -> Result<(SimConfig, RunReport), String> {
+    let report = Simulation::new(config.clone(), RunOptions::default())?.run();
+    let mut fault_rng = rng::stream(config.seed, Stream::Faults);
+    let planned = faults::plan(
+        &mut fault_rng,
+        &config.fault_rates,
+        config.cluster.nodes,
+        config.chaos_us,
+    );
+    let mut materialized = config.clone();
+    materialized.faults.extend(planned);
+    materialized.fault_rates = FaultRates::NONE;
+    materialized.workload.scripts = scripts_of(&report.history, config.workload.clients);
+    Ok((materialized, report))
+}
+
+/// Materialize `config`, check it fails like the seed, and minimize it.
+pub fn shrink(config: &SimConfig, runs_max: u64) -> Result<Shrunk, ShrinkError> {
+    config.validate().map_err(ShrinkError::Invalid)?;
+    let (materialized, report) = materialize(config).map_err(ShrinkError::Invalid)?;
+    let Some(invariant) = report.verdict.invariant_name() else {
+        return Err(ShrinkError::Passes);
+    };
+    let replay = run(&materialized).expect("a materialized configuration stays valid");
+    if replay.verdict.invariant_name() != Some(invariant) {
+        return Err(ShrinkError::NotReproduced {
+            expected: invariant,
+            actual: replay.verdict.invariant_name(),
+        });
+    }
+    let before = Sizes::of(&materialized, &replay);
+    let mut shrinker = Shrinker {
+        invariant,
+        runs: 0,
+        runs_max,
+        current: materialized.clone(),
+    };
+    shrinker.minimize();
+    let shrunk = shrinker.current;
+    let last = run(&shrunk).expect("the shrunk configuration is valid");
+    assert_eq!(
+        last.verdict.invariant_name(),
+        Some(invariant),
+        "shrinking must keep the failure"
+    );
+    Ok(Shrunk {
+        materialized,
+        after: Sizes::of(&shrunk, &last),
+        shrunk,
+        invariant,
+        before,
+        runs: shrinker.runs + 2,
+    })
+}
+
+struct Shrinker {
+    invariant: &'static str,
+    runs: u64,
+    runs_max: u64,
+    current: SimConfig,
+}
+
+impl Shrinker {
+    /// Still fails the same way? Spends one run; false once out of budget.
+    fn fails(&mut self, candidate: &SimConfig) -> bool {
+        if self.runs >= self.runs_max || candidate.validate().is_err() {
+            return false;
+        }
+        self.runs += 1;
+        run(candidate).is_some_and(|report| report.verdict.invariant_name() == Some(self.invariant))
+    }
+
+    /// Adopt `candidate` if it still fails, with its own seed or, failing
+    /// that, with one of a few alternative seeds derived from it.
+    fn try_adopt(&mut self, mut candidate: SimConfig) -> bool {
+        if candidate == self.current {
+            return false;
+        }
+        let seed = candidate.seed;
+        for alternative in 0..=SEED_ALTERNATIVES {
+            candidate.seed = seed.wrapping_add(alternative.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            if self.fails(&candidate) {
+                self.current = candidate;
+                return true;
+            }
+        }
+        false
+    }
+
+    fn minimize(&mut self) {
+        loop {
+            let size_before = self.size();
+            self.remove_faults();
+            self.remove_clients();
+            self.remove_ops();
+            self.simplify_network();
+            self.shorten_times();
+            self.fewer_keys();
+            self.fewer_nodes();
+            if self.size() >= size_before || self.runs >= self.runs_max {
+                return;
+            }
+        }
+    }
+
+    /// A measure that every accepted step lowers or keeps.
+    fn size(&self) -> (usize, usize, u64) {
+        let config = &self.current;
+        let ops = config.workload.scripts.iter().map(Vec::len).sum();
+        (config.faults.len(), ops, config.chaos_us)
+    }
+
+    /// Delta debugging over a list: remove chunks of halving size.
+    fn remove_chunks<T: Clone>(
+        &mut self,
+        get: impl Fn(&SimConfig) -> &Vec<T>,
+        set: impl Fn(&mut SimConfig, Vec<T>),
+    ) {
+        let mut chunk = get(&self.current).len().div_ceil(2);
+        while chunk >= 1 {
+            let mut start = 0;
+            while start < get(&self.current).len() {
+                let items = get(&self.current);
+                let end = (start + chunk).min(items.len());
+                let kept: Vec<T> = items[..start]
+                    .iter()
+                    .chain(&items[end..])
+                    .cloned()
+                    .collect();
+                let mut candidate = self.current.clone();
+                set(&mut candidate, kept);
+                if !self.try_adopt(candidate) {
+                    start += chunk;
+                }
+            }
+            if chunk == 1 {
+                break;
+            }
+            chunk = chunk.div_ceil(2);
+        }
+    }
+
+    fn remove_faults(&mut self) {
+        self.remove_chunks(
+            |config| &config.faults,
+            |config, faults| config.faults = faults,
+        );
+    }
+
+    fn remove_clients(&mut self) {
+        // From the last client down, so removal renumbers as few as possible.
+        let mut client = self.current.workload.clients as usize;
+        while client > 0 {
+            client -= 1;
+            if self.current.workload.clients == 1 {
+                return;
+            }
+            let mut candidate = self.current.clone();
+            candidate.workload.scripts.remove(client);
+            candidate.workload.clients -= 1;
+            if !self.try_adopt(candidate) && !self.current.workload.scripts[client].is_empty() {
+                let mut emptied = self.current.clone();
+                emptied.workload.scripts[client].clear();
+                self.try_adopt(emptied);
+            }
+        }
+    }
+
+    fn remove_ops(&mut self) {
+        for client in 0..self.current.workload.scripts.len() {
+            self.remove_chunks(
+                |config| &config.workload.scripts[client],
+                |config, script| config.workload.scripts[client] = script,
+            );
+        }
+    }
+
+    fn simplify_network(&mut self) {
+        let edits: [fn(&mut SimConfig); 6] = [
+            |c| c.network.drop_ppm = 0,
+            |c| c.network.duplicate_ppm = 0,
+            |c| c.network.tail_ppm = 0,
+            |c| c.network.tail_delay_us_max = c.network.delay_us_max,
+            |c| {
+                c.network.delay_us_max =
+                    c.network.delay_us_min + (c.network.delay_us_max - c.network.delay_us_min) / 2
+            },
+            |c| c.network.drop_ppm /= 2,
+        ];
+        for edit in edits {
+            let mut candidate = self.current.clone();
+            edit(&mut candidate);
+            self.try_adopt(candidate);
+        }
+    }
+
+    fn shorten_times(&mut self) {
+        // The chaos phase need not outlast its last timed fault.
+        let last_fault_us = self
+            .current
+            .faults
+            .iter()
+            .filter_map(|fault| match fault.trigger {
+                Trigger::At { time_us } => Some(time_us),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let mut candidate = self.current.clone();
+        candidate.chaos_us = candidate.chaos_us.min(last_fault_us + 1);
+        self.try_adopt(candidate);
+        for index in 0..self.current.faults.len() {
+            let mut candidate = self.current.clone();
+            if halve_duration(&mut candidate.faults[index]) {
+                self.try_adopt(candidate);
+            }
+            // Earlier faults let the workload, and the run, end sooner.
+            let mut candidate = self.current.clone();
+            if let Trigger::At { time_us } = &mut candidate.faults[index].trigger
+                && *time_us > 1_000
+            {
+                *time_us /= 2;
+                self.try_adopt(candidate);
+            }
+        }
+        let mut candidate = self.current.clone();
+        candidate.workload.think_us_max = 0;
+        self.try_adopt(candidate);
+    }
+
+    fn fewer_keys(&mut self) {
+        let used = self
+            .current
+            .workload
+            .scripts
+            .iter()
+            .flatten()
+            .map(|op| op.key() + 1)
+            .max()
+            .unwrap_or(1);
+        let mut candidate = self.current.clone();
+        candidate.workload.keys = used.min(candidate.workload.keys).max(1);
+        self.try_adopt(candidate);
+    }
+
+    fn fewer_nodes(&mut self) {
+        for nodes in [3u8, 5] {
+            if nodes >= self.current.cluster.nodes {
+                continue;
+            }
+            let mut candidate = self.current.clone();
+            candidate.cluster.nodes = nodes;
+            candidate
+                .faults
+                .retain(|fault| fault_nodes(fault).iter().all(|node| *node < nodes));
+            if self.try_adopt(candidate) {
+                return;
+            }
+        }
+    }
+}
+
+/// Every node a fault names, its trigger included.
+fn fault_nodes(fault: &ScheduledFault) -> Vec<u8> {
+    let mut nodes = fault.action.nodes();
+    match &fault.trigger {
+        Trigger::OnSend { node, .. } | Trigger::OnAccept { node, .. } => nodes.push(*node),
+        Trigger::At { .. } => {}
+    }
+    nodes
+}
+
+/// Halve a fault's down time or duration. False if it has none to halve.
+fn halve_duration(fault: &mut ScheduledFault) -> bool {
+    let duration = match &mut fault.action {
+        FaultAction::Crash { down_us, .. } => down_us.as_mut(),
+        FaultAction::Partition { duration_us, .. } => duration_us.as_mut(),
+        FaultAction::Pause { duration_us, .. } => Some(duration_us),
+        FaultAction::Restart { .. } | FaultAction::Heal => None,
+    };
+    match duration {
+        Some(duration) if *duration > 1_000 => {
+            *duration /= 2;
+            true
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,90 @@
+//! Shrinking keeps the failure, is deterministic, and really shrinks.
+
+use paxos::{Flaw, Flaws};
+use sim::shrink::{self, ShrinkError};
+use sim::{Pins, SimConfig};
+
+fn first_failing(flaw: Flaw) -> SimConfig {
+    let pins = Pins {
+        flaws: Flaws::NONE.with(flaw),
+        ..Pins::default()
+    };
+    (0..1_000)
+        .map(|seed| SimConfig::draw(seed, &pins))
+        .find(|config| !sim::run(config.clone()).unwrap().verdict.is_pass())
+        .expect("the flaw is caught within 1,000 seeds")
+}
+
+#[test]
+fn a_materialized_seed_replays_the_same_run() {
+    for flaw in [
+        Flaw::MinorityQuorum,
+        Flaw::NoClientDedup,
+        Flaw::BallotReuseAfterRestart,
+    ] {
+        let config = first_failing(flaw);
+        let original = sim::run(config.clone()).unwrap();
+        let (materialized, _) = shrink::materialize(&config).unwrap();
+        assert!(materialized.fault_rates == sim::FaultRates::NONE);
+        assert!(!materialized.workload.scripts.is_empty());
+        let replay = sim::run(materialized).unwrap();
+        assert_eq!(replay.digest, original.digest, "{flaw}");
+        assert_eq!(replay.verdict, original.verdict, "{flaw}");
+    }
+}
+
+#[test]
+fn every_flaw_shrinks_to_a_quarter_and_still_fails_the_same_way() {
+    for flaw in Flaw::ALL {
+        let config = first_failing(*flaw);
+        let shrunk = shrink::shrink(&config, shrink::RUNS_MAX_DEFAULT).unwrap();
+        let before = shrunk.before.faults + shrunk.before.ops;
+        let after = shrunk.after.faults + shrunk.after.ops;
+        assert!(
+            after * 4 <= before,
+            "{flaw}: {after} faults + ops after shrinking, {before} before"
+        );
+        let replay = sim::run(shrunk.shrunk.clone()).unwrap();
+        assert_eq!(
+            replay.verdict.invariant_name(),
+            Some(shrunk.invariant),
+            "{flaw}"
+        );
+        assert_eq!(
+            shrunk.invariant,
+            sim::Invariant::catching(*flaw).name(),
+            "{flaw} shrank to another failure"
+        );
+    }
+}
+
+#[test]
+fn shrinking_is_deterministic() {
+    for flaw in [Flaw::StaleLeaderRead, Flaw::DoubleCountVotes] {
+        let config = first_failing(flaw);
+        let first = shrink::shrink(&config, shrink::RUNS_MAX_DEFAULT).unwrap();
+        let second = shrink::shrink(&config, shrink::RUNS_MAX_DEFAULT).unwrap();
+        assert_eq!(first.shrunk, second.shrunk, "{flaw}");
+        assert_eq!(first.runs, second.runs, "{flaw}");
+        assert_eq!(first.after, second.after, "{flaw}");
+    }
+}
+
+#[test]
+fn a_passing_seed_has_nothing_to_shrink() {
+    let config = SimConfig::draw(0, &Pins::default());
+    assert_eq!(
+        shrink::shrink(&config, 100).unwrap_err(),
+        ShrinkError::Passes
+    );
+}
+
+#[test]
+fn the_budget_bounds_the_work() {
+    let config = first_failing(Flaw::NoClientDedup);
+    let shrunk = shrink::shrink(&config, 10).unwrap();
+    // Ten candidate runs, plus the seed's run and the materialized check.
+    assert!(shrunk.runs <= 12, "{} runs", shrunk.runs);
+    let replay = sim::run(shrunk.shrunk).unwrap();
+    assert_eq!(replay.verdict.invariant_name(), Some(shrunk.invariant));
+}
