@@ -17,6 +17,7 @@ pub mod config;
 pub mod faults;
 pub mod linearizability;
 pub mod network;
+pub mod queue;
 pub mod report;
 pub mod rng;
 pub mod shrink;

@@ -7,8 +7,6 @@
 //! durable copy, sends through the network, timers back into the queue.
 //! After each event the checkers look at that event's outputs.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
@@ -21,6 +19,7 @@ use crate::check::{self, HistoryVerdict, Place, SafetyChecker};
 use crate::config::SimConfig;
 use crate::faults::{self, FaultAction, Partition, ScheduledFault, Trigger};
 use crate::network::{Fate, Network};
+use crate::queue::EventQueue;
 use crate::report::{Counters, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation};
 use crate::rng::{self, Stream, between};
 use crate::trace::{Digest, TraceEvent};
@@ -127,29 +126,6 @@ impl Event {
     }
 }
 
-struct Queued {
-    time_us: u64,
-    sequence: u64,
-    event: Event,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, other: &Queued) -> bool {
-        (self.time_us, self.sequence) == (other.time_us, other.sequence)
-    }
-}
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Queued) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Queued {
-    fn cmp(&self, other: &Queued) -> std::cmp::Ordering {
-        (self.time_us, self.sequence).cmp(&(other.time_us, other.sequence))
-    }
-}
-
 /// Per node: the simulator's view of its lifecycle.
 struct NodeSlot {
     node: Option<Node>,
@@ -180,8 +156,7 @@ pub struct Simulation {
     config: SimConfig,
     cluster: Arc<paxos::Config>,
     options: RunOptions,
-    queue: BinaryHeap<Reverse<Queued>>,
-    sequence: u64,
+    queue: EventQueue<Event>,
     now_us: u64,
     events: u64,
     nodes: Vec<NodeSlot>,
@@ -223,8 +198,7 @@ impl Simulation {
         let mut simulation = Simulation {
             cluster: cluster.clone(),
             options,
-            queue: BinaryHeap::new(),
-            sequence: 0,
+            queue: EventQueue::default(),
             now_us: 0,
             events: 0,
             nodes: Vec::new(),
@@ -295,20 +269,20 @@ impl Simulation {
     /// Run to the end and report.
     pub fn run(mut self) -> RunReport {
         while !self.finished {
-            let Some(Reverse(queued)) = self.queue.pop() else {
+            let Some((time_us, event)) = self.queue.pop() else {
                 // Nothing left to happen at all: judge the end state now.
                 self.finish();
                 break;
             };
-            assert!(queued.time_us >= self.now_us, "time went backwards");
-            self.now_us = queued.time_us;
+            assert!(time_us >= self.now_us, "time went backwards");
+            self.now_us = time_us;
             if self.now_us > self.config.limits.time_us_max {
                 return self.report(Verdict::Limit(LimitKind::Time));
             }
             if self.events >= self.config.limits.steps_max {
                 return self.report(Verdict::Limit(LimitKind::Steps));
             }
-            self.step(queued.event);
+            self.step(event);
             self.events += 1;
             if let Some(violation) = self.violation.take() {
                 return self.report(Verdict::Violation(violation));
@@ -471,12 +445,7 @@ impl Simulation {
     // ----------------------------------------------------------- scheduling
 
     fn schedule(&mut self, time_us: u64, event: Event) {
-        self.sequence += 1;
-        self.queue.push(Reverse(Queued {
-            time_us,
-            sequence: self.sequence,
-            event,
-        }));
+        self.queue.push(time_us, event);
     }
 
     fn record(
