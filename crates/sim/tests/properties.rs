@@ -3,7 +3,7 @@
 
 use paxos::{Flaw, Flaws};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestError, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestError, TestRunner};
 use sim::strategies;
 
 proptest! {
@@ -30,6 +30,9 @@ fn proptest_shrinks_a_flaw_failure_to_a_small_scenario() {
         cases: 256,
         max_shrink_iters: 20_000,
         failure_persistence: None,
+        // A fixed seed: the same scenarios and the same shrink path on
+        // every run, so the bounds below are facts, not luck.
+        rng_seed: RngSeed::Fixed(0x5eed),
         ..Config::default()
     });
     let result = runner.run(
