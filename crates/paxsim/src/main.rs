@@ -1,1 +1,45 @@
-fn main() {}
+//! `paxsim`: the command line of the Paxos deterministic simulation harness.
+//!
+//! Only this crate touches the terminal, files, threads, wall time and OS
+//! randomness; the simulator it drives does none of these.
+
+mod atomic;
+mod campaign;
+mod cli;
+mod corpus;
+mod error;
+mod export;
+mod fuzz;
+mod guarded;
+mod input;
+mod outcome;
+mod pins;
+mod progress;
+mod replay;
+mod scenario;
+mod suite;
+mod summary;
+mod units;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Fuzz(args) => fuzz::command(args),
+        Command::Replay(args) => replay::command(args),
+        Command::Run(args) => suite::command(args),
+        Command::Export(args) => export::command(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The fuzz campaign: many seeds, on every core, failures sorted by seed.
+//!
+//! Workers pull the next seed index from one atomic counter; each keeps
+//! its own totals, merged when all are done, so the report does not depend
+//! on how seeds were spread over threads. A stop flag (Ctrl-C) or the
+//! wall-clock budget stops the handing out of seeds; seeds in flight finish.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sim::rng::{PPM_ONE, Ppm};
+use sim::{Pins, Probes, SimConfig};
+
+use crate::corpus;
+use crate::guarded;
+use crate::outcome::{self, Finding, INVALID_CONFIG, PANIC};
+use crate::pins::SeedSpec;
+use crate::progress::Counters;
+use crate::units::Shard;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub spec: SeedSpec,
+    pub pins: Pins,
+    pub seed_start: u64,
+    /// The last seed index to run, inclusive: seeds are `seed_start + i`.
+    pub index_last: u64,
+    pub shard: Shard,
+    /// Stop handing out seeds once this much wall time has passed.
+    pub duration: Option<Duration>,
+    pub jobs: usize,
+    /// Seeds run twice to compare digests, in ppm of all seeds.
+    pub determinism_ppm: Ppm,
+    pub out: Option<PathBuf>,
+}
+
+impl Plan {
+    /// How many seeds the shard holds (the campaign may stop earlier).
+    pub fn seeds_in_shard(&self) -> u64 {
+        if self.shard.index > self.index_last {
+            0
+        } else {
+            (self.index_last - self.shard.index) / self.shard.count + 1
+        }
+    }
+
+    /// The seed index of the shard's `position`th seed, if in range.
+    fn index_at(&self, position: u64) -> Option<u64> {
+        let index = position
+            .checked_mul(self.shard.count)?
+            .checked_add(self.shard.index)?;
+        (index <= self.index_last).then_some(index)
+    }
+}
+
+/// A seed that did not pass.
+#[derive(Clone, Debug)]
+pub struct SeedFailure {
+    pub seed: u64,
+    pub finding: Finding,
+}
+
+/// What a campaign found, merged over workers, sorted by seed.
+#[derive(Debug, Default)]
+pub struct Totals {
+    pub seeds_run: u64,
+    pub events: u64,
+    pub probes: Probes,
+    pub failures: Vec<SeedFailure>,
+    /// Seeds whose two runs differed, with how.
+    pub nondeterministic: Vec<(u64, String)>,
+    pub files_written: Vec<PathBuf>,
+    pub write_errors: Vec<String>,
+}
+
+impl Totals {
+    fn merge(&mut self, other: Totals) {
+        self.seeds_run += other.seeds_run;
+        self.events += other.events;
+        self.probes.add(&other.probes);
+        self.failures.extend(other.failures);
+        self.nondeterministic.extend(other.nondeterministic);
+        self.files_written.extend(other.files_written);
+        self.write_errors.extend(other.write_errors);
+    }
+
+    fn sort(&mut self) {
+        self.failures.sort_by_key(|failure| failure.seed);
+        self.nondeterministic.sort_by_key(|(seed, _)| *seed);
+        self.files_written.sort();
+        self.write_errors.sort();
+    }
+}
+
+#[derive(Debug)]
+pub struct CampaignResult {
+    pub totals: Totals,
+    pub elapsed: Duration,
+    pub interrupted: bool,
+}
+
+/// Run the campaign. `stop` is raised from outside (Ctrl-C); `counters`
+/// are read by the progress display while the campaign runs.
+pub fn run(plan: &Plan, stop: &AtomicBool, counters: &Counters) -> CampaignResult {
+    assert!(plan.jobs > 0, "a campaign needs at least one worker");
+    assert!(
+        plan.shard.index < plan.shard.count,
+        "shard index out of range"
+    );
+    let started = Instant::now();
+    let next_position = AtomicU64::new(0);
+    let mut totals = Totals::default();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..plan.jobs)
+            .map(|_| scope.spawn(|| worker(plan, stop, counters, &next_position, started)))
+            .collect();
+        for handle in workers {
+            totals.merge(handle.join().expect("campaign workers catch every panic"));
+        }
+    });
+    totals.sort();
+    CampaignResult {
+        totals,
+        elapsed: started.elapsed(),
+        interrupted: stop.load(Ordering::SeqCst),
+    }
+}
+
+fn worker(
+    plan: &Plan,
+    stop: &AtomicBool,
+    counters: &Counters,
+    next_position: &AtomicU64,
+    started: Instant,
+) -> Totals {
+    let mut totals = Totals::default();
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        if plan
+            .duration
+            .is_some_and(|duration| started.elapsed() >= duration)
+        {
+            break;
+        }
+        let position = next_position.fetch_add(1, Ordering::SeqCst);
+        let Some(index) = plan.index_at(position) else {
+            break;
+        };
+        let seed = plan
+            .seed_start
+            .checked_add(index)
+            .expect("the plan keeps seed_start + index_last within u64");
+        run_seed(plan, seed, &mut totals, counters);
+    }
+    totals
+}
+
+fn run_seed(plan: &Plan, seed: u64, totals: &mut Totals, counters: &Counters) {
+    let recheck = chosen_for_recheck(seed, plan.determinism_ppm);
+    let outcome = match guarded::catch(|| SimConfig::draw(seed, &plan.pins)) {
+        Ok(config) => outcome::run(&config, recheck),
+        Err(panic) => panic_outcome(format!("while drawing the configuration: {panic}")),
+    };
+    totals.seeds_run += 1;
+    totals.events += outcome.events;
+    totals.probes.add(&outcome.probes);
+    counters.seed_done(outcome.events, !outcome.is_pass());
+    if let Some(finding) = outcome.finding {
+        record_file(plan, seed, &finding, totals);
+        totals.failures.push(SeedFailure { seed, finding });
+    }
+    if let Some(difference) = outcome.nondeterminism {
+        let finding = Finding {
+            label: outcome::NONDETERMINISTIC,
+            event: None,
+            time_us: None,
+            slot: None,
+            key: None,
+            node: None,
+            message: difference.clone(),
+        };
+        record_file(plan, seed, &finding, totals);
+        totals.nondeterministic.push((seed, difference));
+    }
+}
+
+fn panic_outcome(message: String) -> outcome::Outcome {
+    outcome::Outcome {
+        label: PANIC,
+        events: 0,
+        digest: None,
+        probes: Probes::default(),
+        finding: Some(Finding {
+            label: PANIC,
+            event: None,
+            time_us: None,
+            slot: None,
+            key: None,
+            node: None,
+            message,
+        }),
+        nondeterminism: None,
+    }
+}
+
+/// Write the failure file at once, so an interrupted campaign keeps it.
+fn record_file(plan: &Plan, seed: u64, finding: &Finding, totals: &mut Totals) {
+    let Some(dir) = &plan.out else { return };
+    if finding.label == INVALID_CONFIG {
+        return;
+    }
+    match corpus::write_failure(dir, seed, &plan.spec, finding) {
+        Ok(path) => totals.files_written.push(path),
+        Err(error) => totals.write_errors.push(error),
+    }
+}
+
+/// Whether `seed` is one of the seeds run twice: decided by the seed alone,
+/// so the same seeds are rechecked whatever the thread count or shard.
+pub fn chosen_for_recheck(seed: u64, ppm: Ppm) -> bool {
+    // SplitMix64's finalizer spreads consecutive seeds over the whole range.
+    let mut x = seed ^ 0x9e37_79b9_7f4a_7c15;
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    x % u64::from(PPM_ONE) < u64::from(ppm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(index_last: u64, shard: Shard) -> Plan {
+        Plan {
+            spec: SeedSpec::default(),
+            pins: Pins::default(),
+            seed_start: 0,
+            index_last,
+            shard,
+            duration: None,
+            jobs: 1,
+            determinism_ppm: 0,
+            out: None,
+        }
+    }
+
+    #[test]
+    fn shards_partition_the_seed_indices() {
+        for count in 1..5 {
+            let mut seen = Vec::new();
+            for index in 0..count {
+                let plan = plan(9, Shard { index, count });
+                let positions: Vec<u64> = (0..).map_while(|p| plan.index_at(p)).collect();
+                assert_eq!(positions.len() as u64, plan.seeds_in_shard());
+                seen.extend(positions);
+            }
+            seen.sort_unstable();
+            assert_eq!(seen, (0..10).collect::<Vec<u64>>(), "{count} shards");
+        }
+    }
+
+    #[test]
+    fn about_the_asked_fraction_is_rechecked() {
+        let chosen = (0..100_000)
+            .filter(|seed| chosen_for_recheck(*seed, 50_000))
+            .count();
+        assert!((4_000..6_000).contains(&chosen), "{chosen}");
+        assert!((0..1_000).all(|seed| !chosen_for_recheck(seed, 0)));
+        assert!((0..1_000).all(|seed| chosen_for_recheck(seed, PPM_ONE)));
+    }
+}

@@ -1,0 +1,262 @@
+//! The command line: subcommands and their flags, parsed by clap.
+//!
+//! Values are checked here, at the edge (probabilities in 0..=1, shards
+//! K < N, durations with units); clap reports a bad flag with exit code 2.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+
+use paxos::{Flaw, Mode};
+
+use crate::pins::{PinSpec, SeedSpec};
+use crate::units::{
+    DelayRange, SeedStart, Shard, parse_delay_range, parse_duration, parse_jobs, parse_probability,
+    parse_seed_start, parse_shard,
+};
+
+/// Deterministic simulation testing for a Paxos key-value store.
+///
+/// Every run is decided by one u64 seed: `fuzz` runs many seeds, each
+/// drawing its own cluster, network and fault mix; `replay` reruns one seed
+/// in detail; `run` checks scenario and seed-corpus files against their
+/// expected outcomes. Exit codes: 0 all good, 1 a violation or an unmet
+/// expectation, 2 bad usage or bad input.
+#[derive(Parser, Debug)]
+#[command(name = "paxsim", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Fuzz(FuzzArgs),
+    Replay(ReplayArgs),
+    Run(RunArgs),
+    Export(ExportArgs),
+}
+
+/// Run a campaign of seeds on every core and report failures.
+///
+/// Each seed draws its own configuration (swarm testing); the pinning flags
+/// fix parts of it for every seed. Failures are listed sorted by seed, each
+/// with the command that replays it; the output does not depend on -j.
+#[derive(Args, Debug)]
+pub struct FuzzArgs {
+    /// How many seeds to run [default: 2000, or unbounded with --duration].
+    #[arg(long, value_name = "N")]
+    pub seeds: Option<u64>,
+    /// The first seed, or `random` to draw one from the OS (it is printed).
+    #[arg(long, value_name = "S", default_value = "0", value_parser = parse_seed_start)]
+    pub seed_start: SeedStart,
+    /// Stop handing out seeds after this much wall time: 30s, 5m, 1h.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Worker threads [default: every core].
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+    /// Run only seed indices i with i % N == K (for splitting across machines).
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print one JSON object on stdout instead of the human summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Write each failure here as a seed-corpus file that `paxsim run` replays.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Fraction of seeds (chosen from the seed) run twice to compare digests.
+    #[arg(long, value_name = "RATE", default_value_t = 0.05, value_parser = parse_probability)]
+    pub check_determinism: f64,
+}
+
+/// Rerun one seed: print its configuration, its outcome, and the trace.
+///
+/// Takes the same configuration and flaw flags as `fuzz`: the seed and the
+/// flags together decide the run exactly. Or replays a scenario file.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// The seed to replay.
+    #[arg(long, value_name = "S", required_unless_present = "scenario")]
+    pub seed: Option<u64>,
+    /// Replay a scenario file instead of a seed (no configuration flags then).
+    #[arg(long, value_name = "FILE", conflicts_with = "seed")]
+    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print the whole timeline, one event per line.
+    #[arg(long, conflicts_with = "json")]
+    pub trace: bool,
+    /// Write the whole timeline to FILE as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub trace_json: Option<PathBuf>,
+    /// Print one JSON object instead: {seed, outcome, invariant, events, digest, config}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run scenario files and seed-corpus files and check their expectations.
+///
+/// A directory stands for every *.json file in it. A scenario file is one
+/// JSON object with an explicit configuration; a seed-corpus file is
+/// {"entries": [{"seed", "flaws", "pins", "expect"}, ...]}.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Files or directories.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Worker threads [default: every core].
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+    /// Print {"results": [{file, name, expected, actual, ok}]} instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Write one seed's drawn configuration out as a scenario file.
+///
+/// The scenario reproduces the seed exactly (same seed, same fault rates,
+/// so the same random fault plan) and can then be edited by hand.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long, value_name = "S")]
+    pub seed: u64,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The scenario's name [default: the file name without .json].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The scenario's description.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// The expected outcome [default: what the run actually does].
+    #[arg(long, value_name = "OUTCOME")]
+    pub expect: Option<String>,
+    /// Where to write the scenario.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// Pins that fix part of the drawn configuration, and deliberate flaws.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConfigArgs {
+    /// Cluster size.
+    #[arg(long, value_name = "N", help_heading = "Configuration")]
+    pub nodes: Option<u8>,
+    /// How proposals are driven.
+    #[arg(long, value_name = "MODE", value_parser = mode_parser(), help_heading = "Configuration")]
+    pub mode: Option<Mode>,
+    /// Phase-1 (prepare) quorum size; needs --nodes.
+    #[arg(long, value_name = "Q", help_heading = "Configuration")]
+    pub quorum_phase1: Option<u8>,
+    /// Phase-2 (accept) quorum size; needs --nodes.
+    #[arg(long, value_name = "Q", help_heading = "Configuration")]
+    pub quorum_phase2: Option<u8>,
+    /// Allow quorums that need not intersect (q1 + q2 <= n).
+    #[arg(long, help_heading = "Configuration")]
+    pub allow_unsafe_quorums: bool,
+    /// Message drop probability, 0..=1.
+    #[arg(long, value_name = "P", value_parser = parse_probability, help_heading = "Configuration")]
+    pub drop: Option<f64>,
+    /// Message duplication probability, 0..=1.
+    #[arg(long, value_name = "P", value_parser = parse_probability, help_heading = "Configuration")]
+    pub duplicate: Option<f64>,
+    /// Network delay range in microseconds.
+    #[arg(long, value_name = "MIN..MAX", value_parser = parse_delay_range,
+          conflicts_with_all = ["delay_us_min", "delay_us_max"], help_heading = "Configuration")]
+    pub delay_us: Option<DelayRange>,
+    /// Shortest network delay in microseconds.
+    #[arg(long, value_name = "US", help_heading = "Configuration")]
+    pub delay_us_min: Option<u64>,
+    /// Longest network delay in microseconds.
+    #[arg(long, value_name = "US", help_heading = "Configuration")]
+    pub delay_us_max: Option<u64>,
+    /// Mean time between random crashes (0: none).
+    #[arg(long, value_name = "US", help_heading = "Configuration")]
+    pub crash_interval_us: Option<u64>,
+    /// Mean time between random partitions (0: none).
+    #[arg(long, value_name = "US", help_heading = "Configuration")]
+    pub partition_interval_us: Option<u64>,
+    /// Mean time between random pauses (0: none).
+    #[arg(long, value_name = "US", help_heading = "Configuration")]
+    pub pause_interval_us: Option<u64>,
+    /// Simulated clients.
+    #[arg(long, value_name = "N", help_heading = "Configuration")]
+    pub clients: Option<u32>,
+    /// Distinct keys the clients share (few keys, much contention).
+    #[arg(long, value_name = "N", help_heading = "Configuration")]
+    pub keys: Option<u32>,
+    /// Operations each client runs.
+    #[arg(long, value_name = "N", help_heading = "Configuration")]
+    pub ops_per_client: Option<u32>,
+    /// Turn on a deliberate flaw (repeatable).
+    #[arg(long = "flaw", value_name = "NAME", value_parser = flaw_parser(), help_heading = "Configuration")]
+    pub flaws: Vec<Flaw>,
+}
+
+impl ConfigArgs {
+    pub fn to_spec(&self) -> SeedSpec {
+        let pins = PinSpec {
+            nodes: self.nodes,
+            mode: self.mode,
+            quorum_phase1: self.quorum_phase1,
+            quorum_phase2: self.quorum_phase2,
+            allow_unsafe_quorums: self.allow_unsafe_quorums,
+            drop: self.drop,
+            duplicate: self.duplicate,
+            delay_us_min: self
+                .delay_us
+                .map(|range| range.min_us)
+                .or(self.delay_us_min),
+            delay_us_max: self
+                .delay_us
+                .map(|range| range.max_us)
+                .or(self.delay_us_max),
+            crash_interval_us: self.crash_interval_us,
+            partition_interval_us: self.partition_interval_us,
+            pause_interval_us: self.pause_interval_us,
+            clients: self.clients,
+            keys: self.keys,
+            ops_per_client: self.ops_per_client,
+        };
+        SeedSpec::new(pins, self.flaws.clone())
+    }
+}
+
+/// Mode names; clap lists them in `--help` and in its error for a wrong one.
+fn mode_parser() -> impl TypedValueParser<Value = Mode> {
+    let names = Mode::ALL.map(Mode::name);
+    PossibleValuesParser::new(names)
+        .map(|name| Mode::from_name(&name).expect("clap admits only known modes"))
+}
+
+/// Flaw names; clap lists them in `--help` and in its error for a wrong one.
+fn flaw_parser() -> impl TypedValueParser<Value = Flaw> {
+    let names: Vec<&'static str> = Flaw::ALL.iter().map(|flaw| flaw.name()).collect();
+    PossibleValuesParser::new(names)
+        .map(|name| Flaw::from_name(&name).expect("clap admits only known flaws"))
+}
+
+/// Worker threads: the flag, or every core.
+pub fn jobs_or_all_cores(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

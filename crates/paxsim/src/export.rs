@@ -1,0 +1,43 @@
+//! `paxsim export`: write one seed's drawn configuration as a scenario
+//! file, so it can be read, edited and kept.
+
+use std::process::ExitCode;
+
+use sim::SimConfig;
+
+use crate::atomic;
+use crate::cli::ExportArgs;
+use crate::error::InputError;
+use crate::outcome::{self, Expect};
+use crate::scenario::Scenario;
+
+pub fn command(args: ExportArgs) -> Result<ExitCode, InputError> {
+    let spec = args.config.to_spec();
+    let pins = spec
+        .check(args.seed)
+        .map_err(|error| InputError(format!("configuration flags: {error}")))?;
+    let config = SimConfig::draw(args.seed, &pins);
+    let expect = match &args.expect {
+        Some(name) => {
+            Expect::from_name(name).map_err(|error| InputError(format!("--expect: {error}")))?
+        }
+        None => Expect(outcome::run(&config, false).actual()),
+    };
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.out
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("seed-{}", args.seed))
+    });
+    let scenario = Scenario::from_config(&name, &args.description, &config, expect);
+    assert_eq!(
+        scenario.to_config().as_ref(),
+        Ok(&config),
+        "scenarios round-trip"
+    );
+    let mut text = serde_json::to_string_pretty(&scenario).expect("a scenario always serializes");
+    text.push('\n');
+    atomic::write(&args.out, text.as_bytes()).map_err(InputError)?;
+    println!("wrote {} (expect {})", args.out.display(), expect.0);
+    Ok(ExitCode::SUCCESS)
+}

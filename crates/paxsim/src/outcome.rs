@@ -1,0 +1,298 @@
+//! One run's outcome as the harness reports it, and running a configuration
+//! with panics caught and, when asked, twice to check determinism.
+//!
+//! Outcomes are named by one word, the *label*: `pass`, an invariant name
+//! (`linearizability`, ...), `limit`, `inconclusive`, `panic`, or
+//! `nondeterministic`. Expectations in scenario and corpus files use the
+//! same words. Everything but `pass` is a failure.
+
+use serde::{Deserialize, Serialize};
+
+use sim::{Invariant, LimitKind, Probes, RunOptions, SimConfig, Simulation, Verdict};
+
+use crate::guarded;
+
+pub const PASS: &str = "pass";
+pub const PANIC: &str = "panic";
+pub const NONDETERMINISTIC: &str = "nondeterministic";
+/// The configuration did not validate; only the campaign can meet this,
+/// when pins and a drawn configuration disagree.
+pub const INVALID_CONFIG: &str = "invalid-config";
+
+/// Every label a file may expect.
+pub fn labels() -> Vec<&'static str> {
+    let mut labels = vec![PASS];
+    labels.extend(Invariant::ALL.iter().map(|invariant| invariant.name()));
+    labels.extend(["limit", "inconclusive", PANIC, NONDETERMINISTIC]);
+    labels
+}
+
+/// An expected outcome: one of [`labels`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expect(pub &'static str);
+
+impl Expect {
+    pub fn from_name(name: &str) -> Result<Expect, String> {
+        labels()
+            .into_iter()
+            .find(|label| *label == name)
+            .map(Expect)
+            .ok_or_else(|| {
+                format!(
+                    "unknown expectation `{name}`, expected one of: {}",
+                    labels().join(", ")
+                )
+            })
+    }
+}
+
+impl Serialize for Expect {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Expect {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Expect, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Expect::from_name(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where and why a run failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub label: &'static str,
+    pub event: Option<u64>,
+    pub time_us: Option<u64>,
+    pub slot: Option<u64>,
+    pub key: Option<String>,
+    pub node: Option<u8>,
+    /// One line (a violation's Display may add evidence lines).
+    pub message: String,
+}
+
+impl Finding {
+    fn bare(label: &'static str, message: String) -> Finding {
+        Finding {
+            label,
+            event: None,
+            time_us: None,
+            slot: None,
+            key: None,
+            node: None,
+            message,
+        }
+    }
+
+    /// `label location: message`, the location left out when unknown.
+    pub fn headline(&self) -> String {
+        let location = self.location();
+        if location.is_empty() {
+            format!("{}: {}", self.label, self.message)
+        } else {
+            format!("{} {location}: {}", self.label, self.message)
+        }
+    }
+
+    /// `at event 12 (t=3.004ms) slot 4 key k node 2`, as much as is known.
+    pub fn location(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(event) = self.event {
+            parts.push(format!("at event {event}"));
+        }
+        if let Some(time_us) = self.time_us {
+            parts.push(format!("(t={})", format_time_us(time_us)));
+        }
+        if let Some(slot) = self.slot {
+            parts.push(format!("slot {slot}"));
+        }
+        if let Some(key) = &self.key {
+            parts.push(format!("key {key}"));
+        }
+        if let Some(node) = self.node {
+            parts.push(format!("node {node}"));
+        }
+        parts.join(" ")
+    }
+}
+
+/// Virtual time as seconds with microseconds: `1.234567s`.
+pub fn format_time_us(time_us: u64) -> String {
+    format!("{}.{:06}s", time_us / 1_000_000, time_us % 1_000_000)
+}
+
+/// The word for a verdict.
+pub fn label(verdict: &Verdict) -> &'static str {
+    verdict.invariant_name().unwrap_or(PASS)
+}
+
+/// The finding a report carries, if it is not a pass.
+pub fn finding(verdict: &Verdict, events: u64, time_us: u64) -> Option<Finding> {
+    match verdict {
+        Verdict::Pass => None,
+        Verdict::Violation(violation) => Some(Finding {
+            label: violation.invariant.name(),
+            event: Some(violation.event),
+            time_us: Some(violation.time_us),
+            slot: violation.slot,
+            key: violation.key.clone(),
+            node: violation.node,
+            message: message_with_evidence(violation),
+        }),
+        Verdict::Inconclusive { key, steps } => Some(Finding {
+            key: Some(key.clone()),
+            ..Finding::bare(
+                "inconclusive",
+                format!("the linearizability search gave up after {steps} steps"),
+            )
+        }),
+        Verdict::Limit(kind) => {
+            let bound = match kind {
+                LimitKind::Steps => "limits.steps_max",
+                LimitKind::Time => "limits.time_us_max",
+            };
+            Some(Finding {
+                event: Some(events.saturating_sub(1)),
+                time_us: Some(time_us),
+                ..Finding::bare("limit", format!("the run hit {bound} before it finished"))
+            })
+        }
+    }
+}
+
+/// The violation's message and, one per line below it, its evidence.
+fn message_with_evidence(violation: &sim::Violation) -> String {
+    // Display puts the located message on the first line(s) and one
+    // evidence item per line after it.
+    let display = violation.to_string();
+    let message_lines = violation.message.lines().count().max(1);
+    let mut text = violation.message.clone();
+    for evidence in display.lines().skip(message_lines) {
+        text.push('\n');
+        text.push_str(evidence.trim_start());
+    }
+    text
+}
+
+/// What one configuration came to.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub label: &'static str,
+    pub events: u64,
+    /// Absent when the run panicked.
+    pub digest: Option<u64>,
+    pub probes: Probes,
+    /// `None` on a pass.
+    pub finding: Option<Finding>,
+    /// Set when a second run of the same configuration differed.
+    pub nondeterminism: Option<String>,
+}
+
+impl Outcome {
+    pub fn is_pass(&self) -> bool {
+        self.finding.is_none() && self.nondeterminism.is_none()
+    }
+
+    /// The label a file's expectation is compared with: nondeterminism
+    /// overrides whatever the first run found.
+    pub fn actual(&self) -> &'static str {
+        if self.nondeterminism.is_some() {
+            NONDETERMINISTIC
+        } else {
+            self.label
+        }
+    }
+}
+
+/// Run `config`, catching panics; with `recheck`, run it a second time and
+/// compare digests, event counts and verdicts.
+pub fn run(config: &SimConfig, recheck: bool) -> Outcome {
+    let first = run_once(config);
+    let mut outcome = match &first {
+        Ok(report) => Outcome {
+            label: label(&report.verdict),
+            events: report.events,
+            digest: Some(report.digest),
+            probes: report.probes,
+            finding: finding(&report.verdict, report.events, report.time_us),
+            nondeterminism: None,
+        },
+        Err(finding) => Outcome {
+            label: finding.label,
+            events: 0,
+            digest: None,
+            probes: Probes::default(),
+            finding: Some(finding.clone()),
+            nondeterminism: None,
+        },
+    };
+    if recheck && outcome.digest.is_some() {
+        let second = run_once(config);
+        outcome.nondeterminism = compare(&first, &second);
+    }
+    outcome
+}
+
+/// A fingerprint of a finished run: equal for equal runs.
+type Fingerprint = (u64, u64, &'static str);
+
+fn run_once(config: &SimConfig) -> Result<RunSummary, Finding> {
+    let config = config.clone();
+    let result = guarded::catch(move || {
+        Simulation::new(config, RunOptions::default()).map(|simulation| {
+            let report = simulation.run();
+            RunSummary {
+                verdict: report.verdict,
+                events: report.events,
+                digest: report.digest,
+                time_us: report.time_us,
+                probes: report.probes,
+            }
+        })
+    });
+    match result {
+        Ok(Ok(summary)) => Ok(summary),
+        Ok(Err(invalid)) => Err(Finding::bare(INVALID_CONFIG, invalid)),
+        Err(panic) => Err(Finding::bare(PANIC, panic)),
+    }
+}
+
+/// The parts of a report the harness keeps; the history and trace go.
+struct RunSummary {
+    verdict: Verdict,
+    events: u64,
+    digest: u64,
+    time_us: u64,
+    probes: Probes,
+}
+
+impl RunSummary {
+    fn fingerprint(&self) -> Fingerprint {
+        (self.digest, self.events, label(&self.verdict))
+    }
+}
+
+fn compare(
+    first: &Result<RunSummary, Finding>,
+    second: &Result<RunSummary, Finding>,
+) -> Option<String> {
+    let describe = |run: &Result<RunSummary, Finding>| match run {
+        Ok(summary) => {
+            let (digest, events, label) = summary.fingerprint();
+            format!("{label} after {events} events, digest {digest:#018x}")
+        }
+        Err(finding) => format!("{}: {}", finding.label, finding.message),
+    };
+    let same = match (first, second) {
+        (Ok(a), Ok(b)) => a.fingerprint() == b.fingerprint(),
+        _ => false,
+    };
+    (!same).then(|| {
+        format!(
+            "two runs of one configuration differ: first {}; then {}",
+            describe(first),
+            describe(second)
+        )
+    })
+}

@@ -1,0 +1,204 @@
+//! `paxsim replay`: one seed in detail — its drawn configuration first,
+//! then the outcome, the events that led to a failure, and the digest last.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use sim::{RunOptions, RunReport, SimConfig, Simulation, TraceEvent, Verdict};
+
+use crate::atomic;
+use crate::cli::ReplayArgs;
+use crate::error::InputError;
+use crate::guarded;
+use crate::input;
+use crate::outcome::{self, format_time_us};
+use crate::pins::SeedSpec;
+
+/// How many events before a violation the report shows.
+const TRACE_CONTEXT_EVENTS: usize = 30;
+
+pub fn command(args: ReplayArgs) -> Result<ExitCode, InputError> {
+    let config = configuration(&args)?;
+    if !args.json {
+        println!("{}", pretty(&config));
+    }
+    let keep_trace = args.trace || args.trace_json.is_some();
+    let options = RunOptions {
+        trace: keep_trace,
+        ..RunOptions::default()
+    };
+    let run_config = config.clone();
+    let result = guarded::catch(move || Simulation::new(run_config, options).map(Simulation::run));
+    let report = match result {
+        Ok(Ok(report)) => report,
+        Ok(Err(invalid)) => return Err(InputError(format!("configuration: {invalid}"))),
+        Err(panic) => return Ok(report_panic(&args, &config, &panic)),
+    };
+    if let Some(path) = &args.trace_json {
+        write_trace_json(path, &report.trace)?;
+    }
+    if args.json {
+        print_json(&config, &report);
+    } else {
+        print_human(&args, &config, &report)?;
+    }
+    Ok(if report.verdict.is_pass() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The seed's drawn configuration, or the scenario's.
+fn configuration(args: &ReplayArgs) -> Result<SimConfig, InputError> {
+    let spec = args.config.to_spec();
+    if let Some(path) = &args.scenario {
+        if spec != SeedSpec::default() {
+            return Err(InputError::new(
+                "--scenario takes no configuration flags: the file holds the whole configuration",
+            ));
+        }
+        return input::load_scenario_config(path);
+    }
+    let seed = args.seed.expect("clap requires --seed without --scenario");
+    let pins = spec
+        .check(seed)
+        .map_err(|error| InputError(format!("configuration flags: {error}")))?;
+    Ok(SimConfig::draw(seed, &pins))
+}
+
+fn pretty(config: &SimConfig) -> String {
+    serde_json::to_string_pretty(config).expect("a configuration always serializes")
+}
+
+fn print_human(
+    args: &ReplayArgs,
+    config: &SimConfig,
+    report: &RunReport,
+) -> Result<(), InputError> {
+    if args.trace {
+        println!();
+        println!("trace ({} events):", report.trace.len());
+        if print_lines(&report.trace).is_err() {
+            // The reader went away (`| head`): nothing more to say.
+            return Ok(());
+        }
+    }
+    println!();
+    println!(
+        "seed {}: {} after {} events, virtual time {}",
+        config.seed,
+        outcome::label(&report.verdict),
+        report.events,
+        format_time_us(report.time_us)
+    );
+    let counters = serde_json::to_value(report.counters).expect("counters serialize");
+    if let Some(fields) = counters.as_object() {
+        let line: Vec<String> = fields
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        println!("counters: {}", line.join(" "));
+    }
+    if let Some(finding) = outcome::finding(&report.verdict, report.events, report.time_us) {
+        match &report.verdict {
+            Verdict::Violation(violation) => println!("violation: {violation}"),
+            _ => println!("{}", finding.headline()),
+        }
+        if let Some(event) = finding.event {
+            print_context(config, report, event)?;
+        }
+    }
+    if let Some(path) = &args.trace_json {
+        println!("wrote the trace to {}", path.display());
+    }
+    println!("digest: {:#018x}", report.digest);
+    Ok(())
+}
+
+/// Print every event, stopping quietly if stdout is closed.
+fn print_lines(trace: &[TraceEvent]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for event in trace {
+        writeln!(out, "{event}")?;
+    }
+    out.flush()
+}
+
+/// The events leading up to and including `event`.
+fn print_context(config: &SimConfig, report: &RunReport, event: u64) -> Result<(), InputError> {
+    let context = if report.trace.is_empty() {
+        sim::trace_until(config, event, TRACE_CONTEXT_EVENTS)
+            .map_err(|error| InputError(format!("configuration: {error}")))?
+    } else {
+        let upto: Vec<TraceEvent> = report
+            .trace
+            .iter()
+            .filter(|traced| traced.index <= event)
+            .cloned()
+            .collect();
+        let skip = upto.len().saturating_sub(TRACE_CONTEXT_EVENTS);
+        upto[skip..].to_vec()
+    };
+    println!();
+    println!("the {} events up to event {event}:", context.len());
+    for traced in &context {
+        println!("{traced}");
+    }
+    println!();
+    Ok(())
+}
+
+fn print_json(config: &SimConfig, report: &RunReport) {
+    let finding = outcome::finding(&report.verdict, report.events, report.time_us);
+    let object = json!({
+        "seed": config.seed,
+        "outcome": report.verdict.outcome(),
+        "invariant": report.verdict.invariant_name(),
+        "events": report.events,
+        "time_us": report.time_us,
+        "digest": format!("{:#018x}", report.digest),
+        "message": finding.as_ref().map(|finding| finding.message.clone()),
+        "event": finding.as_ref().and_then(|finding| finding.event),
+        "counters": report.counters,
+        "probes": report
+            .probes
+            .iter()
+            .map(|(name, hits)| (name.to_string(), json!(hits)))
+            .collect::<serde_json::Map<String, serde_json::Value>>(),
+        "config": config,
+    });
+    println!("{object}");
+}
+
+fn report_panic(args: &ReplayArgs, config: &SimConfig, panic: &str) -> ExitCode {
+    if args.json {
+        let object = json!({
+            "seed": config.seed,
+            "outcome": outcome::PANIC,
+            "invariant": outcome::PANIC,
+            "events": null,
+            "digest": null,
+            "message": panic,
+            "config": config,
+        });
+        println!("{object}");
+    } else {
+        println!();
+        println!("seed {}: panic: {panic}", config.seed);
+        println!("digest: none (the run panicked)");
+    }
+    ExitCode::from(1)
+}
+
+fn write_trace_json(path: &Path, trace: &[TraceEvent]) -> Result<(), InputError> {
+    let mut text = String::new();
+    for event in trace {
+        text.push_str(&serde_json::to_string(event).expect("trace events serialize"));
+        text.push('\n');
+    }
+    atomic::write(path, text.as_bytes()).map_err(InputError)
+}

@@ -1,0 +1,168 @@
+//! A campaign's report: the human summary and the `--json` object.
+//!
+//! Both list failures sorted by seed, each with the exact commands that
+//! replay and shrink it, and neither depends on the thread count (only the
+//! timing figures do).
+
+use serde_json::{Value, json};
+
+use crate::campaign::{CampaignResult, Plan, SeedFailure};
+use crate::outcome::format_time_us;
+use crate::pins::SeedSpec;
+
+/// `paxsim replay --seed S <flags>`.
+pub fn replay_command(seed: u64, spec: &SeedSpec) -> String {
+    command("replay", seed, spec, None)
+}
+
+/// `paxsim shrink --seed S <flags> --out scenarios/NAME.json`.
+pub fn shrink_command(seed: u64, spec: &SeedSpec, label: &str) -> String {
+    let out = format!("scenarios/{label}-seed-{seed}.json");
+    command("shrink", seed, spec, Some(out))
+}
+
+fn command(subcommand: &str, seed: u64, spec: &SeedSpec, out: Option<String>) -> String {
+    let mut words = vec![
+        "paxsim".to_string(),
+        subcommand.to_string(),
+        "--seed".into(),
+        seed.to_string(),
+    ];
+    words.extend(spec.to_flags());
+    if let Some(out) = out {
+        words.push("--out".into());
+        words.push(out);
+    }
+    words.join(" ")
+}
+
+fn seed_range(plan: &Plan) -> String {
+    let last = plan.seed_start + plan.index_last;
+    if plan.index_last == u64::MAX - plan.seed_start {
+        format!("{}..", plan.seed_start)
+    } else {
+        format!("{}..={last}", plan.seed_start)
+    }
+}
+
+fn events_per_second(result: &CampaignResult) -> f64 {
+    result.totals.events as f64 / result.elapsed.as_secs_f64().max(1e-9)
+}
+
+pub fn print_human(plan: &Plan, result: &CampaignResult) {
+    let totals = &result.totals;
+    println!(
+        "paxsim fuzz: {} seeds run from {} (shard {}), pins and flaws: {}",
+        totals.seeds_run,
+        seed_range(plan),
+        plan.shard,
+        plan.spec.describe()
+    );
+    if result.interrupted {
+        println!("interrupted: the summary covers the seeds that completed");
+    }
+    println!(
+        "events: {} in {:.2}s ({:.2}M events/s)",
+        totals.events,
+        result.elapsed.as_secs_f64(),
+        events_per_second(result) / 1e6
+    );
+    println!("probes:");
+    for (name, hits) in totals.probes.iter() {
+        let note = if hits == 0 { "  (never hit)" } else { "" };
+        println!("  {name:<36} {hits:>10}{note}");
+    }
+    if totals.failures.is_empty() {
+        println!("failures: none");
+    } else {
+        println!("failures: {}", totals.failures.len());
+        for failure in &totals.failures {
+            print_failure(plan, failure);
+        }
+    }
+    if !totals.nondeterministic.is_empty() {
+        println!("nondeterministic: {}", totals.nondeterministic.len());
+        for (seed, difference) in &totals.nondeterministic {
+            println!("  seed {seed}: {difference}");
+            println!("    replay: {}", replay_command(*seed, &plan.spec));
+        }
+    }
+    for path in &totals.files_written {
+        println!("wrote {}", path.display());
+    }
+    let failed = totals.failures.len() + totals.nondeterministic.len();
+    if failed == 0 {
+        println!("result: PASS");
+    } else {
+        println!("result: FAIL ({failed} seeds)");
+    }
+}
+
+fn print_failure(plan: &Plan, failure: &SeedFailure) {
+    let finding = &failure.finding;
+    let location = finding.location();
+    let location = if location.is_empty() {
+        String::new()
+    } else {
+        format!(" {location}")
+    };
+    println!("  seed {}: {}{location}", failure.seed, finding.label);
+    for line in finding.message.lines() {
+        println!("    {line}");
+    }
+    println!("    replay: {}", replay_command(failure.seed, &plan.spec));
+    println!(
+        "    shrink: {}",
+        shrink_command(failure.seed, &plan.spec, finding.label)
+    );
+}
+
+pub fn to_json(plan: &Plan, result: &CampaignResult) -> Value {
+    let totals = &result.totals;
+    let failures: Vec<Value> = totals
+        .failures
+        .iter()
+        .map(|failure| {
+            let finding = &failure.finding;
+            json!({
+                "seed": failure.seed,
+                "invariant": finding.label,
+                "event": finding.event,
+                "time_us": finding.time_us,
+                "time": finding.time_us.map(format_time_us),
+                "slot": finding.slot,
+                "key": finding.key,
+                "node": finding.node,
+                "message": finding.message,
+                "replay": replay_command(failure.seed, &plan.spec),
+                "shrink": shrink_command(failure.seed, &plan.spec, finding.label),
+            })
+        })
+        .collect();
+    let probes: serde_json::Map<String, Value> = totals
+        .probes
+        .iter()
+        .map(|(name, hits)| (name.to_string(), json!(hits)))
+        .collect();
+    let nondeterministic: Vec<u64> = totals
+        .nondeterministic
+        .iter()
+        .map(|(seed, _)| *seed)
+        .collect();
+    let flaws: Vec<&str> = plan.spec.flaws.iter().map(|flaw| flaw.name()).collect();
+    json!({
+        "seeds_run": totals.seeds_run,
+        "seed_start": plan.seed_start,
+        "shard": plan.shard.to_string(),
+        "flaws": flaws,
+        "pins": plan.spec.pins,
+        "interrupted": result.interrupted,
+        "events": totals.events,
+        "elapsed_s": result.elapsed.as_secs_f64(),
+        "events_per_sec": events_per_second(result),
+        "failures": failures,
+        "nondeterministic": nondeterministic,
+        "probes": probes,
+        "files_written": totals.files_written,
+    })
+}

@@ -1,0 +1,227 @@
+//! `paxsim fuzz`: the JSON report, determinism across thread counts and
+//! shards, failures with replay commands, and failure files that replay.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{code, json, paxsim, scratch_dir, stderr, stdout};
+use serde_json::Value;
+
+fn failures_of(report: &Value) -> Vec<(u64, String)> {
+    report["failures"]
+        .as_array()
+        .expect("failures is a list")
+        .iter()
+        .map(|failure| {
+            (
+                failure["seed"].as_u64().unwrap(),
+                failure["invariant"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn json_report_has_the_documented_fields() {
+    let output = paxsim(&["fuzz", "--seeds", "20", "--json"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let report = json(&output);
+    for field in [
+        "seeds_run",
+        "seed_start",
+        "events",
+        "elapsed_s",
+        "events_per_sec",
+        "failures",
+        "nondeterministic",
+        "probes",
+    ] {
+        assert!(report.get(field).is_some(), "missing `{field}` in {report}");
+    }
+    assert_eq!(report["seeds_run"], 20);
+    assert_eq!(report["seed_start"], 0);
+    assert!(report["events"].as_u64().unwrap() > 0);
+    let probes = report["probes"].as_object().unwrap();
+    assert!(
+        probes.contains_key("crash-between-prepare-and-accept"),
+        "{report}"
+    );
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let run = |jobs: &str| {
+        let output = paxsim(&[
+            "fuzz",
+            "--flaw",
+            "no-client-dedup",
+            "--seeds",
+            "100",
+            "-j",
+            jobs,
+            "--json",
+        ]);
+        assert_eq!(code(&output), 1, "{}", stderr(&output));
+        json(&output)
+    };
+    let one = run("1");
+    let two = run("2");
+    assert!(!failures_of(&one).is_empty(), "the flaw was not caught");
+    assert_eq!(failures_of(&one), failures_of(&two));
+    assert_eq!(one["events"], two["events"]);
+    assert_eq!(one["probes"], two["probes"]);
+    assert_eq!(one["failures"], two["failures"]);
+}
+
+#[test]
+fn two_shards_cover_exactly_the_unsharded_seeds() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "fuzz",
+            "--flaw",
+            "no-client-dedup",
+            "--seeds",
+            "60",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        json(&paxsim(&args))
+    };
+    let whole = run(&[]);
+    let first = run(&["--shard", "0/2"]);
+    let second = run(&["--shard", "1/2"]);
+    assert_eq!(first["seeds_run"], 30);
+    assert_eq!(second["seeds_run"], 30);
+    let mut sharded: Vec<(u64, String)> = failures_of(&first);
+    sharded.extend(failures_of(&second));
+    sharded.sort();
+    assert_eq!(sharded, failures_of(&whole));
+    assert!(failures_of(&first).iter().all(|(seed, _)| seed % 2 == 0));
+    assert!(failures_of(&second).iter().all(|(seed, _)| seed % 2 == 1));
+    let events = first["events"].as_u64().unwrap() + second["events"].as_u64().unwrap();
+    assert_eq!(events, whole["events"].as_u64().unwrap());
+}
+
+#[test]
+fn a_flaw_campaign_fails_and_prints_replay_commands() {
+    let output = paxsim(&["fuzz", "--flaw", "accept-below-promise", "--seeds", "40"]);
+    assert_eq!(code(&output), 1);
+    let text = stdout(&output);
+    assert!(text.contains("accept-below-promise at event"), "{text}");
+    assert!(
+        text.contains("replay: paxsim replay --seed "),
+        "no replay command:\n{text}"
+    );
+    assert!(text.contains("--flaw accept-below-promise"), "{text}");
+    assert!(text.contains("shrink: paxsim shrink --seed "), "{text}");
+    assert!(text.contains("result: FAIL"), "{text}");
+    // The printed replay command reproduces the failure.
+    let line = text
+        .lines()
+        .find(|line| line.contains("replay: paxsim replay"))
+        .unwrap();
+    let command = line.trim().trim_start_matches("replay: paxsim ");
+    let args: Vec<&str> = command.split(' ').collect();
+    let replay = paxsim(&args);
+    assert_eq!(code(&replay), 1);
+    assert!(stdout(&replay).contains("violation: accept-below-promise"));
+}
+
+#[test]
+fn failure_files_replay_to_the_same_invariant() {
+    let dir = scratch_dir("failures");
+    let out = dir.to_str().unwrap();
+    let output = paxsim(&[
+        "fuzz",
+        "--flaw",
+        "ballot-without-node-id",
+        "--seeds",
+        "30",
+        "--json",
+        "--out",
+        out,
+    ]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let report = json(&output);
+    let failures = failures_of(&report);
+    assert!(!failures.is_empty());
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        files.len(),
+        failures.len(),
+        "one file per failure: {files:?}"
+    );
+    assert!(files.iter().all(|path| path.extension().unwrap() == "json"));
+    let run = paxsim(&["run", out, "--json"]);
+    assert_eq!(code(&run), 0, "{}\n{}", stdout(&run), stderr(&run));
+    let results = json(&run)["results"].as_array().unwrap().clone();
+    let replayed: BTreeSet<(u64, String)> = results
+        .iter()
+        .map(|result| {
+            assert_eq!(result["ok"], true, "{result}");
+            assert_eq!(result["expected"], result["actual"]);
+            let name = result["name"].as_str().unwrap();
+            let seed = name.split(' ').nth(1).unwrap().parse().unwrap();
+            (seed, result["actual"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(replayed, failures.into_iter().collect());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_healthy_campaign_passes_and_reports_probes() {
+    let output = paxsim(&["fuzz", "--seeds", "50", "--check-determinism", "1"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.contains("50 seeds run from 0..=49"), "{text}");
+    assert!(text.contains("probes:"), "{text}");
+    assert!(text.contains("result: PASS"), "{text}");
+}
+
+#[test]
+fn duration_bounds_an_unbounded_campaign() {
+    let started = std::time::Instant::now();
+    let output = paxsim(&["fuzz", "--duration", "1s", "--json"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "ran {:?}",
+        started.elapsed()
+    );
+    assert!(json(&output)["seeds_run"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn random_seed_start_is_printed() {
+    let output = paxsim(&["fuzz", "--seed-start", "random", "--seeds", "3", "--json"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let start = json(&output)["seed_start"].as_u64().unwrap();
+    assert!(stderr(&output).contains(&format!("seed start: {start}")));
+}
+
+#[test]
+fn ctrl_c_stops_the_campaign_and_prints_a_summary() {
+    use std::process::{Command, Stdio};
+    let child = Command::new(env!("CARGO_BIN_EXE_paxsim"))
+        .args(["fuzz", "--duration", "1h", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let report = json(&output);
+    assert_eq!(report["interrupted"], true);
+    assert!(report["seeds_run"].as_u64().unwrap() > 0);
+}
