@@ -248,6 +248,19 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// The configuration field at fault, as `nodes`, `quorum_phase1`,
+    /// `timing.heartbeat_interval_us`, ...
+    pub fn field(&self) -> String {
+        match self {
+            ConfigError::NodesOutOfRange { .. } => "nodes".into(),
+            ConfigError::QuorumOutOfRange { phase, .. } => format!("quorum_phase{phase}"),
+            ConfigError::QuorumsDoNotIntersect { .. } => "quorum_phase1, quorum_phase2".into(),
+            ConfigError::TimingZero { field } => format!("timing.{field}"),
+        }
+    }
+}
+
 impl Config {
     /// A majority-quorum cluster with default timing and no flaws.
     pub fn new(nodes: u8, mode: Mode) -> Config {

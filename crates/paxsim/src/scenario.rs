@@ -366,20 +366,9 @@ impl Scenario {
             timing: spec.timing.to_timing(),
             flaws: self.flaws.iter().copied().collect(),
         };
-        cluster.validate().map_err(|error| {
-            use paxos::ConfigError;
-            let field = match &error {
-                ConfigError::NodesOutOfRange { .. } => "cluster.nodes".to_string(),
-                ConfigError::QuorumOutOfRange { phase, .. } => {
-                    format!("cluster.quorum_phase{phase}")
-                }
-                ConfigError::QuorumsDoNotIntersect { .. } => {
-                    "cluster.quorum_phase1, cluster.quorum_phase2".to_string()
-                }
-                ConfigError::TimingZero { field } => format!("cluster.timing.{field}"),
-            };
-            format!("{field}: {error}")
-        })?;
+        cluster
+            .validate()
+            .map_err(|error| format!("cluster.{}: {error}", error.field()))?;
         Ok(cluster)
     }
 

@@ -215,7 +215,7 @@ impl SimConfig {
     pub fn validate(&self) -> Result<(), String> {
         self.cluster
             .validate()
-            .map_err(|error| format!("cluster: {error}"))?;
+            .map_err(|error| format!("cluster.{}: {error}", error.field()))?;
         let network = &self.network;
         if network.delay_us_min > network.delay_us_max {
             return Err(format!(
@@ -277,6 +277,11 @@ impl SimConfig {
             return Err("workload.attempts_max is 0, expected at least 1".into());
         }
         for (index, fault) in self.faults.iter().enumerate() {
+            if let crate::faults::FaultAction::Partition { partition, .. } = &fault.action {
+                partition
+                    .validate(self.cluster.nodes)
+                    .map_err(|error| format!("faults[{index}].action.partition: {error}"))?;
+            }
             for node in fault.action.nodes() {
                 if node >= self.cluster.nodes {
                     return Err(format!(

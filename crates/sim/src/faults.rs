@@ -106,6 +106,37 @@ impl Partition {
         links
     }
 
+    /// A shape must cut something and name each node once.
+    pub fn validate(&self, nodes: u8) -> Result<(), String> {
+        let named = self.nodes();
+        let mut sorted = named.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != named.len() {
+            return Err(format!("{} names a node twice: {named:?}", self.name()));
+        }
+        if let Some(node) = named.iter().find(|node| **node >= nodes) {
+            return Err(format!(
+                "node {node} does not exist in a {nodes}-node cluster (nodes are 0..={})",
+                nodes.saturating_sub(1)
+            ));
+        }
+        let empty = match self {
+            Partition::Isolate { .. } => false,
+            Partition::Split { side } => side.is_empty() || side.len() == usize::from(nodes),
+            Partition::Bridge { left, right, .. } => left.is_empty() || right.is_empty(),
+            Partition::OneWay { from, to } => from.is_empty() || to.is_empty(),
+            Partition::Groups { groups } => groups.iter().filter(|g| !g.is_empty()).count() < 2,
+        };
+        if empty {
+            return Err(format!(
+                "{} cuts no link: every side needs at least one node",
+                self.name()
+            ));
+        }
+        Ok(())
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Partition::Isolate { .. } => "isolate",
@@ -272,8 +303,10 @@ pub fn plan(
             duration_us: between(rng, 1_000, rates.pause_duration_us_max.max(1_000)),
         }),
     ];
-    for (interval_us, draw) in processes {
-        if interval_us == 0 {
+    for (index, (interval_us, draw)) in processes.into_iter().enumerate() {
+        // A one-node cluster has no link to cut.
+        let partition_impossible = index == 1 && nodes < 2;
+        if interval_us == 0 || partition_impossible {
             continue;
         }
         let mut time_us = 0;
@@ -309,6 +342,8 @@ fn draw_partition(rng: &mut ChaCha8Rng, nodes: u8) -> Partition {
         1 => Partition::Split {
             side: sorted(&shuffled[..minority.max(1)]),
         },
+        // A bridge needs a node on each side of it.
+        2 if nodes < 3 => Partition::Isolate { node: node(rng) },
         2 => {
             let rest = &shuffled[1..];
             let half = rest.len() / 2;
@@ -406,5 +441,58 @@ mod tests {
         }
         .cut_links(3);
         assert_eq!(groups, vec![(0, 1), (1, 0), (1, 2), (2, 1)]);
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::rng::{self, Stream};
+
+    #[test]
+    fn planned_faults_are_valid_for_every_cluster_size() {
+        let rates = FaultRates {
+            crash_interval_us: 50_000,
+            crash_down_us_max: 100_000,
+            partition_interval_us: 20_000,
+            partition_duration_us_max: 100_000,
+            pause_interval_us: 50_000,
+            pause_duration_us_max: 100_000,
+        };
+        for nodes in 1..=7 {
+            for seed in 0..20 {
+                let mut rng = rng::stream(seed, Stream::Faults);
+                for fault in plan(&mut rng, &rates, nodes, 2_000_000) {
+                    if let FaultAction::Partition { partition, .. } = &fault.action {
+                        partition.validate(nodes).unwrap();
+                    }
+                    assert!(fault.action.nodes().iter().all(|node| *node < nodes));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shapes_that_cut_nothing_or_repeat_nodes_are_rejected() {
+        assert!(Partition::Split { side: vec![] }.validate(3).is_err());
+        assert!(
+            Partition::Split {
+                side: vec![0, 1, 2]
+            }
+            .validate(3)
+            .is_err()
+        );
+        let bridge = Partition::Bridge {
+            bridge: 0,
+            left: vec![0],
+            right: vec![1],
+        };
+        assert!(bridge.validate(3).unwrap_err().contains("twice"));
+        let groups = Partition::Groups {
+            groups: vec![vec![0, 1, 2]],
+        };
+        assert!(groups.validate(3).is_err());
+        assert!(Partition::Isolate { node: 3 }.validate(3).is_err());
+        assert!(Partition::Isolate { node: 2 }.validate(3).is_ok());
     }
 }

@@ -11,7 +11,8 @@ use paxos::NodeId;
 /// One line of the timeline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TraceEvent {
-    /// The event's index in the run, from 0.
+    /// The index (from 0) of the event during which this happened: a drop
+    /// or a block is logged under the event that sent the message.
     pub index: u64,
     pub time_us: u64,
     /// The node the event happened at, if any.
