@@ -94,3 +94,56 @@ pub enum Reply {
     /// This node does not lead; try `leader` if known.
     Redirect { leader: Option<u8> },
 }
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Op::Put { key, value } => write!(f, "Put({key}, {value})"),
+            Op::Get { key } => write!(f, "Get({key})"),
+            Op::Cas {
+                key,
+                expected_version,
+                value,
+            } => write!(f, "Cas({key}, v{expected_version}, {value})"),
+        }
+    }
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Noop => f.write_str("no-op"),
+            Command::Client(request) => {
+                write!(f, "c{}#{} {}", request.client, request.seq, request.op)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for OpResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpResult::Put { version } => write!(f, "ok v{version}"),
+            OpResult::Get { found: None } => f.write_str("not found"),
+            OpResult::Get {
+                found: Some((value, version)),
+            } => write!(f, "{value} v{version}"),
+            OpResult::CasOk { version } => write!(f, "cas ok v{version}"),
+            OpResult::CasConflict { current_version } => {
+                write!(f, "cas conflict at v{current_version}")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Done(result) => write!(f, "{result}"),
+            Reply::Redirect {
+                leader: Some(leader),
+            } => write!(f, "redirect to n{leader}"),
+            Reply::Redirect { leader: None } => f.write_str("redirect (leader unknown)"),
+        }
+    }
+}

@@ -171,3 +171,47 @@ pub enum Output {
     /// Observation only: a probe point was reached.
     Probe(Probe),
 }
+
+/// Compact, for traces: `Accept(b1.2 s0 c0#1 Get(user_profile:0))`.
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Message::Prepare { ballot, from_slot } => {
+                write!(f, "Prepare(b{ballot} from s{from_slot})")
+            }
+            Message::Promise { ballot, accepted } => {
+                write!(f, "Promise(b{ballot}")?;
+                for entry in accepted {
+                    write!(f, " s{}@b{}={}", entry.slot, entry.ballot, entry.command)?;
+                }
+                f.write_str(")")
+            }
+            Message::Nack { ballot, promised } => {
+                write!(f, "Nack(b{ballot} promised b{promised})")
+            }
+            Message::Accept {
+                ballot,
+                slot,
+                command,
+            } => write!(f, "Accept(b{ballot} s{slot} {command})"),
+            Message::Accepted {
+                ballot,
+                slot,
+                command,
+            } => write!(f, "Accepted(b{ballot} s{slot} {command})"),
+            Message::Decide { slot, command } => write!(f, "Decide(s{slot} {command})"),
+            Message::Heartbeat {
+                ballot,
+                applied_upto,
+            } => write!(f, "Heartbeat(b{ballot} applied<s{applied_upto})"),
+            Message::CatchupRequest { from_slot } => write!(f, "CatchupRequest(from s{from_slot})"),
+            Message::CatchupReply { entries } => {
+                write!(f, "CatchupReply({} entries", entries.len())?;
+                if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
+                    write!(f, " s{}..=s{}", first.0, last.0)?;
+                }
+                f.write_str(")")
+            }
+        }
+    }
+}

@@ -500,7 +500,7 @@ impl Simulation {
                     self.probes.hit(ProbePoint::DuplicateDelivered);
                 }
                 self.record(None, "reply", || {
-                    format!("n{from} -> client {client} seq {seq}: {reply:?}")
+                    format!("n{from} -> client {client} seq {seq}: {reply}")
                 });
                 let now_us = self.now_us;
                 if let Some(effect) = self.workload.on_reply(client, seq, reply, now_us) {
@@ -519,7 +519,7 @@ impl Simulation {
                 self.record(None, "client", || match &effect {
                     ClientEffect::Send { request, node, .. } => {
                         format!(
-                            "client {client} invokes seq {} at n{node}: {:?}",
+                            "client {client} invokes seq {} at n{node}: {}",
                             request.seq, request.op
                         )
                     }
@@ -578,7 +578,7 @@ impl Simulation {
         if self.nodes[usize::from(to)].node.is_none() {
             self.counters.messages_lost_to_crash += 1;
             self.record(Some(to), "lost", || {
-                format!("{message:?} from n{from}: node down")
+                format!("{message} from n{from}: node down")
             });
             return;
         }
@@ -588,7 +588,7 @@ impl Simulation {
         self.counters.messages_delivered += 1;
         self.record(Some(to), "recv", || {
             format!(
-                "{}{message:?} <- n{from}",
+                "{}{message} <- n{from}",
                 if duplicate { "(dup) " } else { "" }
             )
         });
@@ -613,7 +613,7 @@ impl Simulation {
         }
         self.record(Some(to), "request", || {
             format!(
-                "client {} seq {}: {:?}",
+                "client {} seq {}: {}",
                 request.client, request.seq, request.op
             )
         });
@@ -781,11 +781,11 @@ impl Simulation {
             Fate::Dropped => {
                 self.counters.messages_dropped += 1;
                 self.probes.hit(ProbePoint::MessageDropped);
-                self.record(Some(from), "drop", || format!("{message:?} -> n{to}"));
+                self.record(Some(from), "drop", || format!("{message} -> n{to}"));
             }
             Fate::Blocked => {
                 self.counters.messages_blocked += 1;
-                self.record(Some(from), "blocked", || format!("{message:?} -> n{to}"));
+                self.record(Some(from), "blocked", || format!("{message} -> n{to}"));
             }
         }
     }
