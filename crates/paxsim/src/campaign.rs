@@ -5,7 +5,7 @@
 //! on how seeds were spread over threads. A stop flag (Ctrl-C) or the
 //! wall-clock budget stops the handing out of seeds; seeds in flight finish.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ use crate::guarded;
 use crate::outcome::{self, Finding, INVALID_CONFIG, PANIC};
 use crate::pins::SeedSpec;
 use crate::progress::Counters;
+use crate::shrink;
 use crate::units::Shard;
 
 /// What to run.
@@ -34,6 +35,8 @@ pub struct Plan {
     /// Seeds run twice to compare digests, in ppm of all seeds.
     pub determinism_ppm: Ppm,
     pub out: Option<PathBuf>,
+    /// Shrink each failure into a scenario beside its failure file.
+    pub shrink: bool,
 }
 
 impl Plan {
@@ -73,6 +76,8 @@ pub struct Totals {
     pub nondeterministic: Vec<(u64, String)>,
     pub files_written: Vec<PathBuf>,
     pub write_errors: Vec<String>,
+    /// Failures `--shrink` could not shrink, and why.
+    pub shrink_failures: Vec<String>,
 }
 
 impl Totals {
@@ -84,6 +89,7 @@ impl Totals {
         self.nondeterministic.extend(other.nondeterministic);
         self.files_written.extend(other.files_written);
         self.write_errors.extend(other.write_errors);
+        self.shrink_failures.extend(other.shrink_failures);
     }
 
     fn sort(&mut self) {
@@ -91,6 +97,7 @@ impl Totals {
         self.nondeterministic.sort_by_key(|(seed, _)| *seed);
         self.files_written.sort();
         self.write_errors.sort();
+        self.shrink_failures.sort();
     }
 }
 
@@ -213,9 +220,36 @@ fn record_file(plan: &Plan, seed: u64, finding: &Finding, totals: &mut Totals) {
     if finding.label == INVALID_CONFIG {
         return;
     }
-    match corpus::write_failure(dir, seed, &plan.spec, finding) {
-        Ok(path) => totals.files_written.push(path),
-        Err(error) => totals.write_errors.push(error),
+    let path = match corpus::write_failure(dir, seed, &plan.spec, finding) {
+        Ok(path) => path,
+        Err(error) => {
+            totals.write_errors.push(error);
+            return;
+        }
+    };
+    totals.files_written.push(path.clone());
+    let shrinkable = ![PANIC, outcome::NONDETERMINISTIC].contains(&finding.label);
+    if plan.shrink && shrinkable {
+        record_shrunk(plan, seed, &path, totals);
+    }
+}
+
+/// `--shrink`: the minimal scenario, beside the failure file.
+fn record_shrunk(plan: &Plan, seed: u64, failure_path: &Path, totals: &mut Totals) {
+    let scenario_path = failure_path.with_extension("shrunk.json");
+    let name = scenario_path
+        .file_name()
+        .map(|name| {
+            name.to_string_lossy()
+                .trim_end_matches(".shrunk.json")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let config = SimConfig::draw(seed, &plan.pins);
+    let runs_max = sim::shrink::RUNS_MAX_DEFAULT;
+    match shrink::shrink_to_file(&config, &plan.spec, &scenario_path, &name, runs_max) {
+        Ok(report) => totals.files_written.push(report.path),
+        Err(error) => totals.shrink_failures.push(error),
     }
 }
 
@@ -245,6 +279,7 @@ mod tests {
             jobs: 1,
             determinism_ppm: 0,
             out: None,
+            shrink: false,
         }
     }
 

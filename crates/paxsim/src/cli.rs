@@ -36,7 +36,9 @@ pub enum Command {
     Fuzz(FuzzArgs),
     Replay(ReplayArgs),
     Run(RunArgs),
+    Shrink(ShrinkArgs),
     Export(ExportArgs),
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Run a campaign of seeds on every core and report failures.
@@ -69,6 +71,10 @@ pub struct FuzzArgs {
     /// Write each failure here as a seed-corpus file that `paxsim run` replays.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Also shrink each failure and write the minimal scenario next to its
+    /// failure file (NAME.shrunk.json). Needs --out.
+    #[arg(long, requires = "out")]
+    pub shrink: bool,
     /// Fraction of seeds (chosen from the seed) run twice to compare digests.
     #[arg(long, value_name = "RATE", default_value_t = 0.05, value_parser = parse_probability)]
     pub check_determinism: f64,
@@ -113,6 +119,34 @@ pub struct RunArgs {
     #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Print {"results": [{file, name, expected, actual, ok}]} instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Shrink a failing seed into a minimal regression scenario.
+///
+/// Materializes the seed's run (its drawn configuration, its random faults
+/// as an explicit schedule, its client operations as scripts), checks that
+/// this fails like the seed, then removes and simplifies for as long as the
+/// same invariant still fails. Deterministic: the same input always gives
+/// the same file. The scenario is written with `expect` set to the failure.
+#[derive(Args, Debug)]
+pub struct ShrinkArgs {
+    /// The failing seed.
+    #[arg(long, value_name = "S")]
+    pub seed: u64,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Where to write the shrunk scenario, e.g. scenarios/my-bug.json.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The scenario's name [default: the file name without .json].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Candidate runs to spend at most.
+    #[arg(long, value_name = "N", default_value_t = sim::shrink::RUNS_MAX_DEFAULT)]
+    pub runs_max: u64,
+    /// Print one JSON object: {seed, invariant, before, after, runs, elapsed_s, file}.
     #[arg(long)]
     pub json: bool,
 }

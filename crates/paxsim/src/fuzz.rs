@@ -42,6 +42,9 @@ pub fn command(args: FuzzArgs) -> Result<ExitCode, InputError> {
         summary::print_human(&plan, &result);
     }
     let totals = &result.totals;
+    for error in &totals.shrink_failures {
+        eprintln!("note: not shrunk: {error}");
+    }
     for error in &totals.write_errors {
         eprintln!("error: {error}");
     }
@@ -94,6 +97,7 @@ fn plan(args: &FuzzArgs) -> Result<Plan, InputError> {
         jobs: jobs_or_all_cores(args.jobs),
         determinism_ppm,
         out: args.out.clone(),
+        shrink: args.shrink,
     })
 }
 

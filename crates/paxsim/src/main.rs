@@ -4,6 +4,7 @@
 //! randomness; the simulator it drives does none of these.
 
 mod atomic;
+mod bench;
 mod campaign;
 mod cli;
 mod corpus;
@@ -17,6 +18,7 @@ mod pins;
 mod progress;
 mod replay;
 mod scenario;
+mod shrink;
 mod suite;
 mod summary;
 mod units;
@@ -33,7 +35,9 @@ fn main() -> ExitCode {
         Command::Fuzz(args) => fuzz::command(args),
         Command::Replay(args) => replay::command(args),
         Command::Run(args) => suite::command(args),
+        Command::Shrink(args) => shrink::command(args),
         Command::Export(args) => export::command(args),
+        Command::Bench(args) => bench::command(args),
     };
     match result {
         Ok(code) => code,

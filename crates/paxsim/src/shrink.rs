@@ -1,0 +1,143 @@
+//! `paxsim shrink` and `fuzz --shrink`: a failing seed in, a minimal
+//! regression scenario out.
+//!
+//! The search itself is `sim::shrink` (deterministic, no I/O); this module
+//! names the file, writes it atomically, and checks that what it wrote
+//! fails again, with the same invariant, when read back.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use serde_json::json;
+
+use sim::SimConfig;
+use sim::shrink::{self, Shrunk, Sizes};
+
+use crate::atomic;
+use crate::cli::ShrinkArgs;
+use crate::error::InputError;
+use crate::guarded;
+use crate::outcome::{self, Expect};
+use crate::pins::SeedSpec;
+use crate::scenario::Scenario;
+
+/// What one shrink did, for the report.
+pub struct ShrinkReport {
+    pub shrunk: Shrunk,
+    pub path: PathBuf,
+    pub elapsed_s: f64,
+}
+
+pub fn command(args: ShrinkArgs) -> Result<ExitCode, InputError> {
+    let spec = args.config.to_spec();
+    let pins = spec
+        .check(args.seed)
+        .map_err(|error| InputError(format!("configuration flags: {error}")))?;
+    let config = SimConfig::draw(args.seed, &pins);
+    let name = args.name.clone().unwrap_or_else(|| file_stem(&args.out));
+    if !args.json {
+        eprintln!("shrinking seed {} ({}) ...", args.seed, spec.describe());
+    }
+    let report = shrink_to_file(&config, &spec, &args.out, &name, args.runs_max)?;
+    let shrunk = &report.shrunk;
+    if args.json {
+        let sizes = |sizes: &Sizes| json!({"faults": sizes.faults, "ops": sizes.ops, "events": sizes.events});
+        let object = json!({
+            "seed": args.seed,
+            "invariant": shrunk.invariant,
+            "before": sizes(&shrunk.before),
+            "after": sizes(&shrunk.after),
+            "runs": shrunk.runs,
+            "elapsed_s": report.elapsed_s,
+            "file": report.path.display().to_string(),
+        });
+        println!("{object}");
+    } else {
+        println!("invariant: {}", shrunk.invariant);
+        println!("{:<8} {:>7} {:>7} {:>8}", "", "faults", "ops", "events");
+        for (label, sizes) in [("before", &shrunk.before), ("after", &shrunk.after)] {
+            println!(
+                "{label:<8} {:>7} {:>7} {:>8}",
+                sizes.faults, sizes.ops, sizes.events
+            );
+        }
+        println!(
+            "{} candidate runs in {:.2}s; wrote {} (expect {})",
+            shrunk.runs,
+            report.elapsed_s,
+            report.path.display(),
+            shrunk.invariant
+        );
+        println!("check it: paxsim run {}", report.path.display());
+        println!(
+            "trace it: paxsim replay --scenario {} --trace",
+            report.path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shrink `config` (drawn from a seed with `spec`) and write the scenario
+/// to `path`, expecting the failure. An error if the seed passes, or if
+/// the written scenario does not fail the same way when read back.
+pub fn shrink_to_file(
+    config: &SimConfig,
+    spec: &SeedSpec,
+    path: &Path,
+    name: &str,
+    runs_max: u64,
+) -> Result<ShrinkReport, String> {
+    let started = Instant::now();
+    let shrunk = guarded::catch(|| shrink::shrink(config, runs_max))
+        .map_err(|panic| {
+            format!(
+                "seed {}: the simulator panicked while shrinking: {panic}",
+                config.seed
+            )
+        })?
+        .map_err(|error| format!("seed {}: {error}", config.seed))?;
+    let elapsed_s = started.elapsed().as_secs_f64();
+    let expect = Expect::from_name(shrunk.invariant)
+        .expect("every failure the shrinker keeps is an expectation a file may hold");
+    let description = format!(
+        "Shrunk by `paxsim shrink` from seed {} ({}), which fails with {}: \
+         {} faults and {} operations in {} events became {} faults and {} operations in {} events.",
+        config.seed,
+        spec.describe(),
+        shrunk.invariant,
+        shrunk.before.faults,
+        shrunk.before.ops,
+        shrunk.before.events,
+        shrunk.after.faults,
+        shrunk.after.ops,
+        shrunk.after.events,
+    );
+    let scenario = Scenario::from_config(name, &description, &shrunk.shrunk, expect);
+    let mut text = serde_json::to_string_pretty(&scenario).expect("a scenario always serializes");
+    text.push('\n');
+    // Read back what will be written, and run it, before writing it.
+    let read_back: Scenario = serde_json::from_str(&text).expect("a written scenario parses");
+    let read_config = read_back
+        .to_config()
+        .map_err(|error| format!("the shrunk scenario does not read back: {error}"))?;
+    let actual = outcome::run(&read_config, false).actual();
+    if actual != shrunk.invariant {
+        return Err(format!(
+            "the shrunk scenario read back fails with {actual}, not {}",
+            shrunk.invariant
+        ));
+    }
+    atomic::write(path, text.as_bytes())?;
+    Ok(ShrinkReport {
+        shrunk,
+        path: path.to_path_buf(),
+        elapsed_s,
+    })
+}
+
+fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "shrunk".into())
+}
