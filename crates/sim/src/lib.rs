@@ -31,5 +31,7 @@ pub use faults::{FaultAction, FaultRates, Partition, ScheduledFault, Trigger};
 pub use report::{
     Counters, Evidence, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation,
 };
-pub use simulation::{RunOptions, RunReport, Simulation, run, trace_until};
+pub use simulation::{
+    Observer, RunOptions, RunReport, Simulation, StepView, TraceSink, run, trace_until,
+};
 pub use trace::TraceEvent;

@@ -32,10 +32,12 @@ pub enum Invariant {
     Linearizability,
     /// After the heal phase began, work did not finish within the bound.
     Liveness,
+    /// A checker added with `Simulation::observe` reported a violation.
+    Observer,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 12] = [
+    pub const ALL: [Invariant; 13] = [
         Invariant::SingleChosenValue,
         Invariant::UniqueBallotValue,
         Invariant::LearnerAgreement,
@@ -48,6 +50,7 @@ impl Invariant {
         Invariant::BallotMonotonic,
         Invariant::Linearizability,
         Invariant::Liveness,
+        Invariant::Observer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +67,7 @@ impl Invariant {
             Invariant::BallotMonotonic => "ballot-monotonic",
             Invariant::Linearizability => "linearizability",
             Invariant::Liveness => "liveness",
+            Invariant::Observer => "observer",
         }
     }
 

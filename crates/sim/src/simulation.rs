@@ -116,6 +116,24 @@ enum Event {
 }
 
 impl Event {
+    /// A short name, for observers.
+    fn kind(&self) -> &'static str {
+        match self {
+            Event::Deliver { .. } => "deliver",
+            Event::ClientRequest { .. } => "client-request",
+            Event::ClientReply { .. } => "client-reply",
+            Event::Timer { .. } => "timer",
+            Event::ClientWake { .. } => "client-wake",
+            Event::ClientTimeout { .. } => "client-timeout",
+            Event::Fault(_) => "fault",
+            Event::Restart { .. } => "restart",
+            Event::PartitionEnd { .. } => "partition-end",
+            Event::Resume { .. } => "resume",
+            Event::Heal => "heal",
+            Event::Deadline => "deadline",
+        }
+    }
+
     /// The node whose handling this event needs, for pauses.
     fn node(&self) -> Option<NodeId> {
         match self {
@@ -151,6 +169,46 @@ enum Phase {
     Heal,
 }
 
+/// What an observer sees after each event: which event it was, and read
+/// access to every node's state.
+pub struct StepView<'a> {
+    /// The event's index in the run, from 0.
+    pub index: u64,
+    pub time_us: u64,
+    /// `deliver`, `client-request`, `client-reply`, `timer`, `client-wake`,
+    /// `client-timeout`, `fault`, `restart`, `partition-end`, `resume`,
+    /// `heal` or `deadline`.
+    pub event: &'static str,
+    /// The node the event was addressed to, if any.
+    pub node: Option<NodeId>,
+    nodes: &'a [NodeSlot],
+}
+
+impl StepView<'_> {
+    /// How many nodes the cluster has.
+    pub fn nodes(&self) -> u8 {
+        self.nodes.len() as u8
+    }
+
+    /// Node `id`'s state, or `None` while it is down.
+    pub fn node_state(&self, id: NodeId) -> Option<&Node> {
+        self.nodes[usize::from(id)].node.as_ref()
+    }
+
+    /// Whether node `id` is paused.
+    pub fn paused(&self, id: NodeId) -> bool {
+        self.nodes[usize::from(id)].paused_epoch.is_some()
+    }
+}
+
+/// A checker of your own, called after every event. An `Err` stops the run
+/// with an `observer` violation carrying the message.
+pub type Observer = Box<dyn FnMut(&StepView<'_>) -> Result<(), String>>;
+
+/// Receives each trace event as it happens, instead of (or as well as) the
+/// in-memory trace: for streaming a long run's timeline out.
+pub type TraceSink = Box<dyn FnMut(&TraceEvent)>;
+
 /// One simulated run. Build it with [`Simulation::new`], then [`Simulation::run`].
 pub struct Simulation {
     config: SimConfig,
@@ -178,6 +236,8 @@ pub struct Simulation {
     trace: Vec<TraceEvent>,
     outputs: Vec<Output>,
     finished: bool,
+    observers: Vec<Observer>,
+    trace_sink: Option<TraceSink>,
 }
 
 impl Simulation {
@@ -220,10 +280,25 @@ impl Simulation {
             trace: Vec::new(),
             outputs: Vec::new(),
             finished: false,
+            observers: Vec::new(),
+            trace_sink: None,
             config,
         };
         simulation.boot();
         Ok(simulation)
+    }
+
+    /// Add a checker of your own, called after every event with read access
+    /// to every node. Costs nothing when none is added.
+    pub fn observe(mut self, observer: Observer) -> Simulation {
+        self.observers.push(observer);
+        self
+    }
+
+    /// Stream trace events to `sink` as they happen.
+    pub fn trace_to(mut self, sink: TraceSink) -> Simulation {
+        self.trace_sink = Some(sink);
+        self
     }
 
     fn boot(&mut self) {
@@ -282,7 +357,11 @@ impl Simulation {
             if self.events >= self.config.limits.steps_max {
                 return self.report(Verdict::Limit(LimitKind::Steps));
             }
+            let (kind, node) = (event.kind(), event.node());
             self.step(event);
+            if !self.observers.is_empty() && self.violation.is_none() {
+                self.call_observers(kind, node);
+            }
             self.events += 1;
             if let Some(violation) = self.violation.take() {
                 return self.report(Verdict::Violation(violation));
@@ -448,20 +527,52 @@ impl Simulation {
         self.queue.push(time_us, event);
     }
 
+    fn call_observers(&mut self, event: &'static str, node: Option<NodeId>) {
+        let view = StepView {
+            index: self.events,
+            time_us: self.now_us,
+            event,
+            node,
+            nodes: &self.nodes,
+        };
+        for observer in &mut self.observers {
+            if let Err(message) = observer(&view) {
+                self.violation = Some(Box::new(Violation {
+                    invariant: Invariant::Observer,
+                    event: view.index,
+                    time_us: view.time_us,
+                    slot: None,
+                    key: None,
+                    node,
+                    message,
+                    evidence: Vec::new(),
+                }));
+                return;
+            }
+        }
+    }
+
     fn record(
         &mut self,
         node: Option<NodeId>,
         event: &'static str,
         detail: impl FnOnce() -> String,
     ) {
+        if !self.options.trace && self.trace_sink.is_none() {
+            return;
+        }
+        let line = TraceEvent {
+            index: self.events,
+            time_us: self.now_us,
+            node,
+            event,
+            detail: detail(),
+        };
+        if let Some(sink) = &mut self.trace_sink {
+            sink(&line);
+        }
         if self.options.trace {
-            self.trace.push(TraceEvent {
-                index: self.events,
-                time_us: self.now_us,
-                node,
-                event,
-                detail: detail(),
-            });
+            self.trace.push(line);
         }
     }
 
