@@ -66,7 +66,7 @@ pub struct RunReport {
     pub applied_upto: Vec<Option<paxos::Slot>>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Event {
     Deliver {
         from: NodeId,
@@ -116,6 +116,18 @@ enum Event {
 }
 
 impl Event {
+    /// The same message once more, marked as the network's duplicate.
+    fn duplicated(&self) -> Event {
+        let mut copy = self.clone();
+        match &mut copy {
+            Event::Deliver { duplicate, .. }
+            | Event::ClientRequest { duplicate, .. }
+            | Event::ClientReply { duplicate, .. } => *duplicate = true,
+            _ => unreachable!("only messages travel the network"),
+        }
+        copy
+    }
+
     /// A short name, for observers.
     fn kind(&self) -> &'static str {
         match self {
@@ -787,37 +799,14 @@ impl Simulation {
                     );
                 }
                 Output::Reply { client, seq, reply } => {
-                    self.counters.messages_sent += 1;
-                    match self.network.fate(None) {
-                        Fate::Deliver {
-                            delay_us,
-                            duplicate_delay_us,
-                        } => {
-                            if let Some(duplicate_us) = duplicate_delay_us {
-                                self.counters.messages_duplicated += 1;
-                                let event = Event::ClientReply {
-                                    from: id,
-                                    client,
-                                    seq,
-                                    reply: reply.clone(),
-                                    duplicate: true,
-                                };
-                                self.schedule(self.now_us + duplicate_us, event);
-                            }
-                            let event = Event::ClientReply {
-                                from: id,
-                                client,
-                                seq,
-                                reply,
-                                duplicate: false,
-                            };
-                            self.schedule(self.now_us + delay_us, event);
-                        }
-                        Fate::Dropped | Fate::Blocked => {
-                            self.counters.messages_dropped += 1;
-                            self.probes.hit(ProbePoint::MessageDropped);
-                        }
-                    }
+                    let event = Event::ClientReply {
+                        from: id,
+                        client,
+                        seq,
+                        reply,
+                        duplicate: false,
+                    };
+                    self.transmit(None, event);
                 }
                 Output::Applied {
                     slot,
@@ -865,40 +854,51 @@ impl Simulation {
             self.schedule(self.now_us, event);
             return;
         }
+        let event = Event::Deliver {
+            from,
+            to,
+            message,
+            duplicate: false,
+        };
+        let Some((fate, lost)) = self.transmit(Some((from, to)), event) else {
+            return;
+        };
+        let Event::Deliver { message, .. } = lost else {
+            unreachable!("transmit hands back what it was given");
+        };
+        let event = if fate == Fate::Blocked {
+            "blocked"
+        } else {
+            "drop"
+        };
+        self.record(Some(from), event, || format!("{message} -> n{to}"));
+    }
+
+    /// Put one message on the network: schedule its delivery, and a
+    /// duplicate's, or count its loss. A lost message comes back with how
+    /// it was lost.
+    fn transmit(&mut self, link: Option<(NodeId, NodeId)>, event: Event) -> Option<(Fate, Event)> {
         self.counters.messages_sent += 1;
-        match self.network.fate(Some((from, to))) {
+        let fate = self.network.fate(link);
+        match fate {
             Fate::Deliver {
                 delay_us,
                 duplicate_delay_us,
             } => {
                 if let Some(duplicate_us) = duplicate_delay_us {
                     self.counters.messages_duplicated += 1;
-                    let event = Event::Deliver {
-                        from,
-                        to,
-                        message: message.clone(),
-                        duplicate: true,
-                    };
-                    self.schedule(self.now_us + duplicate_us, event);
+                    self.schedule(self.now_us + duplicate_us, event.duplicated());
                 }
-                let event = Event::Deliver {
-                    from,
-                    to,
-                    message,
-                    duplicate: false,
-                };
                 self.schedule(self.now_us + delay_us, event);
+                return None;
             }
             Fate::Dropped => {
                 self.counters.messages_dropped += 1;
                 self.probes.hit(ProbePoint::MessageDropped);
-                self.record(Some(from), "drop", || format!("{message} -> n{to}"));
             }
-            Fate::Blocked => {
-                self.counters.messages_blocked += 1;
-                self.record(Some(from), "blocked", || format!("{message} -> n{to}"));
-            }
+            Fate::Blocked => self.counters.messages_blocked += 1,
         }
+        Some((fate, event))
     }
 
     /// What the checkers, probes and triggers learn from a send.
@@ -1134,34 +1134,13 @@ impl Simulation {
                 timeout_us,
             } => {
                 self.counters.client_requests += 1;
-                self.counters.messages_sent += 1;
                 let seq = request.seq;
-                match self.network.fate(None) {
-                    Fate::Deliver {
-                        delay_us,
-                        duplicate_delay_us,
-                    } => {
-                        if let Some(duplicate_us) = duplicate_delay_us {
-                            self.counters.messages_duplicated += 1;
-                            let event = Event::ClientRequest {
-                                to: node,
-                                request: request.clone(),
-                                duplicate: true,
-                            };
-                            self.schedule(self.now_us + duplicate_us, event);
-                        }
-                        let event = Event::ClientRequest {
-                            to: node,
-                            request,
-                            duplicate: false,
-                        };
-                        self.schedule(self.now_us + delay_us, event);
-                    }
-                    Fate::Dropped | Fate::Blocked => {
-                        self.counters.messages_dropped += 1;
-                        self.probes.hit(ProbePoint::MessageDropped);
-                    }
-                }
+                let event = Event::ClientRequest {
+                    to: node,
+                    request,
+                    duplicate: false,
+                };
+                self.transmit(None, event);
                 self.schedule(
                     self.now_us + timeout_us,
                     Event::ClientTimeout {
