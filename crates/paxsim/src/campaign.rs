@@ -181,15 +181,7 @@ fn run_seed(plan: &Plan, seed: u64, totals: &mut Totals, counters: &Counters) {
         totals.failures.push(SeedFailure { seed, finding });
     }
     if let Some(difference) = outcome.nondeterminism {
-        let finding = Finding {
-            label: outcome::NONDETERMINISTIC,
-            event: None,
-            time_us: None,
-            slot: None,
-            key: None,
-            node: None,
-            message: difference.clone(),
-        };
+        let finding = Finding::bare(outcome::NONDETERMINISTIC, difference.clone());
         record_file(plan, seed, &finding, totals);
         totals.nondeterministic.push((seed, difference));
     }
@@ -201,15 +193,7 @@ fn panic_outcome(message: String) -> outcome::Outcome {
         events: 0,
         digest: None,
         probes: Probes::default(),
-        finding: Some(Finding {
-            label: PANIC,
-            event: None,
-            time_us: None,
-            slot: None,
-            key: None,
-            node: None,
-            message,
-        }),
+        finding: Some(Finding::bare(PANIC, message)),
         nondeterminism: None,
     }
 }

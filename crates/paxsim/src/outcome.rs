@@ -73,7 +73,8 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn bare(label: &'static str, message: String) -> Finding {
+    /// A finding with no place in a run: a panic, nondeterminism, a bad config.
+    pub fn bare(label: &'static str, message: String) -> Finding {
         Finding {
             label,
             event: None,
