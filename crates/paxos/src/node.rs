@@ -50,6 +50,10 @@ pub const QUEUE_MAX: usize = 256;
 pub const PROPOSALS_INFLIGHT_MAX: usize = 32;
 /// Chosen entries in one `CatchupReply`.
 pub const CATCHUP_ENTRIES_MAX: usize = 64;
+/// A proposer whose campaigns keep failing doubles its election timeout and
+/// jitter, at most this many times (x32), so that when messages take longer
+/// than the timeout it still waits long enough to hear its promises.
+pub const BACKOFF_DOUBLINGS_MAX: u32 = 5;
 /// How far behind a `Decide` must show a node to be before it asks for
 /// catch-up at once; smaller gaps are mostly reordering and fill themselves.
 pub const CATCHUP_LAG_SLOTS: Slot = 4;
@@ -107,6 +111,8 @@ struct Volatile {
     catchup_peer_next: NodeId,
     /// Leaderless: refused recently; wait for the election timer to retry.
     backing_off: bool,
+    /// Campaigns that failed in a row; the election timeout doubles with each.
+    campaigns_failed: u32,
 }
 
 /// One node. Build it with [`Node::new`] or [`Node::recover`], then feed it
@@ -155,6 +161,7 @@ impl Node {
             owed: BTreeMap::new(),
             catchup_peer_next: (id + 1) % config.nodes,
             backing_off: false,
+            campaigns_failed: 0,
         };
         let node = Node {
             config,
@@ -435,6 +442,10 @@ impl Node {
     // -------------------------------------------------------------- proposer
 
     fn start_phase1(&mut self, out: &mut Vec<Output>) {
+        if matches!(self.volatile.role, Role::Candidate(_)) {
+            // The last campaign timed out without a quorum of promises.
+            self.campaign_failed();
+        }
         let round = self.volatile.round + 1;
         self.volatile.round = round;
         self.durable.round_max = round;
@@ -568,6 +579,7 @@ impl Node {
             .collect();
         self.volatile.role = Role::Leader(phase2);
         if self.config.mode == Mode::StableLeader {
+            self.volatile.campaigns_failed = 0;
             out.push(Output::Probe(Probe::BecameLeader));
             self.volatile.leader_hint = Some(self.id);
             let message = Message::Heartbeat {
@@ -630,6 +642,9 @@ impl Node {
     /// Give up our ballot. In leaderless mode, retry after a random backoff.
     fn step_down(&mut self, out: &mut Vec<Output>) {
         let role = std::mem::replace(&mut self.volatile.role, Role::Follower);
+        if matches!(role, Role::Candidate(_)) || self.config.mode == Mode::Leaderless {
+            self.campaign_failed();
+        }
         if let Role::Leader(phase2) = role {
             // Our undecided commands go back in line; if a later leader
             // already chose them, the dedup table keeps them applied once.
@@ -656,6 +671,11 @@ impl Node {
         self.set_timer(Timer::Election, out);
     }
 
+    fn campaign_failed(&mut self) {
+        let failed = &mut self.volatile.campaigns_failed;
+        *failed = (*failed + 1).min(BACKOFF_DOUBLINGS_MAX);
+    }
+
     /// Leaderless: a proposer with nothing left in flight goes idle, or
     /// starts over for the requests that arrived meanwhile.
     fn finish_if_idle(&mut self, out: &mut Vec<Output>) {
@@ -668,6 +688,8 @@ impl Node {
         if !phase2.proposals.is_empty() {
             return;
         }
+        // A whole batch chosen: contention has cleared.
+        self.volatile.campaigns_failed = 0;
         self.volatile.role = Role::Follower;
         if !self.volatile.queue.is_empty() {
             self.start_phase1(out);
@@ -923,6 +945,7 @@ impl Node {
             return;
         }
         self.volatile.leader_hint = Some(from);
+        self.volatile.campaigns_failed = 0;
         self.set_timer(Timer::Election, out);
         if applied_upto > self.volatile.applied_upto {
             self.request_catchup(from, out);
@@ -1033,6 +1056,12 @@ impl Node {
             Timer::Heartbeat => (timing.heartbeat_interval_us, 0),
             Timer::Retransmit => (timing.retransmit_interval_us, 0),
             Timer::Catchup => (timing.catchup_interval_us, timing.catchup_interval_us / 4),
+        };
+        let (delay_us, jitter_us) = if timer == Timer::Election {
+            let factor = 1u64 << self.volatile.campaigns_failed;
+            (delay_us * factor, jitter_us * factor)
+        } else {
+            (delay_us, jitter_us)
         };
         out.push(Output::SetTimer {
             timer,

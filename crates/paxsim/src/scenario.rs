@@ -46,6 +46,9 @@ pub struct Scenario {
     pub workload: WorkloadSpec,
     /// How long random and timed faults may strike before the heal phase.
     pub chaos_us: u64,
+    /// Heal as soon as every client is done instead of at `chaos_us`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub heal_when_clients_done: bool,
     /// Random faults drawn from the seed; absent means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault_rates: Option<FaultRates>,
@@ -181,6 +184,14 @@ pub struct LimitsSpec {
 
 fn is_false(value: &bool) -> bool {
     !*value
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn is_zero(value: &f64) -> bool {
@@ -326,6 +337,7 @@ impl Scenario {
                 scripts: workload.scripts.clone(),
             },
             chaos_us: config.chaos_us,
+            heal_when_clients_done: config.heal_when_clients_done,
             fault_rates: unless_default(config.fault_rates.clone(), FaultRates::NONE),
             faults: config.faults.clone(),
             flaws: cluster.flaws.iter().collect(),
@@ -346,6 +358,7 @@ impl Scenario {
             cluster,
             network,
             chaos_us: self.chaos_us,
+            heal_when_clients_done: self.heal_when_clients_done,
             fault_rates: self.fault_rates.clone().unwrap_or(FaultRates::NONE),
             faults: self.faults.clone(),
             workload,

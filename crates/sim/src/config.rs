@@ -46,28 +46,48 @@ pub struct WorkloadConfig {
 }
 
 /// One scripted client operation. Written values are generated, unique per
-/// `(client, seq)`, so a script names only the kind and the key.
+/// `(client, seq)`, so a script names only the kind and the key. `at_us`,
+/// when present, holds the operation back until that virtual time: a
+/// materialized failure keeps each operation's original invocation time, so
+/// removing one operation does not shift when the others start.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "op", deny_unknown_fields)]
 pub enum ScriptedOp {
     Put {
         key: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at_us: Option<u64>,
     },
     Get {
         key: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at_us: Option<u64>,
     },
     /// `expected_version` absent: the last version this client saw of the key.
     Cas {
         key: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expected_version: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at_us: Option<u64>,
     },
 }
 
 impl ScriptedOp {
     pub fn key(&self) -> u32 {
         match self {
-            ScriptedOp::Put { key } | ScriptedOp::Get { key } | ScriptedOp::Cas { key, .. } => *key,
+            ScriptedOp::Put { key, .. }
+            | ScriptedOp::Get { key, .. }
+            | ScriptedOp::Cas { key, .. } => *key,
+        }
+    }
+
+    /// Not before this virtual time, if set.
+    pub fn at_us(&self) -> Option<u64> {
+        match self {
+            ScriptedOp::Put { at_us, .. }
+            | ScriptedOp::Get { at_us, .. }
+            | ScriptedOp::Cas { at_us, .. } => *at_us,
         }
     }
 }
@@ -107,6 +127,10 @@ pub struct SimConfig {
     pub network: NetworkConfig,
     /// How long faults are injected before the heal phase.
     pub chaos_us: u64,
+    /// Begin the heal phase as soon as every client is done, rather than at
+    /// `chaos_us`: nothing is left to disturb, so the run ends sooner.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub heal_when_clients_done: bool,
     pub fault_rates: FaultRates,
     /// Explicit faults, in addition to the random ones the rates draw.
     #[serde(default)]
@@ -159,8 +183,17 @@ impl SimConfig {
         cluster.allow_unsafe_quorums = pins.allow_unsafe_quorums;
         cluster.flaws = pins.flaws;
 
-        let delay_us_min = pick(pins.delay_us_min, between(rng, 50, 1_000));
+        // One seed in ten runs over a slow, WAN-like network whose round
+        // trips outlast the protocol's timeouts.
+        let slow = chance(rng, 100_000);
+        let delay_us_min = between(rng, 50, 1_000);
         let delay_spread_us = between(rng, 500, 20_000);
+        let (delay_us_min, delay_spread_us) = if slow {
+            (delay_us_min * 20, delay_spread_us * 10)
+        } else {
+            (delay_us_min, delay_spread_us)
+        };
+        let delay_us_min = pick(pins.delay_us_min, delay_us_min);
         let delay_us_max =
             pick(pins.delay_us_max, delay_us_min + delay_spread_us).max(delay_us_min);
         let tail_ppm = draw_rate(rng, 300_000, 1_000, 50_000);
@@ -204,6 +237,7 @@ impl SimConfig {
             cluster,
             network,
             chaos_us,
+            heal_when_clients_done: true,
             fault_rates,
             faults: Vec::new(),
             workload,
@@ -319,6 +353,14 @@ impl SimConfig {
         }
         Ok(())
     }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 fn pick<T>(pinned: Option<T>, drawn: T) -> T {

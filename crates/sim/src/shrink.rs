@@ -1,7 +1,8 @@
 //! Shrinking: from a failing seed to a minimal regression scenario.
 //!
 //! A failing seed is first *materialized*: its random fault plan becomes an
-//! explicit schedule and its clients' operations become explicit scripts.
+//! explicit schedule and its clients' operations become explicit scripts,
+//! all of them: those issued before the failure and those still to come.
 //! The materialized configuration replays the original run exactly (same
 //! digest), because the fault plan and the operation draws come from their
 //! own streams and scripted clients draw the same numbers as drawing ones.
@@ -106,7 +107,12 @@ pub fn materialize(config: &SimConfig) -> Result<(SimConfig, RunReport), String>
     let mut materialized = config.clone();
     materialized.faults.extend(planned);
     materialized.fault_rates = FaultRates::NONE;
-    materialized.workload.scripts = scripts_of(&report.history, config.workload.clients);
+    materialized.workload.scripts = scripts_of(
+        config.seed,
+        &config.workload,
+        config.cluster.nodes,
+        &report.history,
+    );
     Ok((materialized, report))
 }
 
@@ -184,6 +190,12 @@ impl Shrinker {
     }
 
     fn minimize(&mut self) {
+        // Keep the chaos phase for its whole length, if the failure allows:
+        // then operations are no longer needed just to keep the run going
+        // until a late fault strikes, and can be removed.
+        let mut candidate = self.current.clone();
+        candidate.heal_when_clients_done = false;
+        self.try_adopt(candidate);
         loop {
             let size_before = self.size();
             self.remove_faults();

@@ -250,6 +250,8 @@ pub struct Simulation {
     finished: bool,
     observers: Vec<Observer>,
     trace_sink: Option<TraceSink>,
+    /// When the last client finished its operations.
+    workload_done_us: Option<u64>,
 }
 
 impl Simulation {
@@ -294,6 +296,7 @@ impl Simulation {
             finished: false,
             observers: Vec::new(),
             trace_sink: None,
+            workload_done_us: None,
             config,
         };
         simulation.boot();
@@ -484,6 +487,33 @@ impl Simulation {
         true
     }
 
+    /// Liveness in the heal phase: every operation completes within
+    /// `liveness_us` of the later of its invocation and the heal, and once
+    /// the clients are done the replicas converge within `liveness_us`.
+    /// Reschedules itself for the next moment either could expire.
+    fn check_liveness(&mut self) {
+        if self.workload.done() && self.converged() {
+            return;
+        }
+        let heal_us = self.heal_us.expect("the deadline is set when healing");
+        let bound_us = self.config.limits.liveness_us;
+        let waiting_since_us = match self.workload.oldest_outstanding_us() {
+            Some(invoke_us) => invoke_us.max(heal_us),
+            None => self.workload_done_us.unwrap_or(heal_us).max(heal_us),
+        };
+        let deadline_us = waiting_since_us.saturating_add(bound_us);
+        if self.now_us < deadline_us {
+            self.schedule(deadline_us, Event::Deadline);
+            return;
+        }
+        let why = if self.workload.done() {
+            "the replicas did not converge"
+        } else {
+            "an operation stayed outstanding"
+        };
+        self.violation = Some(self.liveness_violation(why));
+    }
+
     fn liveness_violation(&self, why: &str) -> Box<Violation> {
         let outstanding = self.workload.outstanding();
         let leaders: Vec<String> = self
@@ -518,13 +548,9 @@ impl Simulation {
             key: None,
             node: None,
             message: format!(
-                "{why}: {} after the heal phase began at {heal_us}us; pending: [{}]; \
-                 nodes believing they lead or campaign: [{}]; applied: [{}]",
-                if self.now_us > heal_us {
-                    format!("{}us", self.now_us - heal_us)
-                } else {
-                    "0us".into()
-                },
+                "{why} for longer than the bound of {}us (the heal phase began at {heal_us}us); \
+                 pending: [{}]; nodes believing they lead or campaign: [{}]; applied: [{}]",
+                self.config.limits.liveness_us,
                 pending.join(", "),
                 leaders.join(", "),
                 applied.join(" ")
@@ -684,11 +710,7 @@ impl Simulation {
                 }
             }
             Event::Heal => self.begin_heal(),
-            Event::Deadline => {
-                if !(self.workload.done() && self.converged()) {
-                    self.violation = Some(self.liveness_violation("work still outstanding"));
-                }
-            }
+            Event::Deadline => self.check_liveness(),
         }
     }
 
@@ -1119,8 +1141,7 @@ impl Simulation {
             }
         }
         self.workload.patient = true;
-        let deadline = self.now_us + self.config.limits.liveness_us;
-        self.schedule(deadline, Event::Deadline);
+        self.check_liveness();
     }
 
     // ---------------------------------------------------------------- clients
@@ -1154,7 +1175,11 @@ impl Simulation {
                 self.schedule(self.now_us + delay_us, Event::ClientWake { client });
             }
             ClientEffect::Done => {
-                if self.phase == Phase::Chaos && self.workload.done() {
+                if self.workload.done() {
+                    self.workload_done_us = Some(self.now_us);
+                }
+                let heal_early = self.config.heal_when_clients_done;
+                if heal_early && self.phase == Phase::Chaos && self.workload.done() {
                     // Nothing left to disturb: heal now rather than idle
                     // through the rest of the chaos phase.
                     self.schedule(self.now_us, Event::Heal);

@@ -122,11 +122,12 @@ pub fn fault_schedule(nodes: u8, faults_max: usize) -> impl Strategy<Value = Vec
 /// One scripted operation on `keys` keys.
 pub fn scripted_op(keys: u32) -> impl Strategy<Value = ScriptedOp> {
     prop_oneof![
-        (0..keys).prop_map(|key| ScriptedOp::Put { key }),
-        (0..keys).prop_map(|key| ScriptedOp::Get { key }),
+        (0..keys).prop_map(|key| ScriptedOp::Put { key, at_us: None }),
+        (0..keys).prop_map(|key| ScriptedOp::Get { key, at_us: None }),
         (0..keys).prop_map(|key| ScriptedOp::Cas {
             key,
             expected_version: None,
+            at_us: None,
         }),
     ]
 }
@@ -176,6 +177,7 @@ pub fn scenario(flaws: Flaws) -> impl Strategy<Value = SimConfig> {
                 cluster,
                 network,
                 chaos_us,
+                heal_when_clients_done: true,
                 fault_rates: FaultRates::NONE,
                 faults,
                 workload,

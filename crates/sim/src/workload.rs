@@ -155,6 +155,14 @@ impl Workload {
             c.state = State::Done;
             return ClientEffect::Done;
         }
+        let at_us = script.and_then(|script| script[c.ops_issued as usize].at_us());
+        if let Some(at_us) = at_us
+            && at_us > now_us
+        {
+            return ClientEffect::Think {
+                delay_us: at_us - now_us,
+            };
+        }
         c.ops_issued += 1;
         let seq = u64::from(c.ops_issued);
         // Draw the same numbers whether or not a script decides the
@@ -296,6 +304,19 @@ impl Workload {
         })
     }
 
+    /// When the longest-waiting outstanding operation was invoked.
+    pub fn oldest_outstanding_us(&self) -> Option<u64> {
+        self.clients
+            .iter()
+            .filter_map(|client| match &client.state {
+                State::Waiting { history_index, .. } => {
+                    Some(self.history.ops[*history_index].invoke_us)
+                }
+                _ => None,
+            })
+            .min()
+    }
+
     /// Clients still waiting for an answer, with their request.
     pub fn outstanding(&self) -> Vec<(ClientId, u64, u32)> {
         self.clients
@@ -345,23 +366,53 @@ fn document(name: &str, client: ClientId, seq: u64) -> Value {
     }))
 }
 
-/// The script that reproduces `history`'s operations, client by client.
-/// Cas keeps its expected version explicitly.
-pub fn scripts_of(history: &History, clients: u32) -> Vec<Vec<ScriptedOp>> {
-    let mut scripts = vec![Vec::new(); clients as usize];
+/// Every client's whole script: the operations `history` shows it issued
+/// (at the time it issued them, a Cas with the version it really expected),
+/// then the ones it would
+/// have issued had the run gone on, drawn from the client's stream exactly
+/// as a drawing client draws them (a Cas then expects the last version the
+/// client saw, as a drawing client's does).
+pub fn scripts_of(
+    seed: u64,
+    config: &WorkloadConfig,
+    nodes: u8,
+    history: &History,
+) -> Vec<Vec<ScriptedOp>> {
+    let mut scripts = vec![Vec::new(); config.clients as usize];
     for record in &history.ops {
         let key = key_index(record.op.key());
+        let at_us = Some(record.invoke_us);
         let op = match &record.op {
-            Op::Put { .. } => ScriptedOp::Put { key },
-            Op::Get { .. } => ScriptedOp::Get { key },
+            Op::Put { .. } => ScriptedOp::Put { key, at_us },
+            Op::Get { .. } => ScriptedOp::Get { key, at_us },
             Op::Cas {
                 expected_version, ..
             } => ScriptedOp::Cas {
                 key,
                 expected_version: Some(*expected_version),
+                at_us,
             },
         };
         scripts[record.client as usize].push(op);
+    }
+    for (client, script) in scripts.iter_mut().enumerate() {
+        let issued = script.len();
+        if let Some(given) = config.scripts.get(client) {
+            script.extend(given.iter().skip(issued).cloned());
+            continue;
+        }
+        // Replay the client's stream: its first target and first think,
+        // then per operation three draws and one think.
+        let mut rng = rng::client_stream(seed, client as ClientId);
+        between(&mut rng, 0, u64::from(nodes) - 1);
+        between(&mut rng, 0, config.think_us_max);
+        for index in 0..config.ops_per_client as usize {
+            let drawn = Drawn::draw(&mut rng, config.keys as usize);
+            between(&mut rng, 0, config.think_us_max);
+            if index >= issued {
+                script.push(drawn.scripted(config));
+            }
+        }
     }
     scripts
 }
@@ -379,6 +430,22 @@ impl Drawn {
         let roll = rng.random_range(0..crate::rng::PPM_ONE);
         let name = NAMES[between(rng, 0, NAMES.len() as u64 - 1) as usize];
         Drawn { key, roll, name }
+    }
+
+    fn scripted(&self, config: &WorkloadConfig) -> ScriptedOp {
+        let key = self.key;
+        let at_us = None;
+        if self.roll < config.put_ppm {
+            ScriptedOp::Put { key, at_us }
+        } else if self.roll < config.put_ppm + config.get_ppm {
+            ScriptedOp::Get { key, at_us }
+        } else {
+            ScriptedOp::Cas {
+                key,
+                expected_version: None,
+                at_us,
+            }
+        }
     }
 
     fn op(

@@ -88,3 +88,28 @@ fn the_budget_bounds_the_work() {
     let replay = sim::run(shrunk.shrunk).unwrap();
     assert_eq!(replay.verdict.invariant_name(), Some(shrunk.invariant));
 }
+
+#[test]
+fn scripts_drawn_offline_are_the_operations_a_client_would_draw() {
+    // With no history at all, every operation is drawn from the client's
+    // stream offline; running those scripts must replay the drawn run.
+    for seed in [3, 11, 42] {
+        let config = SimConfig::draw(seed, &Pins::default());
+        let original = sim::run(config.clone()).unwrap();
+        let mut scripted = config.clone();
+        scripted.workload.scripts = sim::workload::scripts_of(
+            seed,
+            &config.workload,
+            config.cluster.nodes,
+            &sim::workload::History::default(),
+        );
+        let ops: usize = scripted.workload.scripts.iter().map(Vec::len).sum();
+        assert_eq!(
+            ops as u32,
+            config.workload.clients * config.workload.ops_per_client
+        );
+        let replay = sim::run(scripted).unwrap();
+        assert_eq!(replay.digest, original.digest, "seed {seed}");
+        assert_eq!(replay.history.ops.len(), original.history.ops.len());
+    }
+}
