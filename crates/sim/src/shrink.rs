@@ -11,10 +11,11 @@
 //! the same invariant: remove faults (delta-debugging chunks, then one by
 //! one), clients, and operations; lower drop, duplicate and tail rates;
 //! shorten delays, fault durations and the chaos phase; use fewer keys and
-//! fewer nodes. Every step is a full run of the candidate; candidates come
-//! in a fixed order, so the same input always gives the same output.
+//! fewer nodes; renumber keys and drop operations' hold-back times. Every
+//! step is a full run of the candidate; candidates come in a fixed order,
+//! so the same input always gives the same output.
 
-use crate::config::SimConfig;
+use crate::config::{ScriptedOp, SimConfig};
 use crate::faults::{self, FaultAction, FaultRates, ScheduledFault, Trigger};
 use crate::rng::{self, Stream};
 use crate::simulation::{RunOptions, RunReport, Simulation};
@@ -205,6 +206,7 @@ impl Shrinker {
             self.shorten_times();
             self.fewer_keys();
             self.fewer_nodes();
+            self.tidy_scripts();
             if self.size() >= size_before || self.runs >= self.runs_max {
                 return;
             }
@@ -333,6 +335,41 @@ impl Shrinker {
         }
         let mut candidate = self.current.clone();
         candidate.workload.think_us_max = 0;
+        self.try_adopt(candidate);
+    }
+
+    /// Renumber the keys in use densely from 0, and drop every hold-back
+    /// time, if the failure allows: a simpler file to read.
+    fn tidy_scripts(&mut self) {
+        let mut used: Vec<u32> = self
+            .current
+            .workload
+            .scripts
+            .iter()
+            .flatten()
+            .map(ScriptedOp::key)
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        let mut candidate = self.current.clone();
+        for op in candidate.workload.scripts.iter_mut().flatten() {
+            let rank = used.binary_search(&op.key()).expect("every key is in use") as u32;
+            match op {
+                ScriptedOp::Put { key, .. }
+                | ScriptedOp::Get { key, .. }
+                | ScriptedOp::Cas { key, .. } => *key = rank,
+            }
+        }
+        candidate.workload.keys = (used.len() as u32).max(1);
+        self.try_adopt(candidate);
+        let mut candidate = self.current.clone();
+        for op in candidate.workload.scripts.iter_mut().flatten() {
+            match op {
+                ScriptedOp::Put { at_us, .. }
+                | ScriptedOp::Get { at_us, .. }
+                | ScriptedOp::Cas { at_us, .. } => *at_us = None,
+            }
+        }
         self.try_adopt(candidate);
     }
 
