@@ -122,3 +122,22 @@ fn fuzz_shrink_needs_an_output_directory() {
     assert_eq!(code(&output), 2);
     assert!(stderr(&output).contains("--out"), "{}", stderr(&output));
 }
+
+#[test]
+fn an_unwritable_output_is_bad_input_that_names_the_file() {
+    let dir = scratch_dir("shrink-unwritable");
+    let file = dir.join("missing-dir").join("x.json");
+    let file = file.to_str().unwrap();
+    let args = [
+        "shrink",
+        "--seed",
+        "0",
+        "--flaw",
+        "minority-quorum",
+        "--out",
+        file,
+    ];
+    let output = paxsim(&args);
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains(file), "{}", stderr(&output));
+}
