@@ -468,3 +468,60 @@ fn leaderless_proposer_retransmits_until_answered() {
         "Accept again to those that did not accept"
     );
 }
+
+/// The election timer a batch of outputs sets: (delay, jitter).
+fn election_timer(out: &[Output]) -> (u64, u64) {
+    out.iter()
+        .rev()
+        .find_map(|output| match output {
+            Output::SetTimer {
+                timer: Timer::Election,
+                delay_us,
+                jitter_us,
+            } => Some((*delay_us, *jitter_us)),
+            _ => None,
+        })
+        .expect("the batch sets the election timer")
+}
+
+#[test]
+fn failed_campaigns_back_off_exponentially_up_to_a_cap_and_reset_on_winning() {
+    let config = config(3, Mode::StableLeader);
+    let timing = config.timing;
+    let mut solo = Solo::new(config, 0);
+    // Campaign after campaign times out without a quorum of promises.
+    let mut delays = Vec::new();
+    for _ in 0..8 {
+        let fired = solo.timer(Timer::Election);
+        let out = solo.run_self(fired);
+        let (delay_us, jitter_us) = election_timer(&out);
+        assert_eq!(
+            delay_us / timing.election_timeout_us,
+            jitter_us / timing.election_jitter_us
+        );
+        delays.push(delay_us / timing.election_timeout_us);
+    }
+    let cap = 1 << paxos::node::BACKOFF_DOUBLINGS_MAX;
+    assert_eq!(delays, vec![1, 2, 4, 8, 16, cap, cap, cap]);
+    // Winning resets the backoff: the next loss starts from the bottom.
+    let ballot = solo.node.ballot().expect("campaigning");
+    let promised = solo.feed(
+        1,
+        Message::Promise {
+            ballot,
+            accepted: vec![],
+        },
+    );
+    let out = solo.run_self(promised);
+    assert!(solo.node.is_leader(), "{out:?}");
+    let higher = Ballot::new(ballot.round + 1, 2);
+    let out = solo.feed(
+        2,
+        Message::Heartbeat {
+            ballot: higher,
+            applied_upto: 0,
+        },
+    );
+    assert!(!solo.node.is_leader());
+    assert_eq!(election_timer(&out).0, timing.election_timeout_us);
+}
