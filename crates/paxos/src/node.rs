@@ -113,6 +113,9 @@ struct Volatile {
     backing_off: bool,
     /// Campaigns that failed in a row; the election timeout doubles with each.
     campaigns_failed: u32,
+    /// Leaderless: the first unapplied slot, when the last catch-up tick
+    /// found it empty below a chosen slot.
+    gap_seen_at: Option<Slot>,
 }
 
 /// One node. Build it with [`Node::new`] or [`Node::recover`], then feed it
@@ -162,6 +165,7 @@ impl Node {
             catchup_peer_next: (id + 1) % config.nodes,
             backing_off: false,
             campaigns_failed: 0,
+            gap_seen_at: None,
         };
         let node = Node {
             config,
@@ -345,6 +349,7 @@ impl Node {
                 if peer != self.id {
                     self.request_catchup(peer, out);
                 }
+                self.fill_stuck_gap(out);
                 self.set_timer(Timer::Catchup, out);
             }
         }
@@ -949,6 +954,25 @@ impl Node {
         self.set_timer(Timer::Election, out);
         if applied_upto > self.volatile.applied_upto {
             self.request_catchup(from, out);
+        }
+    }
+
+    /// Leaderless: a slot below a chosen one that stays empty for a whole
+    /// catch-up interval was never chosen (its proposer gave it up), and no
+    /// client request will make anyone run phase 1 again. Run phase 1 from
+    /// it: the value rule completes it or a no-op fills it. (A stable leader
+    /// fills gaps whenever it is elected.)
+    fn fill_stuck_gap(&mut self, out: &mut Vec<Output>) {
+        if self.config.mode != Mode::Leaderless {
+            return;
+        }
+        let applied_upto = self.volatile.applied_upto;
+        let gap = self.durable.chosen.range(applied_upto..).next().is_some();
+        let seen_before = self.volatile.gap_seen_at == Some(applied_upto);
+        self.volatile.gap_seen_at = gap.then_some(applied_upto);
+        let idle = matches!(self.volatile.role, Role::Follower) && !self.volatile.backing_off;
+        if gap && seen_before && idle {
+            self.start_phase1(out);
         }
     }
 

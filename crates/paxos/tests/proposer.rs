@@ -525,3 +525,48 @@ fn failed_campaigns_back_off_exponentially_up_to_a_cap_and_reset_on_winning() {
     assert!(!solo.node.is_leader());
     assert_eq!(election_timer(&out).0, timing.election_timeout_us);
 }
+
+#[test]
+fn a_leaderless_node_fills_a_gap_nobody_else_will() {
+    let mut solo = Solo::new(config(3, Mode::Leaderless), 0);
+    // Slot 1 is chosen; slot 0 never was (its proposer gave it up).
+    let chosen = command(&put(7, 1, "user_profile:1", 1));
+    solo.feed(
+        1,
+        Message::Decide {
+            slot: 1,
+            command: chosen,
+        },
+    );
+    assert_eq!(solo.node.applied_upto(), 0);
+    // One catch-up interval could be a reordering that fills itself...
+    let first = solo.timer(Timer::Catchup);
+    assert!(prepare_ballots(&first).is_empty(), "{first:?}");
+    // ...a second with the same gap is not: run phase 1 from the gap.
+    let second = solo.timer(Timer::Catchup);
+    let prepares: Vec<_> = sends(&second)
+        .into_iter()
+        .filter_map(|(_, message)| match message {
+            Message::Prepare { from_slot, .. } => Some(from_slot),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(prepares, vec![0, 0, 0], "{second:?}");
+}
+
+#[test]
+fn a_stable_follower_leaves_gaps_to_the_leader() {
+    let mut solo = Solo::new(config(3, Mode::StableLeader), 0);
+    let chosen = command(&put(7, 1, "user_profile:1", 1));
+    solo.feed(
+        1,
+        Message::Decide {
+            slot: 1,
+            command: chosen,
+        },
+    );
+    for _ in 0..3 {
+        let out = solo.timer(Timer::Catchup);
+        assert!(prepare_ballots(&out).is_empty(), "{out:?}");
+    }
+}
