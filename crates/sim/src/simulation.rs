@@ -499,7 +499,12 @@ impl Simulation {
         let bound_us = self.config.limits.liveness_us;
         let waiting_since_us = match self.workload.oldest_outstanding_us() {
             Some(invoke_us) => invoke_us.max(heal_us),
-            None => self.workload_done_us.unwrap_or(heal_us).max(heal_us),
+            None if self.workload.done() => self.workload_done_us.unwrap_or(heal_us).max(heal_us),
+            None => {
+                // Every client is between operations: nothing waits yet.
+                self.schedule(self.now_us + bound_us, Event::Deadline);
+                return;
+            }
         };
         let deadline_us = waiting_since_us.saturating_add(bound_us);
         if self.now_us < deadline_us {

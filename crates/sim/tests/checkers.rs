@@ -370,3 +370,37 @@ fn promises_and_ballots_only_go_up() {
     let lowered = checker.on_prepare(place(), 1, ballot(1, 1)).unwrap_err();
     assert_eq!(lowered.invariant, Invariant::BallotMonotonic);
 }
+
+#[test]
+fn liveness_bounds_each_operation_not_the_whole_workload() {
+    // Clients that think longer than the liveness bound between operations
+    // are not stuck: each operation completes quickly, the workload just
+    // takes long. Checked over a few seeds and both modes.
+    for (seed, mode) in [
+        (1, Mode::StableLeader),
+        (2, Mode::Leaderless),
+        (3, Mode::StableLeader),
+    ] {
+        let pins = Pins {
+            nodes: Some(3),
+            mode: Some(mode),
+            clients: Some(2),
+            ops_per_client: Some(6),
+            ..Pins::default()
+        };
+        let mut config = SimConfig::draw(seed, &pins);
+        config.fault_rates = sim::FaultRates::NONE;
+        config.limits.liveness_us = 2_000_000;
+        config.workload.think_us_max = 5_000_000;
+        let report = sim::run(config).unwrap();
+        assert!(
+            report.verdict.is_pass(),
+            "seed {seed}: {:?}",
+            report.verdict
+        );
+        assert!(
+            report.time_us > 2_000_000,
+            "the workload outlasted the bound"
+        );
+    }
+}
