@@ -262,3 +262,56 @@ fn unknown_probe() {
         &["expect_probes[0]", "unknown probe `nope`"],
     );
 }
+
+// The fields shrinking added: scripts with hold-back times, and the heal rule.
+
+fn scripted(op: &str) -> String {
+    replace(
+        r#""ops_per_client": 3 }"#,
+        &format!(r#""ops_per_client": 3, "scripts": [[{op}], []] }}"#),
+    )
+}
+
+#[test]
+fn a_script_for_a_key_that_does_not_exist() {
+    let text = scripted(r#"{"op": "put", "key": 4}"#);
+    rejects("script-key", &text, &["workload.scripts[0][0]", "key 4"]);
+}
+
+#[test]
+fn an_overflowing_hold_back_time() {
+    let text = scripted(r#"{"op": "get", "key": 0, "at_us": 99999999999999999999}"#);
+    rejects("script-at-overflow", &text, &["workload.scripts[0][0]"]);
+}
+
+#[test]
+fn a_hold_back_time_past_the_time_limit() {
+    let text = scripted(r#"{"op": "get", "key": 0, "at_us": 10000000000000000}"#);
+    rejects("script-at-limit", &text, &["workload.scripts[0][0].at_us"]);
+}
+
+#[test]
+fn scripts_for_a_client_that_does_not_exist() {
+    let text = replace(
+        r#""ops_per_client": 3 }"#,
+        r#""ops_per_client": 3, "scripts": [[], [], []] }"#,
+    );
+    rejects(
+        "script-clients",
+        &text,
+        &["workload.scripts", "workload.clients is 2"],
+    );
+}
+
+#[test]
+fn a_heal_rule_of_the_wrong_type() {
+    let text = replace(
+        r#""chaos_us": 100000,"#,
+        r#""chaos_us": 100000, "heal_when_clients_done": "yes","#,
+    );
+    rejects(
+        "heal-rule",
+        &text,
+        &["heal_when_clients_done", "expected a boolean"],
+    );
+}

@@ -754,29 +754,3 @@ proptest! {
         }
     }
 }
-
-// ---------------------------------------------------------------------------
-// Timing report (not asserted): cargo test --release --test linearizability -- --ignored --nocapture
-// ---------------------------------------------------------------------------
-
-#[test]
-#[ignore]
-fn timing_report() {
-    for ops in [1_000usize, 10_000] {
-        for clients in [2u32, 4, 8] {
-            let mut times = Vec::new();
-            for seed in 0..10u64 {
-                let h = generate_history(seed, ops, clients);
-                let start = std::time::Instant::now();
-                let verdict = check(&h);
-                times.push(start.elapsed().as_secs_f64() * 1e3);
-                assert_eq!(verdict, Verdict::Linearizable);
-            }
-            times.sort_by(f64::total_cmp);
-            println!(
-                "ops={ops:>6} clients={clients}: median {:.3} ms, max {:.3} ms (10 seeds)",
-                times[5], times[9]
-            );
-        }
-    }
-}
