@@ -22,6 +22,7 @@ pub mod report;
 pub mod rng;
 pub mod shrink;
 pub mod simulation;
+#[cfg(feature = "proptest")]
 pub mod strategies;
 pub mod trace;
 pub mod workload;

@@ -3,6 +3,10 @@
 //! own property tests over the harness with them; proptest's shrinking then
 //! reduces a failure to a small scenario on its own.
 //!
+//! Compiled only with the `proptest` feature (`sim = { features =
+//! ["proptest"] }` in a dev-dependency), so that proptest never reaches a
+//! release build of the command line.
+//!
 //! ```no_run
 //! use proptest::prelude::*;
 //! proptest! {
