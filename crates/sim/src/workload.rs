@@ -72,13 +72,17 @@ enum State {
         request: Arc<Request>,
         attempt: u32,
         redirects: u32,
+        /// The think time after this operation settles, drawn with it.
+        think_after_us: u64,
     },
     Done,
 }
 
 pub struct Client {
     id: ClientId,
-    rng: ChaCha8Rng,
+    stream: ClientStream,
+    /// The think time before the first operation, drawn when the stream opens.
+    first_think_us: Option<u64>,
     ops_issued: u32,
     target: NodeId,
     state: State,
@@ -104,13 +108,13 @@ impl Workload {
             .collect();
         let clients = (0..config.clients)
             .map(|id| {
-                let mut rng = rng::client_stream(seed, id);
-                let target = between(&mut rng, 0, u64::from(nodes) - 1) as NodeId;
+                let (stream, opening) = ClientStream::open(seed, id, nodes, config.think_us_max);
                 Client {
                     id,
-                    rng,
+                    stream,
+                    first_think_us: Some(opening.think_us),
                     ops_issued: 0,
-                    target,
+                    target: opening.target,
                     state: State::Idle,
                     versions_seen: BTreeMap::new(),
                 }
@@ -133,12 +137,11 @@ impl Workload {
             .all(|client| matches!(client.state, State::Done))
     }
 
-    /// The client's first think time.
+    /// The client's first think time. Called once per client.
     pub fn start(&mut self, client: ClientId) -> ClientEffect {
-        let think_us_max = self.config.think_us_max;
         let c = &mut self.clients[client as usize];
         ClientEffect::Think {
-            delay_us: between(&mut c.rng, 0, think_us_max),
+            delay_us: c.first_think_us.take().expect("a client is started once"),
         }
     }
 
@@ -167,7 +170,9 @@ impl Workload {
         let seq = u64::from(c.ops_issued);
         // Draw the same numbers whether or not a script decides the
         // operation, so a materialized script replays the drawn run exactly.
-        let drawn = Drawn::draw(&mut c.rng, self.keys.len());
+        let drawn = c
+            .stream
+            .operation(self.keys.len(), self.config.think_us_max);
         let op = match script {
             Some(script) => scripted_op(
                 &script[c.ops_issued as usize - 1],
@@ -194,6 +199,7 @@ impl Workload {
             request: request.clone(),
             attempt: 1,
             redirects: 0,
+            think_after_us: drawn.think_after_us,
         };
         ClientEffect::Send {
             node: c.target,
@@ -211,7 +217,6 @@ impl Workload {
         reply: paxos::Reply,
         now_us: u64,
     ) -> Option<ClientEffect> {
-        let think_us_max = self.config.think_us_max;
         let nodes = self.nodes;
         let c = &mut self.clients[client as usize];
         let State::Waiting {
@@ -219,6 +224,7 @@ impl Workload {
             request,
             attempt,
             redirects,
+            think_after_us,
         } = &mut c.state
         else {
             return None;
@@ -235,10 +241,9 @@ impl Workload {
                 if let Some(version) = result_version(&result) {
                     c.versions_seen.insert(key_index, version);
                 }
+                let delay_us = *think_after_us;
                 c.state = State::Idle;
-                Some(ClientEffect::Think {
-                    delay_us: between(&mut c.rng, 0, think_us_max),
-                })
+                Some(ClientEffect::Think { delay_us })
             }
             paxos::Reply::Redirect { leader } => {
                 // Follow a hint at once, but not around a loop forever: past
@@ -268,7 +273,6 @@ impl Workload {
         seq: u64,
         attempt_fired: u32,
     ) -> Option<ClientEffect> {
-        let think_us_max = self.config.think_us_max;
         let attempts_max = self.config.attempts_max;
         let patient = self.patient;
         let nodes = self.nodes;
@@ -278,6 +282,7 @@ impl Workload {
             request,
             attempt,
             redirects,
+            think_after_us,
         } = &mut c.state
         else {
             return None;
@@ -287,10 +292,9 @@ impl Workload {
         }
         if !patient && *attempt >= attempts_max {
             // Give up: the outcome stays unknown in the history.
+            let delay_us = *think_after_us;
             c.state = State::Idle;
-            return Some(ClientEffect::Think {
-                delay_us: between(&mut c.rng, 0, think_us_max),
-            });
+            return Some(ClientEffect::Think { delay_us });
         }
         *attempt += 1;
         *redirects = 0;
@@ -401,14 +405,11 @@ pub fn scripts_of(
             script.extend(given.iter().skip(issued).cloned());
             continue;
         }
-        // Replay the client's stream: its first target and first think,
-        // then per operation three draws and one think.
-        let mut rng = rng::client_stream(seed, client as ClientId);
-        between(&mut rng, 0, u64::from(nodes) - 1);
-        between(&mut rng, 0, config.think_us_max);
+        // Replay the client's stream through the same draws a live client makes.
+        let (mut stream, _) =
+            ClientStream::open(seed, client as ClientId, nodes, config.think_us_max);
         for index in 0..config.ops_per_client as usize {
-            let drawn = Drawn::draw(&mut rng, config.keys as usize);
-            between(&mut rng, 0, config.think_us_max);
+            let drawn = stream.operation(config.keys as usize, config.think_us_max);
             if index >= issued {
                 script.push(drawn.scripted(config));
             }
@@ -417,21 +418,58 @@ pub fn scripts_of(
     scripts
 }
 
+/// One client's private random stream, and the only code that draws from
+/// it: the order of draws is defined here once, for the live client
+/// ([`Workload`]) and for [`scripts_of`], which must replay it exactly.
+/// Opening the stream draws the first target node and the first think
+/// time; then each [`ClientStream::operation`] draws one operation's numbers
+/// and the think time that follows it. A live client draws that think time
+/// at issue, before the operation settles; nothing else reads the stream in
+/// between, so the numbers are the same as drawing it on settling.
+struct ClientStream {
+    rng: ChaCha8Rng,
+}
+
+/// The draws that open a client's stream.
+struct Opening {
+    target: NodeId,
+    think_us: u64,
+}
+
+impl ClientStream {
+    fn open(seed: u64, client: ClientId, nodes: u8, think_us_max: u64) -> (ClientStream, Opening) {
+        let mut rng = rng::client_stream(seed, client);
+        let target = between(&mut rng, 0, u64::from(nodes) - 1) as NodeId;
+        let think_us = between(&mut rng, 0, think_us_max);
+        (ClientStream { rng }, Opening { target, think_us })
+    }
+
+    /// The next operation's draws, in their fixed order.
+    fn operation(&mut self, keys: usize, think_us_max: u64) -> Drawn {
+        let rng = &mut self.rng;
+        let key = between(rng, 0, keys as u64 - 1) as u32;
+        let roll = rng.random_range(0..crate::rng::PPM_ONE);
+        let name = NAMES[between(rng, 0, NAMES.len() as u64 - 1) as usize];
+        let think_after_us = between(rng, 0, think_us_max);
+        Drawn {
+            key,
+            roll,
+            name,
+            think_after_us,
+        }
+    }
+}
+
 /// The random numbers behind one operation.
 struct Drawn {
     key: u32,
     roll: crate::rng::Ppm,
     name: &'static str,
+    /// The client's think time once the operation settles.
+    think_after_us: u64,
 }
 
 impl Drawn {
-    fn draw(rng: &mut ChaCha8Rng, keys: usize) -> Drawn {
-        let key = between(rng, 0, keys as u64 - 1) as u32;
-        let roll = rng.random_range(0..crate::rng::PPM_ONE);
-        let name = NAMES[between(rng, 0, NAMES.len() as u64 - 1) as usize];
-        Drawn { key, roll, name }
-    }
-
     fn scripted(&self, config: &WorkloadConfig) -> ScriptedOp {
         let key = self.key;
         let at_us = None;
