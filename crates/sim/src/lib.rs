@@ -14,6 +14,7 @@
 
 pub mod check;
 pub mod config;
+pub mod digest;
 pub mod faults;
 pub mod linearizability;
 pub mod network;

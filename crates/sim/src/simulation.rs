@@ -22,7 +22,8 @@ use crate::network::{Fate, Network};
 use crate::queue::EventQueue;
 use crate::report::{Counters, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation};
 use crate::rng::{self, Stream, between};
-use crate::trace::{Digest, TraceEvent};
+use crate::digest::Digest;
+use crate::trace::TraceEvent;
 use crate::workload::{ClientEffect, History, Workload};
 
 /// How to run: what to keep and what to check.
@@ -620,11 +621,11 @@ impl Simulation {
     }
 
     fn step(&mut self, event: Event) {
-        self.digest.word(self.now_us);
+        self.digest.event_time(self.now_us);
         if let Some(node) = event.node() {
             let slot = &self.nodes[usize::from(node)];
             if slot.node.is_some() && slot.paused_epoch.is_some() {
-                self.digest.word(0xba);
+                self.digest.deferred();
                 self.record(Some(node), "deferred", || "paused".into());
                 self.nodes[usize::from(node)].backlog.push(event);
                 return;
@@ -649,7 +650,7 @@ impl Simulation {
                 reply,
                 duplicate,
             } => {
-                self.digest.word(0xc0 ^ u64::from(client) << 8 ^ seq << 24);
+                self.digest.client_reply(client, seq);
                 if duplicate {
                     self.probes.hit(ProbePoint::DuplicateDelivered);
                 }
@@ -667,7 +668,7 @@ impl Simulation {
                 generation,
             } => self.timer(node, timer, generation),
             Event::ClientWake { client } => {
-                self.digest.word(0xc1 ^ u64::from(client) << 8);
+                self.digest.client_wake(client);
                 let now_us = self.now_us;
                 let effect = self.workload.issue(client, now_us);
                 self.record(None, "client", || match &effect {
@@ -686,7 +687,7 @@ impl Simulation {
                 seq,
                 attempt,
             } => {
-                self.digest.word(0xc2 ^ u64::from(client) << 8 ^ seq << 24);
+                self.digest.client_timeout(client, seq);
                 if let Some(effect) = self.workload.on_timeout(client, seq, attempt) {
                     self.record(None, "timeout", || {
                         format!("client {client} seq {seq} attempt {attempt}")
@@ -722,9 +723,7 @@ impl Simulation {
     // ----------------------------------------------------------- node events
 
     fn deliver(&mut self, from: NodeId, to: NodeId, message: Message, duplicate: bool) {
-        self.digest
-            .word(0xd0 ^ u64::from(from) << 8 ^ u64::from(to) << 16);
-        digest_message(&mut self.digest, &message);
+        self.digest.deliver(from, to, &message);
         if self.nodes[usize::from(to)].node.is_none() {
             self.counters.messages_lost_to_crash += 1;
             self.record(Some(to), "lost", || {
@@ -749,8 +748,7 @@ impl Simulation {
     }
 
     fn client_request(&mut self, to: NodeId, request: Arc<Request>, duplicate: bool) {
-        self.digest
-            .word(0xe0 ^ u64::from(to) << 8 ^ u64::from(request.client) << 16 ^ request.seq << 32);
+        self.digest.client_request(to, request.client, request.seq);
         if self.nodes[usize::from(to)].node.is_none() {
             self.counters.messages_lost_to_crash += 1;
             self.record(Some(to), "lost", || {
@@ -776,8 +774,7 @@ impl Simulation {
         if slot.node.is_none() || slot.timer_generation[timer.index()] != generation {
             return;
         }
-        self.digest
-            .word(0xf0 ^ u64::from(node) << 8 ^ (timer.index() as u64) << 16);
+        self.digest.timer(node, timer);
         self.counters.timers_fired += 1;
         self.record(Some(node), "timer", || timer.name().into());
         let now_us = self.now_us;
@@ -1014,7 +1011,7 @@ impl Simulation {
     // ----------------------------------------------------------------- faults
 
     fn fault(&mut self, action: FaultAction) {
-        self.digest.word(0xfa);
+        self.digest.fault();
         self.record(None, "fault", || format!("{action:?}"));
         match action {
             FaultAction::Crash { node, down_us } => {
@@ -1062,7 +1059,7 @@ impl Simulation {
         if self.nodes[usize::from(id)].node.is_some() {
             return;
         }
-        self.digest.word(0xa0 ^ u64::from(id) << 8);
+        self.digest.restart(id);
         self.counters.restarts += 1;
         self.record(Some(id), "restart", String::new);
         let mut out = std::mem::take(&mut self.outputs);
@@ -1191,71 +1188,6 @@ impl Simulation {
                 }
             }
         }
-    }
-}
-
-/// Fold the fields that identify a message into the digest.
-fn digest_message(digest: &mut Digest, message: &Message) {
-    let ballot_word = |ballot: &Ballot| ballot.round << 8 | u64::from(ballot.node);
-    match message {
-        Message::Prepare { ballot, from_slot } => {
-            digest.word(1 ^ ballot_word(ballot) << 4);
-            digest.word(*from_slot);
-        }
-        Message::Promise { ballot, accepted } => {
-            digest.word(2 ^ ballot_word(ballot) << 4);
-            digest.word(accepted.len() as u64);
-        }
-        Message::Nack { ballot, promised } => {
-            digest.word(3 ^ ballot_word(ballot) << 4);
-            digest.word(ballot_word(promised));
-        }
-        Message::Accept {
-            ballot,
-            slot,
-            command,
-        }
-        | Message::Accepted {
-            ballot,
-            slot,
-            command,
-        } => {
-            let kind = if matches!(message, Message::Accept { .. }) {
-                4
-            } else {
-                5
-            };
-            digest.word(kind ^ ballot_word(ballot) << 4);
-            digest.word(*slot);
-            digest.word(command_word(command));
-        }
-        Message::Decide { slot, command } => {
-            digest.word(6);
-            digest.word(*slot);
-            digest.word(command_word(command));
-        }
-        Message::Heartbeat {
-            ballot,
-            applied_upto,
-        } => {
-            digest.word(7 ^ ballot_word(ballot) << 4);
-            digest.word(*applied_upto);
-        }
-        Message::CatchupRequest { from_slot } => {
-            digest.word(8);
-            digest.word(*from_slot);
-        }
-        Message::CatchupReply { entries } => {
-            digest.word(9);
-            digest.word(entries.len() as u64);
-        }
-    }
-}
-
-fn command_word(command: &paxos::Command) -> u64 {
-    match command.request_id() {
-        Some((client, seq)) => u64::from(client) << 40 | seq,
-        None => u64::MAX,
     }
 }
 
