@@ -15,7 +15,9 @@
 pub mod check;
 pub mod config;
 pub mod digest;
+mod event;
 pub mod faults;
+mod host;
 pub mod linearizability;
 pub mod network;
 pub mod queue;

@@ -11,18 +11,18 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
 
-use paxos::{
-    Ballot, ClientId, Durable, DurableWrite, Message, Node, NodeId, Output, Reply, Request, Timer,
-};
+use paxos::{ClientId, DurableWrite, Message, Node, NodeId, Output, Request, Timer};
 
 use crate::check::{self, HistoryVerdict, Place, SafetyChecker};
 use crate::config::SimConfig;
+use crate::digest::Digest;
+use crate::event::Event;
 use crate::faults::{self, FaultAction, Partition, ScheduledFault, Trigger};
+use crate::host::Host;
 use crate::network::{Fate, Network};
 use crate::queue::EventQueue;
 use crate::report::{Counters, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation};
 use crate::rng::{self, Stream, between};
-use crate::digest::Digest;
 use crate::trace::TraceEvent;
 use crate::workload::{ClientEffect, History, Workload};
 
@@ -67,115 +67,6 @@ pub struct RunReport {
     pub applied_upto: Vec<Option<paxos::Slot>>,
 }
 
-#[derive(Clone, Debug)]
-enum Event {
-    Deliver {
-        from: NodeId,
-        to: NodeId,
-        message: Message,
-        duplicate: bool,
-    },
-    ClientRequest {
-        to: NodeId,
-        request: Arc<Request>,
-        duplicate: bool,
-    },
-    ClientReply {
-        from: NodeId,
-        client: ClientId,
-        seq: u64,
-        reply: Reply,
-        duplicate: bool,
-    },
-    Timer {
-        node: NodeId,
-        timer: Timer,
-        generation: u64,
-    },
-    ClientWake {
-        client: ClientId,
-    },
-    ClientTimeout {
-        client: ClientId,
-        seq: u64,
-        attempt: u32,
-    },
-    Fault(FaultAction),
-    Restart {
-        node: NodeId,
-        incarnation: u64,
-    },
-    PartitionEnd {
-        epoch: u64,
-    },
-    Resume {
-        node: NodeId,
-        epoch: u64,
-    },
-    Heal,
-    Deadline,
-}
-
-impl Event {
-    /// The same message once more, marked as the network's duplicate.
-    fn duplicated(&self) -> Event {
-        let mut copy = self.clone();
-        match &mut copy {
-            Event::Deliver { duplicate, .. }
-            | Event::ClientRequest { duplicate, .. }
-            | Event::ClientReply { duplicate, .. } => *duplicate = true,
-            _ => unreachable!("only messages travel the network"),
-        }
-        copy
-    }
-
-    /// A short name, for observers.
-    fn kind(&self) -> &'static str {
-        match self {
-            Event::Deliver { .. } => "deliver",
-            Event::ClientRequest { .. } => "client-request",
-            Event::ClientReply { .. } => "client-reply",
-            Event::Timer { .. } => "timer",
-            Event::ClientWake { .. } => "client-wake",
-            Event::ClientTimeout { .. } => "client-timeout",
-            Event::Fault(_) => "fault",
-            Event::Restart { .. } => "restart",
-            Event::PartitionEnd { .. } => "partition-end",
-            Event::Resume { .. } => "resume",
-            Event::Heal => "heal",
-            Event::Deadline => "deadline",
-        }
-    }
-
-    /// The node whose handling this event needs, for pauses.
-    fn node(&self) -> Option<NodeId> {
-        match self {
-            Event::Deliver { to, .. } | Event::ClientRequest { to, .. } => Some(*to),
-            Event::Timer { node, .. } => Some(*node),
-            _ => None,
-        }
-    }
-}
-
-/// Per node: the simulator's view of its lifecycle.
-struct NodeSlot {
-    node: Option<Node>,
-    /// The node's disk: every `Persist` it emitted, applied in order.
-    storage: Durable,
-    /// Bumped on every crash, so a stale scheduled restart is ignored.
-    incarnation: u64,
-    /// The live generation of each timer kind; a fired timer whose
-    /// generation differs was replaced or died in a crash.
-    timer_generation: [u64; Timer::ALL.len()],
-    paused_epoch: Option<u64>,
-    backlog: Vec<Event>,
-    /// Sends per message kind, for `OnSend` triggers.
-    sent_by_kind: [u32; faults::MESSAGE_KINDS.len()],
-    /// The ballot of the last Prepare sent, and whether an Accept followed.
-    prepare_ballot: Option<Ballot>,
-    accept_sent: bool,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Chaos,
@@ -194,23 +85,23 @@ pub struct StepView<'a> {
     pub event: &'static str,
     /// The node the event was addressed to, if any.
     pub node: Option<NodeId>,
-    nodes: &'a [NodeSlot],
+    hosts: &'a [Host],
 }
 
 impl StepView<'_> {
     /// How many nodes the cluster has.
     pub fn nodes(&self) -> u8 {
-        self.nodes.len() as u8
+        self.hosts.len() as u8
     }
 
     /// Node `id`'s state, or `None` while it is down.
     pub fn node_state(&self, id: NodeId) -> Option<&Node> {
-        self.nodes[usize::from(id)].node.as_ref()
+        self.hosts[usize::from(id)].node.as_ref()
     }
 
     /// Whether node `id` is paused.
     pub fn paused(&self, id: NodeId) -> bool {
-        self.nodes[usize::from(id)].paused_epoch.is_some()
+        self.hosts[usize::from(id)].is_paused()
     }
 }
 
@@ -230,7 +121,7 @@ pub struct Simulation {
     queue: EventQueue<Event>,
     now_us: u64,
     events: u64,
-    nodes: Vec<NodeSlot>,
+    hosts: Vec<Host>,
     network: Network,
     node_rng: ChaCha8Rng,
     workload: Workload,
@@ -276,7 +167,7 @@ impl Simulation {
             queue: EventQueue::default(),
             now_us: 0,
             events: 0,
-            nodes: Vec::new(),
+            hosts: Vec::new(),
             network,
             node_rng: rng::stream(seed, Stream::Nodes),
             workload,
@@ -321,17 +212,7 @@ impl Simulation {
         for id in 0..self.cluster.nodes {
             let mut out = std::mem::take(&mut self.outputs);
             let node = Node::new(self.cluster.clone(), id, 0, &mut out);
-            self.nodes.push(NodeSlot {
-                node: Some(node),
-                storage: Durable::default(),
-                incarnation: 0,
-                timer_generation: [0; Timer::ALL.len()],
-                paused_epoch: None,
-                backlog: Vec::new(),
-                sent_by_kind: [0; faults::MESSAGE_KINDS.len()],
-                prepare_ballot: None,
-                accept_sent: false,
-            });
+            self.hosts.push(Host::boot(node));
             self.carry_out(id, &mut out);
             self.outputs = out;
         }
@@ -423,9 +304,9 @@ impl Simulation {
             trace: std::mem::take(&mut self.trace),
             heal_us: self.heal_us,
             applied_upto: self
-                .nodes
+                .hosts
                 .iter()
-                .map(|slot| slot.node.as_ref().map(Node::applied_upto))
+                .map(|host| host.node.as_ref().map(Node::applied_upto))
                 .collect(),
         }
     }
@@ -450,9 +331,9 @@ impl Simulation {
             return Verdict::Violation(self.liveness_violation("the run went quiet"));
         }
         let nodes: Vec<&Node> = self
-            .nodes
+            .hosts
             .iter()
-            .filter_map(|slot| slot.node.as_ref())
+            .filter_map(|host| host.node.as_ref())
             .collect();
         if let Err(violation) = self.checker.final_agreement(place, &nodes) {
             return Verdict::Violation(violation);
@@ -472,9 +353,9 @@ impl Simulation {
     /// prefix with nothing learned beyond it.
     fn converged(&self) -> bool {
         let mut applied = None;
-        for slot in &self.nodes {
-            let Some(node) = &slot.node else { return false };
-            if slot.paused_epoch.is_some() {
+        for host in &self.hosts {
+            let Some(node) = &host.node else { return false };
+            if host.is_paused() {
                 return false;
             }
             let upto = node.applied_upto();
@@ -523,20 +404,20 @@ impl Simulation {
     fn liveness_violation(&self, why: &str) -> Box<Violation> {
         let outstanding = self.workload.outstanding();
         let leaders: Vec<String> = self
-            .nodes
+            .hosts
             .iter()
             .enumerate()
-            .filter_map(|(id, slot)| {
-                let node = slot.node.as_ref()?;
+            .filter_map(|(id, host)| {
+                let node = host.node.as_ref()?;
                 let ballot = node.ballot()?;
                 Some(format!("n{id} {} at ballot {ballot}", node.role_name()))
             })
             .collect();
         let applied: Vec<String> = self
-            .nodes
+            .hosts
             .iter()
             .enumerate()
-            .map(|(id, slot)| match &slot.node {
+            .map(|(id, host)| match &host.node {
                 Some(node) => format!("n{id}:{}", node.applied_upto()),
                 None => format!("n{id}:down"),
             })
@@ -577,7 +458,7 @@ impl Simulation {
             time_us: self.now_us,
             event,
             node,
-            nodes: &self.nodes,
+            hosts: &self.hosts,
         };
         for observer in &mut self.observers {
             if let Err(message) = observer(&view) {
@@ -623,11 +504,11 @@ impl Simulation {
     fn step(&mut self, event: Event) {
         self.digest.event_time(self.now_us);
         if let Some(node) = event.node() {
-            let slot = &self.nodes[usize::from(node)];
-            if slot.node.is_some() && slot.paused_epoch.is_some() {
+            let host = &self.hosts[usize::from(node)];
+            if host.is_up() && host.is_paused() {
                 self.digest.deferred();
                 self.record(Some(node), "deferred", || "paused".into());
-                self.nodes[usize::from(node)].backlog.push(event);
+                self.hosts[usize::from(node)].backlog.push(event);
                 return;
             }
         }
@@ -701,7 +582,7 @@ impl Simulation {
                 }
             }
             Event::Restart { node, incarnation } => {
-                if self.nodes[usize::from(node)].incarnation == incarnation {
+                if self.hosts[usize::from(node)].incarnation == incarnation {
                     self.restart(node);
                 }
             }
@@ -711,7 +592,7 @@ impl Simulation {
                 }
             }
             Event::Resume { node, epoch } => {
-                if self.nodes[usize::from(node)].paused_epoch == Some(epoch) {
+                if self.hosts[usize::from(node)].paused_epoch == Some(epoch) {
                     self.resume(node);
                 }
             }
@@ -724,7 +605,7 @@ impl Simulation {
 
     fn deliver(&mut self, from: NodeId, to: NodeId, message: Message, duplicate: bool) {
         self.digest.deliver(from, to, &message);
-        if self.nodes[usize::from(to)].node.is_none() {
+        if !self.hosts[usize::from(to)].is_up() {
             self.counters.messages_lost_to_crash += 1;
             self.record(Some(to), "lost", || {
                 format!("{message} from n{from}: node down")
@@ -749,7 +630,7 @@ impl Simulation {
 
     fn client_request(&mut self, to: NodeId, request: Arc<Request>, duplicate: bool) {
         self.digest.client_request(to, request.client, request.seq);
-        if self.nodes[usize::from(to)].node.is_none() {
+        if !self.hosts[usize::from(to)].is_up() {
             self.counters.messages_lost_to_crash += 1;
             self.record(Some(to), "lost", || {
                 format!("client {} seq {}: node down", request.client, request.seq)
@@ -770,8 +651,8 @@ impl Simulation {
     }
 
     fn timer(&mut self, node: NodeId, timer: Timer, generation: u64) {
-        let slot = &self.nodes[usize::from(node)];
-        if slot.node.is_none() || slot.timer_generation[timer.index()] != generation {
+        let host = &self.hosts[usize::from(node)];
+        if !host.is_up() || host.timer_generation[timer.index()] != generation {
             return;
         }
         self.digest.timer(node, timer);
@@ -784,7 +665,7 @@ impl Simulation {
     fn with_node(&mut self, id: NodeId, handle: impl FnOnce(&mut Node, &mut Vec<Output>)) {
         let mut out = std::mem::take(&mut self.outputs);
         out.clear();
-        let node = self.nodes[usize::from(id)]
+        let node = self.hosts[usize::from(id)]
             .node
             .as_mut()
             .expect("events reach only live nodes");
@@ -806,7 +687,7 @@ impl Simulation {
                 } => {
                     let generation = self.timer_generation_next;
                     self.timer_generation_next += 1;
-                    self.nodes[usize::from(id)].timer_generation[timer.index()] = generation;
+                    self.hosts[usize::from(id)].timer_generation[timer.index()] = generation;
                     let jitter = if jitter_us == 0 {
                         0
                     } else {
@@ -862,7 +743,7 @@ impl Simulation {
                 self.violation = Some(violation);
             }
         }
-        self.nodes[usize::from(id)].storage.apply(&write);
+        self.hosts[usize::from(id)].disk.apply(&write);
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, message: Message) {
@@ -927,17 +808,7 @@ impl Simulation {
 
     /// What the checkers, probes and triggers learn from a send.
     fn observe_send(&mut self, from: NodeId, message: &Message) {
-        let slot = &mut self.nodes[usize::from(from)];
-        match message {
-            Message::Prepare { ballot, .. } if slot.prepare_ballot != Some(*ballot) => {
-                slot.prepare_ballot = Some(*ballot);
-                slot.accept_sent = false;
-            }
-            Message::Accept { ballot, .. } if slot.prepare_ballot == Some(*ballot) => {
-                slot.accept_sent = true;
-            }
-            _ => {}
-        }
+        self.hosts[usize::from(from)].note_send(message);
         if self.options.checkers && self.violation.is_none() {
             let place = self.place();
             let result = match message {
@@ -978,9 +849,9 @@ impl Simulation {
             .position(|known| *known == kind)
             .expect("every message kind is listed");
         let count = {
-            let slot = &mut self.nodes[usize::from(from)];
-            slot.sent_by_kind[kind_index] += 1;
-            slot.sent_by_kind[kind_index]
+            let host = &mut self.hosts[usize::from(from)];
+            host.sent_by_kind[kind_index] += 1;
+            host.sent_by_kind[kind_index]
         };
         let accepted_slot = match message {
             Message::Accepted { slot, .. } => Some(*slot),
@@ -1017,7 +888,7 @@ impl Simulation {
             FaultAction::Crash { node, down_us } => {
                 self.crash(node);
                 if let Some(down_us) = down_us {
-                    let incarnation = self.nodes[usize::from(node)].incarnation;
+                    let incarnation = self.hosts[usize::from(node)].incarnation;
                     self.schedule(self.now_us + down_us, Event::Restart { node, incarnation });
                 }
             }
@@ -1036,27 +907,21 @@ impl Simulation {
     }
 
     fn crash(&mut self, id: NodeId) {
-        let slot = &mut self.nodes[usize::from(id)];
-        if slot.node.is_none() {
+        let host = &mut self.hosts[usize::from(id)];
+        if !host.is_up() {
             return;
         }
-        if slot.prepare_ballot.is_some() && !slot.accept_sent {
+        if host.between_prepare_and_accept() {
             self.probes.hit(ProbePoint::CrashBetweenPrepareAndAccept);
         }
-        slot.node = None;
-        slot.incarnation += 1;
-        slot.paused_epoch = None;
-        slot.backlog.clear();
-        slot.timer_generation = [0; Timer::ALL.len()];
-        slot.prepare_ballot = None;
-        slot.accept_sent = false;
+        host.crash();
         self.counters.crashes += 1;
         self.checker.on_crash(id);
         self.record(Some(id), "crash", String::new);
     }
 
     fn restart(&mut self, id: NodeId) {
-        if self.nodes[usize::from(id)].node.is_some() {
+        if self.hosts[usize::from(id)].is_up() {
             return;
         }
         self.digest.restart(id);
@@ -1064,7 +929,7 @@ impl Simulation {
         self.record(Some(id), "restart", String::new);
         let mut out = std::mem::take(&mut self.outputs);
         out.clear();
-        let durable = self.nodes[usize::from(id)].storage.clone();
+        let durable = self.hosts[usize::from(id)].disk.clone();
         let node = Node::recover(self.cluster.clone(), id, durable, self.now_us, &mut out);
         if self.options.checkers && self.violation.is_none() {
             let place = self.place();
@@ -1072,7 +937,7 @@ impl Simulation {
                 self.violation = Some(violation);
             }
         }
-        self.nodes[usize::from(id)].node = Some(node);
+        self.hosts[usize::from(id)].node = Some(node);
         self.carry_out(id, &mut out);
         self.outputs = out;
     }
@@ -1094,21 +959,21 @@ impl Simulation {
     }
 
     fn pause(&mut self, id: NodeId, duration_us: u64) {
-        let slot = &mut self.nodes[usize::from(id)];
-        if slot.node.is_none() || slot.paused_epoch.is_some() {
+        let host = &mut self.hosts[usize::from(id)];
+        if !host.is_up() || host.is_paused() {
             return;
         }
         self.pause_epoch += 1;
-        slot.paused_epoch = Some(self.pause_epoch);
+        host.paused_epoch = Some(self.pause_epoch);
         self.counters.pauses += 1;
         let epoch = self.pause_epoch;
         self.schedule(self.now_us + duration_us, Event::Resume { node: id, epoch });
     }
 
     fn resume(&mut self, id: NodeId) {
-        let slot = &mut self.nodes[usize::from(id)];
-        slot.paused_epoch = None;
-        let backlog = std::mem::take(&mut slot.backlog);
+        let host = &mut self.hosts[usize::from(id)];
+        host.paused_epoch = None;
+        let backlog = std::mem::take(&mut host.backlog);
         if !backlog.is_empty() {
             self.probes.hit(ProbePoint::PausedNodeResumesWithBacklog);
         }
@@ -1136,9 +1001,9 @@ impl Simulation {
         }
         self.network.calm();
         for id in 0..self.cluster.nodes {
-            if self.nodes[usize::from(id)].node.is_none() {
+            if !self.hosts[usize::from(id)].is_up() {
                 self.restart(id);
-            } else if self.nodes[usize::from(id)].paused_epoch.is_some() {
+            } else if self.hosts[usize::from(id)].is_paused() {
                 self.resume(id);
             }
         }
