@@ -19,6 +19,7 @@ mod event;
 pub mod faults;
 mod host;
 pub mod linearizability;
+mod liveness;
 pub mod network;
 pub mod queue;
 pub mod report;

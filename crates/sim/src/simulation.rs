@@ -19,6 +19,7 @@ use crate::digest::Digest;
 use crate::event::Event;
 use crate::faults::{self, FaultAction, Partition, ScheduledFault, Trigger};
 use crate::host::Host;
+use crate::liveness::{self, LivenessChecker, Progress};
 use crate::network::{Fate, Network};
 use crate::queue::EventQueue;
 use crate::report::{Counters, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation};
@@ -126,6 +127,7 @@ pub struct Simulation {
     node_rng: ChaCha8Rng,
     workload: Workload,
     checker: SafetyChecker,
+    liveness: LivenessChecker,
     violation: Option<Box<Violation>>,
     triggers: Vec<(ScheduledFault, bool)>,
     phase: Phase,
@@ -142,8 +144,6 @@ pub struct Simulation {
     finished: bool,
     observers: Vec<Observer>,
     trace_sink: Option<TraceSink>,
-    /// When the last client finished its operations.
-    workload_done_us: Option<u64>,
 }
 
 impl Simulation {
@@ -161,6 +161,7 @@ impl Simulation {
         );
         let workload = Workload::new(seed, config.workload.clone(), nodes_count);
         let checker = SafetyChecker::new(nodes_count, cluster.quorum_phase2());
+        let liveness = LivenessChecker::new(config.limits.liveness_us);
         let mut simulation = Simulation {
             cluster: cluster.clone(),
             options,
@@ -172,6 +173,7 @@ impl Simulation {
             node_rng: rng::stream(seed, Stream::Nodes),
             workload,
             checker,
+            liveness,
             violation: None,
             triggers: Vec::new(),
             phase: Phase::Chaos,
@@ -188,7 +190,6 @@ impl Simulation {
             finished: false,
             observers: Vec::new(),
             trace_sink: None,
-            workload_done_us: None,
             config,
         };
         simulation.boot();
@@ -270,7 +271,8 @@ impl Simulation {
             {
                 return self.report(Verdict::Pass);
             }
-            if self.phase == Phase::Heal && self.workload.done() && self.converged() {
+            if self.phase == Phase::Heal && self.workload.done() && liveness::converged(&self.hosts)
+            {
                 self.finish();
             }
         }
@@ -327,8 +329,12 @@ impl Simulation {
             return Verdict::Pass;
         }
         let place = self.place();
-        if !(self.workload.done() && self.converged()) {
-            return Verdict::Violation(self.liveness_violation("the run went quiet"));
+        if !(self.workload.done() && liveness::converged(&self.hosts)) {
+            let why = "the run went quiet";
+            let violation = self
+                .liveness
+                .violation(why, place, &self.workload, &self.hosts);
+            return Verdict::Violation(violation);
         }
         let nodes: Vec<&Node> = self
             .hosts
@@ -349,101 +355,23 @@ impl Simulation {
         }
     }
 
-    /// Every node up and running, and every replica has applied the same
-    /// prefix with nothing learned beyond it.
-    fn converged(&self) -> bool {
-        let mut applied = None;
-        for host in &self.hosts {
-            let Some(node) = &host.node else { return false };
-            if host.is_paused() {
-                return false;
-            }
-            let upto = node.applied_upto();
-            if *applied.get_or_insert(upto) != upto {
-                return false;
-            }
-            if node.durable().chosen.range(upto..).next().is_some() {
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Liveness in the heal phase: every operation completes within
-    /// `liveness_us` of the later of its invocation and the heal, and once
-    /// the clients are done the replicas converge within `liveness_us`.
-    /// Reschedules itself for the next moment either could expire.
+    /// Ask the liveness checker, and look again when its bound could next
+    /// expire.
     fn check_liveness(&mut self) {
-        if self.workload.done() && self.converged() {
-            return;
-        }
-        let heal_us = self.heal_us.expect("the deadline is set when healing");
-        let bound_us = self.config.limits.liveness_us;
-        let waiting_since_us = match self.workload.oldest_outstanding_us() {
-            Some(invoke_us) => invoke_us.max(heal_us),
-            None if self.workload.done() => self.workload_done_us.unwrap_or(heal_us).max(heal_us),
-            None => {
-                // Every client is between operations: nothing waits yet.
-                self.schedule(self.now_us + bound_us, Event::Deadline);
-                return;
+        match self
+            .liveness
+            .check(self.now_us, &self.workload, &self.hosts)
+        {
+            Progress::Done => {}
+            Progress::Waiting { deadline_us } => self.schedule(deadline_us, Event::Deadline),
+            Progress::Stuck { why } => {
+                let place = self.place();
+                let violation = self
+                    .liveness
+                    .violation(why, place, &self.workload, &self.hosts);
+                self.violation = Some(violation);
             }
-        };
-        let deadline_us = waiting_since_us.saturating_add(bound_us);
-        if self.now_us < deadline_us {
-            self.schedule(deadline_us, Event::Deadline);
-            return;
         }
-        let why = if self.workload.done() {
-            "the replicas did not converge"
-        } else {
-            "an operation stayed outstanding"
-        };
-        self.violation = Some(self.liveness_violation(why));
-    }
-
-    fn liveness_violation(&self, why: &str) -> Box<Violation> {
-        let outstanding = self.workload.outstanding();
-        let leaders: Vec<String> = self
-            .hosts
-            .iter()
-            .enumerate()
-            .filter_map(|(id, host)| {
-                let node = host.node.as_ref()?;
-                let ballot = node.ballot()?;
-                Some(format!("n{id} {} at ballot {ballot}", node.role_name()))
-            })
-            .collect();
-        let applied: Vec<String> = self
-            .hosts
-            .iter()
-            .enumerate()
-            .map(|(id, host)| match &host.node {
-                Some(node) => format!("n{id}:{}", node.applied_upto()),
-                None => format!("n{id}:down"),
-            })
-            .collect();
-        let pending: Vec<String> = outstanding
-            .iter()
-            .map(|(client, seq, attempt)| format!("client {client} seq {seq} (attempt {attempt})"))
-            .collect();
-        let heal_us = self.heal_us.unwrap_or(0);
-        Box::new(Violation {
-            invariant: Invariant::Liveness,
-            event: self.events,
-            time_us: self.now_us,
-            slot: None,
-            key: None,
-            node: None,
-            message: format!(
-                "{why} for longer than the bound of {}us (the heal phase began at {heal_us}us); \
-                 pending: [{}]; nodes believing they lead or campaign: [{}]; applied: [{}]",
-                self.config.limits.liveness_us,
-                pending.join(", "),
-                leaders.join(", "),
-                applied.join(" ")
-            ),
-            evidence: Vec::new(),
-        })
     }
 
     // ----------------------------------------------------------- scheduling
@@ -994,6 +922,7 @@ impl Simulation {
         }
         self.phase = Phase::Heal;
         self.heal_us = Some(self.now_us);
+        self.liveness.on_heal(self.now_us);
         self.record(None, "heal-phase", String::new);
         self.triggers.clear();
         if self.network.partitioned() {
@@ -1043,7 +972,7 @@ impl Simulation {
             }
             ClientEffect::Done => {
                 if self.workload.done() {
-                    self.workload_done_us = Some(self.now_us);
+                    self.liveness.on_clients_done(self.now_us);
                 }
                 let heal_early = self.config.heal_when_clients_done;
                 if heal_early && self.phase == Phase::Chaos && self.workload.done() {
