@@ -9,7 +9,6 @@
 use paxos::{Ballot, Durable, Message, Node, Timer};
 
 use crate::event::Event;
-use crate::faults;
 
 pub(crate) struct Host {
     /// The running node, or `None` while it is down.
@@ -25,8 +24,6 @@ pub(crate) struct Host {
     pub(crate) paused_epoch: Option<u64>,
     /// Events that arrived while paused, delivered on resume.
     pub(crate) backlog: Vec<Event>,
-    /// Sends per message kind, for `OnSend` triggers.
-    pub(crate) sent_by_kind: [u32; faults::MESSAGE_KINDS.len()],
     /// The ballot of the last Prepare sent, and whether an Accept followed:
     /// for the probe of a crash between the two.
     prepare_ballot: Option<Ballot>,
@@ -43,7 +40,6 @@ impl Host {
             timer_generation: [0; Timer::ALL.len()],
             paused_epoch: None,
             backlog: Vec::new(),
-            sent_by_kind: [0; faults::MESSAGE_KINDS.len()],
             prepare_ballot: None,
             accept_sent: false,
         }

@@ -28,6 +28,7 @@ pub mod shrink;
 pub mod simulation;
 pub mod strategies;
 pub mod trace;
+mod triggers;
 pub mod workload;
 
 pub use config::{Limits, NetworkConfig, Pins, ScriptedOp, SimConfig, WorkloadConfig};

@@ -25,6 +25,7 @@ use crate::queue::EventQueue;
 use crate::report::{Counters, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation};
 use crate::rng::{self, Stream, between};
 use crate::trace::TraceEvent;
+use crate::triggers::Triggers;
 use crate::workload::{ClientEffect, History, Workload};
 
 /// How to run: what to keep and what to check.
@@ -129,7 +130,7 @@ pub struct Simulation {
     checker: SafetyChecker,
     liveness: LivenessChecker,
     violation: Option<Box<Violation>>,
-    triggers: Vec<(ScheduledFault, bool)>,
+    triggers: Triggers,
     phase: Phase,
     heal_us: Option<u64>,
     partition_epoch: u64,
@@ -175,7 +176,7 @@ impl Simulation {
             checker,
             liveness,
             violation: None,
-            triggers: Vec::new(),
+            triggers: Triggers::new(nodes_count),
             phase: Phase::Chaos,
             heal_us: None,
             partition_epoch: 0,
@@ -233,7 +234,7 @@ impl Simulation {
         for fault in scheduled {
             match fault.trigger {
                 Trigger::At { time_us } => self.schedule(time_us, Event::Fault(fault.action)),
-                _ => self.triggers.push((fault, false)),
+                _ => self.triggers.arm(fault),
             }
         }
         self.schedule(self.config.chaos_us, Event::Heal);
@@ -765,44 +766,7 @@ impl Simulation {
                 self.violation = Some(violation);
             }
         }
-        if !self.triggers.is_empty() {
-            self.check_triggers(from, message);
-        }
-    }
-
-    fn check_triggers(&mut self, from: NodeId, message: &Message) {
-        let kind = message.kind();
-        let kind_index = faults::MESSAGE_KINDS
-            .iter()
-            .position(|known| *known == kind)
-            .expect("every message kind is listed");
-        let count = {
-            let host = &mut self.hosts[usize::from(from)];
-            host.sent_by_kind[kind_index] += 1;
-            host.sent_by_kind[kind_index]
-        };
-        let accepted_slot = match message {
-            Message::Accepted { slot, .. } => Some(*slot),
-            _ => None,
-        };
-        let mut fire = Vec::new();
-        for (fault, fired) in &mut self.triggers {
-            if *fired {
-                continue;
-            }
-            let hit = match &fault.trigger {
-                Trigger::OnSend { node, message, nth } => {
-                    *node == from && message == kind && *nth == count
-                }
-                Trigger::OnAccept { node, slot } => *node == from && accepted_slot == Some(*slot),
-                Trigger::At { .. } => false,
-            };
-            if hit {
-                *fired = true;
-                fire.push(fault.action.clone());
-            }
-        }
-        for action in fire {
+        for action in self.triggers.on_send(from, message) {
             self.schedule(self.now_us, Event::Fault(action));
         }
     }
@@ -924,7 +888,7 @@ impl Simulation {
         self.heal_us = Some(self.now_us);
         self.liveness.on_heal(self.now_us);
         self.record(None, "heal-phase", String::new);
-        self.triggers.clear();
+        self.triggers.disarm();
         if self.network.partitioned() {
             self.heal_partition();
         }
