@@ -18,6 +18,7 @@ pub mod digest;
 mod event;
 pub mod faults;
 mod host;
+mod lifecycle;
 pub mod linearizability;
 mod liveness;
 pub mod network;

@@ -17,7 +17,6 @@ use crate::check::{self, HistoryVerdict, Place, SafetyChecker};
 use crate::config::SimConfig;
 use crate::digest::Digest;
 use crate::event::Event;
-use crate::faults::{self, FaultAction, Partition, ScheduledFault, Trigger};
 use crate::host::Host;
 use crate::liveness::{self, LivenessChecker, Progress};
 use crate::network::{Fate, Network};
@@ -70,7 +69,7 @@ pub struct RunReport {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     Chaos,
     Heal,
 }
@@ -117,34 +116,34 @@ pub type TraceSink = Box<dyn FnMut(&TraceEvent)>;
 
 /// One simulated run. Build it with [`Simulation::new`], then [`Simulation::run`].
 pub struct Simulation {
-    config: SimConfig,
-    cluster: Arc<paxos::Config>,
-    options: RunOptions,
-    queue: EventQueue<Event>,
-    now_us: u64,
-    events: u64,
-    hosts: Vec<Host>,
-    network: Network,
-    node_rng: ChaCha8Rng,
-    workload: Workload,
-    checker: SafetyChecker,
-    liveness: LivenessChecker,
-    violation: Option<Box<Violation>>,
-    triggers: Triggers,
-    phase: Phase,
-    heal_us: Option<u64>,
-    partition_epoch: u64,
-    pause_epoch: u64,
-    timer_generation_next: u64,
-    heal_progress_pending: bool,
-    counters: Counters,
-    probes: Probes,
-    digest: Digest,
-    trace: Vec<TraceEvent>,
-    outputs: Vec<Output>,
-    finished: bool,
-    observers: Vec<Observer>,
-    trace_sink: Option<TraceSink>,
+    pub(crate) config: SimConfig,
+    pub(crate) cluster: Arc<paxos::Config>,
+    pub(crate) options: RunOptions,
+    pub(crate) queue: EventQueue<Event>,
+    pub(crate) now_us: u64,
+    pub(crate) events: u64,
+    pub(crate) hosts: Vec<Host>,
+    pub(crate) network: Network,
+    pub(crate) node_rng: ChaCha8Rng,
+    pub(crate) workload: Workload,
+    pub(crate) checker: SafetyChecker,
+    pub(crate) liveness: LivenessChecker,
+    pub(crate) violation: Option<Box<Violation>>,
+    pub(crate) triggers: Triggers,
+    pub(crate) phase: Phase,
+    pub(crate) heal_us: Option<u64>,
+    pub(crate) partition_epoch: u64,
+    pub(crate) pause_epoch: u64,
+    pub(crate) timer_generation_next: u64,
+    pub(crate) heal_progress_pending: bool,
+    pub(crate) counters: Counters,
+    pub(crate) probes: Probes,
+    pub(crate) digest: Digest,
+    pub(crate) trace: Vec<TraceEvent>,
+    pub(crate) outputs: Vec<Output>,
+    pub(crate) finished: bool,
+    pub(crate) observers: Vec<Observer>,
+    pub(crate) trace_sink: Option<TraceSink>,
 }
 
 impl Simulation {
@@ -222,22 +221,7 @@ impl Simulation {
             let effect = self.workload.start(client);
             self.client_effect(client, effect);
         }
-        let mut fault_rng = rng::stream(self.config.seed, Stream::Faults);
-        let planned = faults::plan(
-            &mut fault_rng,
-            &self.config.fault_rates,
-            self.cluster.nodes,
-            self.config.chaos_us,
-        );
-        let scheduled: Vec<ScheduledFault> =
-            self.config.faults.iter().cloned().chain(planned).collect();
-        for fault in scheduled {
-            match fault.trigger {
-                Trigger::At { time_us } => self.schedule(time_us, Event::Fault(fault.action)),
-                _ => self.triggers.arm(fault),
-            }
-        }
-        self.schedule(self.config.chaos_us, Event::Heal);
+        self.schedule_faults();
     }
 
     /// Run to the end and report.
@@ -314,7 +298,7 @@ impl Simulation {
         }
     }
 
-    fn place(&self) -> Place {
+    pub(crate) fn place(&self) -> Place {
         Place {
             event: self.events,
             time_us: self.now_us,
@@ -358,7 +342,7 @@ impl Simulation {
 
     /// Ask the liveness checker, and look again when its bound could next
     /// expire.
-    fn check_liveness(&mut self) {
+    pub(crate) fn check_liveness(&mut self) {
         match self
             .liveness
             .check(self.now_us, &self.workload, &self.hosts)
@@ -377,7 +361,7 @@ impl Simulation {
 
     // ----------------------------------------------------------- scheduling
 
-    fn schedule(&mut self, time_us: u64, event: Event) {
+    pub(crate) fn schedule(&mut self, time_us: u64, event: Event) {
         self.queue.push(time_us, event);
     }
 
@@ -406,7 +390,7 @@ impl Simulation {
         }
     }
 
-    fn record(
+    pub(crate) fn record(
         &mut self,
         node: Option<NodeId>,
         event: &'static str,
@@ -432,15 +416,9 @@ impl Simulation {
 
     fn step(&mut self, event: Event) {
         self.digest.event_time(self.now_us);
-        if let Some(node) = event.node() {
-            let host = &self.hosts[usize::from(node)];
-            if host.is_up() && host.is_paused() {
-                self.digest.deferred();
-                self.record(Some(node), "deferred", || "paused".into());
-                self.hosts[usize::from(node)].backlog.push(event);
-                return;
-            }
-        }
+        let Some(event) = self.defer_if_paused(event) else {
+            return;
+        };
         match event {
             Event::Deliver {
                 from,
@@ -505,26 +483,10 @@ impl Simulation {
                     self.client_effect(client, effect);
                 }
             }
-            Event::Fault(action) => {
-                if self.phase == Phase::Chaos {
-                    self.fault(action);
-                }
-            }
-            Event::Restart { node, incarnation } => {
-                if self.hosts[usize::from(node)].incarnation == incarnation {
-                    self.restart(node);
-                }
-            }
-            Event::PartitionEnd { epoch } => {
-                if epoch == self.partition_epoch && self.network.partitioned() {
-                    self.heal_partition();
-                }
-            }
-            Event::Resume { node, epoch } => {
-                if self.hosts[usize::from(node)].paused_epoch == Some(epoch) {
-                    self.resume(node);
-                }
-            }
+            Event::Fault(action) => self.fault(action),
+            Event::Restart { node, incarnation } => self.restart_due(node, incarnation),
+            Event::PartitionEnd { epoch } => self.partition_end_due(epoch),
+            Event::Resume { node, epoch } => self.resume_due(node, epoch),
             Event::Heal => self.begin_heal(),
             Event::Deadline => self.check_liveness(),
         }
@@ -604,7 +566,7 @@ impl Simulation {
     }
 
     /// Carry out a node's outputs in order, showing each to the checkers.
-    fn carry_out(&mut self, id: NodeId, out: &mut Vec<Output>) {
+    pub(crate) fn carry_out(&mut self, id: NodeId, out: &mut Vec<Output>) {
         for output in out.drain(..) {
             match output {
                 Output::Persist(write) => self.persist(id, write),
@@ -769,139 +731,6 @@ impl Simulation {
         for action in self.triggers.on_send(from, message) {
             self.schedule(self.now_us, Event::Fault(action));
         }
-    }
-
-    // ----------------------------------------------------------------- faults
-
-    fn fault(&mut self, action: FaultAction) {
-        self.digest.fault();
-        self.record(None, "fault", || format!("{action:?}"));
-        match action {
-            FaultAction::Crash { node, down_us } => {
-                self.crash(node);
-                if let Some(down_us) = down_us {
-                    let incarnation = self.hosts[usize::from(node)].incarnation;
-                    self.schedule(self.now_us + down_us, Event::Restart { node, incarnation });
-                }
-            }
-            FaultAction::Restart { node } => self.restart(node),
-            FaultAction::Partition {
-                partition,
-                duration_us,
-            } => self.partition(partition, duration_us),
-            FaultAction::Heal => {
-                if self.network.partitioned() {
-                    self.heal_partition();
-                }
-            }
-            FaultAction::Pause { node, duration_us } => self.pause(node, duration_us),
-        }
-    }
-
-    fn crash(&mut self, id: NodeId) {
-        let host = &mut self.hosts[usize::from(id)];
-        if !host.is_up() {
-            return;
-        }
-        if host.between_prepare_and_accept() {
-            self.probes.hit(ProbePoint::CrashBetweenPrepareAndAccept);
-        }
-        host.crash();
-        self.counters.crashes += 1;
-        self.checker.on_crash(id);
-        self.record(Some(id), "crash", String::new);
-    }
-
-    fn restart(&mut self, id: NodeId) {
-        if self.hosts[usize::from(id)].is_up() {
-            return;
-        }
-        self.digest.restart(id);
-        self.counters.restarts += 1;
-        self.record(Some(id), "restart", String::new);
-        let mut out = std::mem::take(&mut self.outputs);
-        out.clear();
-        let durable = self.hosts[usize::from(id)].disk.clone();
-        let node = Node::recover(self.cluster.clone(), id, durable, self.now_us, &mut out);
-        if self.options.checkers && self.violation.is_none() {
-            let place = self.place();
-            if let Err(violation) = self.checker.on_restart(place, &node) {
-                self.violation = Some(violation);
-            }
-        }
-        self.hosts[usize::from(id)].node = Some(node);
-        self.carry_out(id, &mut out);
-        self.outputs = out;
-    }
-
-    fn partition(&mut self, partition: Partition, duration_us: Option<u64>) {
-        self.counters.partitions += 1;
-        self.partition_epoch += 1;
-        self.network.partition(partition);
-        if let Some(duration_us) = duration_us {
-            let epoch = self.partition_epoch;
-            self.schedule(self.now_us + duration_us, Event::PartitionEnd { epoch });
-        }
-    }
-
-    fn heal_partition(&mut self) {
-        self.network.heal();
-        self.heal_progress_pending = true;
-        self.record(None, "heal", String::new);
-    }
-
-    fn pause(&mut self, id: NodeId, duration_us: u64) {
-        let host = &mut self.hosts[usize::from(id)];
-        if !host.is_up() || host.is_paused() {
-            return;
-        }
-        self.pause_epoch += 1;
-        host.paused_epoch = Some(self.pause_epoch);
-        self.counters.pauses += 1;
-        let epoch = self.pause_epoch;
-        self.schedule(self.now_us + duration_us, Event::Resume { node: id, epoch });
-    }
-
-    fn resume(&mut self, id: NodeId) {
-        let host = &mut self.hosts[usize::from(id)];
-        host.paused_epoch = None;
-        let backlog = std::mem::take(&mut host.backlog);
-        if !backlog.is_empty() {
-            self.probes.hit(ProbePoint::PausedNodeResumesWithBacklog);
-        }
-        self.record(Some(id), "resume", || {
-            format!("{} events waited", backlog.len())
-        });
-        for event in backlog {
-            self.schedule(self.now_us, event);
-        }
-    }
-
-    /// The heal phase: every partition healed, every crashed node restarted,
-    /// every paused node resumed, drops and duplicates off. From now on the
-    /// liveness bound runs.
-    fn begin_heal(&mut self) {
-        if self.phase == Phase::Heal {
-            return;
-        }
-        self.phase = Phase::Heal;
-        self.heal_us = Some(self.now_us);
-        self.liveness.on_heal(self.now_us);
-        self.record(None, "heal-phase", String::new);
-        self.triggers.disarm();
-        if self.network.partitioned() {
-            self.heal_partition();
-        }
-        self.network.calm();
-        for id in 0..self.cluster.nodes {
-            if !self.hosts[usize::from(id)].is_up() {
-                self.restart(id);
-            } else if self.hosts[usize::from(id)].is_paused() {
-                self.resume(id);
-            }
-        }
-        self.workload.patient = true;
-        self.check_liveness();
     }
 
     // ---------------------------------------------------------------- clients
