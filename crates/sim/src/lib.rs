@@ -13,6 +13,7 @@
 //! driver: virtual time and routing).
 
 pub mod check;
+mod client_io;
 pub mod config;
 pub mod digest;
 mod event;
@@ -22,6 +23,7 @@ mod lifecycle;
 pub mod linearizability;
 mod liveness;
 pub mod network;
+mod node_io;
 pub mod queue;
 pub mod report;
 pub mod rng;

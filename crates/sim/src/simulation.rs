@@ -1,17 +1,26 @@
-//! The driver: advances virtual time and routes events between the parts.
+//! The driver: advances virtual time and routes each event to the part
+//! that handles it.
 //!
 //! One event at a time is popped from a priority queue ordered by
-//! `(time_us, sequence)`. The event goes to a node (a message, a timer, a
-//! client request), a client (a reply, a timeout, a wake-up) or the fault
-//! injector. A node's outputs are carried out in order: persists to its
-//! durable copy, sends through the network, timers back into the queue.
-//! After each event the checkers look at that event's outputs.
+//! `(time_us, sequence)` and goes to a node (`node_io`: a message, a timer,
+//! a client request, then the node's outputs carried out in order), to a
+//! client (`client_io`: a reply, a timeout, a wake-up) or to the lifecycle
+//! (`lifecycle`: a fault, a restart or resume falling due, the heal). The
+//! safety checker sees each output as it is carried out, the liveness
+//! checker looks at its deadlines, observers look after every event. The
+//! run ends once the heal phase has converged, when nothing is left to
+//! happen, at a violation or at a limit; the final checks then judge it.
+//!
+//! This file holds the loop, the routing, the run's options and report, and
+//! the hooks (observers, the trace). Each part is an `impl Simulation` block
+//! in its own file and reaches the run's state through the `pub(crate)`
+//! fields of [`Simulation`].
 
 use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
 
-use paxos::{ClientId, DurableWrite, Message, Node, NodeId, Output, Request, Timer};
+use paxos::{Node, NodeId, Output};
 
 use crate::check::{self, HistoryVerdict, Place, SafetyChecker};
 use crate::config::SimConfig;
@@ -22,10 +31,10 @@ use crate::liveness::{self, LivenessChecker, Progress};
 use crate::network::{Fate, Network};
 use crate::queue::EventQueue;
 use crate::report::{Counters, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation};
-use crate::rng::{self, Stream, between};
+use crate::rng::{self, Stream};
 use crate::trace::TraceEvent;
 use crate::triggers::Triggers;
-use crate::workload::{ClientEffect, History, Workload};
+use crate::workload::{History, Workload};
 
 /// How to run: what to keep and what to check.
 #[derive(Clone, Copy, Debug)]
@@ -68,6 +77,8 @@ pub struct RunReport {
     pub applied_upto: Vec<Option<paxos::Slot>>,
 }
 
+/// A run has two phases: chaos, when faults strike, then heal, when they
+/// have stopped and liveness is asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
     Chaos,
@@ -116,32 +127,49 @@ pub type TraceSink = Box<dyn FnMut(&TraceEvent)>;
 
 /// One simulated run. Build it with [`Simulation::new`], then [`Simulation::run`].
 pub struct Simulation {
+    // The run: what to simulate, virtual time, what is due.
     pub(crate) config: SimConfig,
     pub(crate) cluster: Arc<paxos::Config>,
     pub(crate) options: RunOptions,
     pub(crate) queue: EventQueue<Event>,
     pub(crate) now_us: u64,
+    /// Events handled so far; the index of the one being handled.
     pub(crate) events: u64,
+    pub(crate) phase: Phase,
+    /// When the heal phase began, if it did.
+    pub(crate) heal_us: Option<u64>,
+    pub(crate) finished: bool,
+
+    // The parts.
+    /// One per node, indexed by `NodeId`.
     pub(crate) hosts: Vec<Host>,
     pub(crate) network: Network,
-    pub(crate) node_rng: ChaCha8Rng,
     pub(crate) workload: Workload,
+    pub(crate) triggers: Triggers,
+    /// Timer jitter, the only randomness the nodes see.
+    pub(crate) node_rng: ChaCha8Rng,
+    /// The generation the next timer set gets; one counter for all nodes.
+    pub(crate) timer_generation_next: u64,
+    /// Bumped per partition and per pause, so that a stale end or resume
+    /// does nothing.
+    pub(crate) partition_epoch: u64,
+    pub(crate) pause_epoch: u64,
+    /// The output buffer handed to the nodes, reused across events.
+    pub(crate) outputs: Vec<Output>,
+
+    // The checkers and what they found.
     pub(crate) checker: SafetyChecker,
     pub(crate) liveness: LivenessChecker,
     pub(crate) violation: Option<Box<Violation>>,
-    pub(crate) triggers: Triggers,
-    pub(crate) phase: Phase,
-    pub(crate) heal_us: Option<u64>,
-    pub(crate) partition_epoch: u64,
-    pub(crate) pause_epoch: u64,
-    pub(crate) timer_generation_next: u64,
+    /// A partition healed and no new value was chosen since: the next one
+    /// hits the `HealThenProgress` probe.
     pub(crate) heal_progress_pending: bool,
     pub(crate) counters: Counters,
     pub(crate) probes: Probes,
+
+    // What the run leaves behind.
     pub(crate) digest: Digest,
     pub(crate) trace: Vec<TraceEvent>,
-    pub(crate) outputs: Vec<Output>,
-    pub(crate) finished: bool,
     pub(crate) observers: Vec<Observer>,
     pub(crate) trace_sink: Option<TraceSink>,
 }
@@ -209,6 +237,7 @@ impl Simulation {
         self
     }
 
+    /// Boot every node, start every client, schedule the faults and the heal.
     fn boot(&mut self) {
         for id in 0..self.cluster.nodes {
             let mut out = std::mem::take(&mut self.outputs);
@@ -268,6 +297,52 @@ impl Simulation {
         self.report(verdict)
     }
 
+    /// Route one event to the part that handles it. Every event folds its
+    /// time into the digest first, whatever becomes of it.
+    fn step(&mut self, event: Event) {
+        self.digest.event_time(self.now_us);
+        let Some(event) = self.defer_if_paused(event) else {
+            return;
+        };
+        match event {
+            Event::Deliver {
+                from,
+                to,
+                message,
+                duplicate,
+            } => self.deliver(from, to, message, duplicate),
+            Event::ClientRequest {
+                to,
+                request,
+                duplicate,
+            } => self.client_request(to, request, duplicate),
+            Event::ClientReply {
+                from,
+                client,
+                seq,
+                reply,
+                duplicate,
+            } => self.client_reply(from, client, seq, reply, duplicate),
+            Event::Timer {
+                node,
+                timer,
+                generation,
+            } => self.timer(node, timer, generation),
+            Event::ClientWake { client } => self.client_wake(client),
+            Event::ClientTimeout {
+                client,
+                seq,
+                attempt,
+            } => self.client_timeout(client, seq, attempt),
+            Event::Fault(action) => self.fault(action),
+            Event::Restart { node, incarnation } => self.restart_due(node, incarnation),
+            Event::PartitionEnd { epoch } => self.partition_end_due(epoch),
+            Event::Resume { node, epoch } => self.resume_due(node, epoch),
+            Event::Heal => self.begin_heal(),
+            Event::Deadline => self.check_liveness(),
+        }
+    }
+
     fn report(mut self, verdict: Verdict) -> RunReport {
         let mut counters = self.counters;
         counters.slots_chosen = self.checker.slots_chosen;
@@ -309,6 +384,9 @@ impl Simulation {
         self.finished = true;
     }
 
+    /// The checks on a run that ended without a violation: liveness (the
+    /// run must not have gone quiet unconverged), agreement of the
+    /// replicas, then linearizability of the clients' history.
     fn final_verdict(&mut self) -> Verdict {
         if !self.options.checkers {
             return Verdict::Pass;
@@ -359,11 +437,44 @@ impl Simulation {
         }
     }
 
-    // ----------------------------------------------------------- scheduling
+    // ------------------------------------------------------------ the queue
 
     pub(crate) fn schedule(&mut self, time_us: u64, event: Event) {
         self.queue.push(time_us, event);
     }
+
+    /// Put one message on the network: schedule its delivery, and a
+    /// duplicate's, or count its loss. A lost message comes back with how
+    /// it was lost.
+    pub(crate) fn transmit(
+        &mut self,
+        link: Option<(NodeId, NodeId)>,
+        event: Event,
+    ) -> Option<(Fate, Event)> {
+        self.counters.messages_sent += 1;
+        let fate = self.network.fate(link);
+        match fate {
+            Fate::Deliver {
+                delay_us,
+                duplicate_delay_us,
+            } => {
+                if let Some(duplicate_us) = duplicate_delay_us {
+                    self.counters.messages_duplicated += 1;
+                    self.schedule(self.now_us + duplicate_us, event.duplicated());
+                }
+                self.schedule(self.now_us + delay_us, event);
+                return None;
+            }
+            Fate::Dropped => {
+                self.counters.messages_dropped += 1;
+                self.probes.hit(ProbePoint::MessageDropped);
+            }
+            Fate::Blocked => self.counters.messages_blocked += 1,
+        }
+        Some((fate, event))
+    }
+
+    // ---------------------------------------------------------------- hooks
 
     fn call_observers(&mut self, event: &'static str, node: Option<NodeId>) {
         let view = StepView {
@@ -390,6 +501,7 @@ impl Simulation {
         }
     }
 
+    /// One line of the trace, built only if someone reads it.
     pub(crate) fn record(
         &mut self,
         node: Option<NodeId>,
@@ -411,369 +523,6 @@ impl Simulation {
         }
         if self.options.trace {
             self.trace.push(line);
-        }
-    }
-
-    fn step(&mut self, event: Event) {
-        self.digest.event_time(self.now_us);
-        let Some(event) = self.defer_if_paused(event) else {
-            return;
-        };
-        match event {
-            Event::Deliver {
-                from,
-                to,
-                message,
-                duplicate,
-            } => self.deliver(from, to, message, duplicate),
-            Event::ClientRequest {
-                to,
-                request,
-                duplicate,
-            } => self.client_request(to, request, duplicate),
-            Event::ClientReply {
-                from,
-                client,
-                seq,
-                reply,
-                duplicate,
-            } => {
-                self.digest.client_reply(client, seq);
-                if duplicate {
-                    self.probes.hit(ProbePoint::DuplicateDelivered);
-                }
-                self.record(None, "reply", || {
-                    format!("n{from} -> client {client} seq {seq}: {reply}")
-                });
-                let now_us = self.now_us;
-                if let Some(effect) = self.workload.on_reply(client, seq, reply, now_us) {
-                    self.client_effect(client, effect);
-                }
-            }
-            Event::Timer {
-                node,
-                timer,
-                generation,
-            } => self.timer(node, timer, generation),
-            Event::ClientWake { client } => {
-                self.digest.client_wake(client);
-                let now_us = self.now_us;
-                let effect = self.workload.issue(client, now_us);
-                self.record(None, "client", || match &effect {
-                    ClientEffect::Send { request, node, .. } => {
-                        format!(
-                            "client {client} invokes seq {} at n{node}: {}",
-                            request.seq, request.op
-                        )
-                    }
-                    _ => format!("client {client} done"),
-                });
-                self.client_effect(client, effect);
-            }
-            Event::ClientTimeout {
-                client,
-                seq,
-                attempt,
-            } => {
-                self.digest.client_timeout(client, seq);
-                if let Some(effect) = self.workload.on_timeout(client, seq, attempt) {
-                    self.record(None, "timeout", || {
-                        format!("client {client} seq {seq} attempt {attempt}")
-                    });
-                    self.client_effect(client, effect);
-                }
-            }
-            Event::Fault(action) => self.fault(action),
-            Event::Restart { node, incarnation } => self.restart_due(node, incarnation),
-            Event::PartitionEnd { epoch } => self.partition_end_due(epoch),
-            Event::Resume { node, epoch } => self.resume_due(node, epoch),
-            Event::Heal => self.begin_heal(),
-            Event::Deadline => self.check_liveness(),
-        }
-    }
-
-    // ----------------------------------------------------------- node events
-
-    fn deliver(&mut self, from: NodeId, to: NodeId, message: Message, duplicate: bool) {
-        self.digest.deliver(from, to, &message);
-        if !self.hosts[usize::from(to)].is_up() {
-            self.counters.messages_lost_to_crash += 1;
-            self.record(Some(to), "lost", || {
-                format!("{message} from n{from}: node down")
-            });
-            return;
-        }
-        if duplicate {
-            self.probes.hit(ProbePoint::DuplicateDelivered);
-        }
-        self.counters.messages_delivered += 1;
-        self.record(Some(to), "recv", || {
-            format!(
-                "{}{message} <- n{from}",
-                if duplicate { "(dup) " } else { "" }
-            )
-        });
-        let now_us = self.now_us;
-        self.with_node(to, |node, out| {
-            node.handle_message(now_us, from, message, out)
-        });
-    }
-
-    fn client_request(&mut self, to: NodeId, request: Arc<Request>, duplicate: bool) {
-        self.digest.client_request(to, request.client, request.seq);
-        if !self.hosts[usize::from(to)].is_up() {
-            self.counters.messages_lost_to_crash += 1;
-            self.record(Some(to), "lost", || {
-                format!("client {} seq {}: node down", request.client, request.seq)
-            });
-            return;
-        }
-        if duplicate {
-            self.probes.hit(ProbePoint::DuplicateDelivered);
-        }
-        self.record(Some(to), "request", || {
-            format!(
-                "client {} seq {}: {}",
-                request.client, request.seq, request.op
-            )
-        });
-        let now_us = self.now_us;
-        self.with_node(to, |node, out| node.handle_client(now_us, request, out));
-    }
-
-    fn timer(&mut self, node: NodeId, timer: Timer, generation: u64) {
-        let host = &self.hosts[usize::from(node)];
-        if !host.is_up() || host.timer_generation[timer.index()] != generation {
-            return;
-        }
-        self.digest.timer(node, timer);
-        self.counters.timers_fired += 1;
-        self.record(Some(node), "timer", || timer.name().into());
-        let now_us = self.now_us;
-        self.with_node(node, |n, out| n.handle_timer(now_us, timer, out));
-    }
-
-    fn with_node(&mut self, id: NodeId, handle: impl FnOnce(&mut Node, &mut Vec<Output>)) {
-        let mut out = std::mem::take(&mut self.outputs);
-        out.clear();
-        let node = self.hosts[usize::from(id)]
-            .node
-            .as_mut()
-            .expect("events reach only live nodes");
-        handle(node, &mut out);
-        self.carry_out(id, &mut out);
-        self.outputs = out;
-    }
-
-    /// Carry out a node's outputs in order, showing each to the checkers.
-    pub(crate) fn carry_out(&mut self, id: NodeId, out: &mut Vec<Output>) {
-        for output in out.drain(..) {
-            match output {
-                Output::Persist(write) => self.persist(id, write),
-                Output::Send { to, message } => self.send(id, to, message),
-                Output::SetTimer {
-                    timer,
-                    delay_us,
-                    jitter_us,
-                } => {
-                    let generation = self.timer_generation_next;
-                    self.timer_generation_next += 1;
-                    self.hosts[usize::from(id)].timer_generation[timer.index()] = generation;
-                    let jitter = if jitter_us == 0 {
-                        0
-                    } else {
-                        between(&mut self.node_rng, 0, jitter_us)
-                    };
-                    let at = self.now_us + delay_us + jitter;
-                    self.schedule(
-                        at,
-                        Event::Timer {
-                            node: id,
-                            timer,
-                            generation,
-                        },
-                    );
-                }
-                Output::Reply { client, seq, reply } => {
-                    let event = Event::ClientReply {
-                        from: id,
-                        client,
-                        seq,
-                        reply,
-                        duplicate: false,
-                    };
-                    self.transmit(None, event);
-                }
-                Output::Applied {
-                    slot,
-                    command,
-                    result,
-                } => {
-                    if self.options.checkers && self.violation.is_none() {
-                        let place = self.place();
-                        if let Err(violation) =
-                            self.checker
-                                .on_applied(place, id, slot, &command, result.as_ref())
-                        {
-                            self.violation = Some(violation);
-                        }
-                    }
-                }
-                Output::Probe(probe) => self.probes.hit(ProbePoint::Core(probe)),
-            }
-        }
-    }
-
-    fn persist(&mut self, id: NodeId, write: DurableWrite) {
-        if let DurableWrite::Chosen { slot, command } = &write
-            && self.options.checkers
-            && self.violation.is_none()
-        {
-            let place = self.place();
-            if let Err(violation) = self.checker.on_learned(place, id, *slot, command) {
-                self.violation = Some(violation);
-            }
-        }
-        self.hosts[usize::from(id)].disk.apply(&write);
-    }
-
-    fn send(&mut self, from: NodeId, to: NodeId, message: Message) {
-        self.observe_send(from, &message);
-        if from == to {
-            // A node's messages to itself never touch the network.
-            let event = Event::Deliver {
-                from,
-                to,
-                message,
-                duplicate: false,
-            };
-            self.schedule(self.now_us, event);
-            return;
-        }
-        let event = Event::Deliver {
-            from,
-            to,
-            message,
-            duplicate: false,
-        };
-        let Some((fate, lost)) = self.transmit(Some((from, to)), event) else {
-            return;
-        };
-        let Event::Deliver { message, .. } = lost else {
-            unreachable!("transmit hands back what it was given");
-        };
-        let event = if fate == Fate::Blocked {
-            "blocked"
-        } else {
-            "drop"
-        };
-        self.record(Some(from), event, || format!("{message} -> n{to}"));
-    }
-
-    /// Put one message on the network: schedule its delivery, and a
-    /// duplicate's, or count its loss. A lost message comes back with how
-    /// it was lost.
-    fn transmit(&mut self, link: Option<(NodeId, NodeId)>, event: Event) -> Option<(Fate, Event)> {
-        self.counters.messages_sent += 1;
-        let fate = self.network.fate(link);
-        match fate {
-            Fate::Deliver {
-                delay_us,
-                duplicate_delay_us,
-            } => {
-                if let Some(duplicate_us) = duplicate_delay_us {
-                    self.counters.messages_duplicated += 1;
-                    self.schedule(self.now_us + duplicate_us, event.duplicated());
-                }
-                self.schedule(self.now_us + delay_us, event);
-                return None;
-            }
-            Fate::Dropped => {
-                self.counters.messages_dropped += 1;
-                self.probes.hit(ProbePoint::MessageDropped);
-            }
-            Fate::Blocked => self.counters.messages_blocked += 1,
-        }
-        Some((fate, event))
-    }
-
-    /// What the checkers, probes and triggers learn from a send.
-    fn observe_send(&mut self, from: NodeId, message: &Message) {
-        self.hosts[usize::from(from)].note_send(message);
-        if self.options.checkers && self.violation.is_none() {
-            let place = self.place();
-            let result = match message {
-                Message::Prepare { ballot, .. } => self.checker.on_prepare(place, from, *ballot),
-                Message::Promise { ballot, .. } => self.checker.on_promise(place, from, *ballot),
-                Message::Accepted {
-                    ballot,
-                    slot,
-                    command,
-                } => match self
-                    .checker
-                    .on_accepted(place, from, *ballot, *slot, command)
-                {
-                    Ok(chosen) => {
-                        if chosen && self.heal_progress_pending {
-                            self.heal_progress_pending = false;
-                            self.probes.hit(ProbePoint::HealThenProgress);
-                        }
-                        Ok(())
-                    }
-                    Err(violation) => Err(violation),
-                },
-                _ => Ok(()),
-            };
-            if let Err(violation) = result {
-                self.violation = Some(violation);
-            }
-        }
-        for action in self.triggers.on_send(from, message) {
-            self.schedule(self.now_us, Event::Fault(action));
-        }
-    }
-
-    // ---------------------------------------------------------------- clients
-
-    fn client_effect(&mut self, client: ClientId, effect: ClientEffect) {
-        match effect {
-            ClientEffect::Send {
-                node,
-                request,
-                attempt,
-                timeout_us,
-            } => {
-                self.counters.client_requests += 1;
-                let seq = request.seq;
-                let event = Event::ClientRequest {
-                    to: node,
-                    request,
-                    duplicate: false,
-                };
-                self.transmit(None, event);
-                self.schedule(
-                    self.now_us + timeout_us,
-                    Event::ClientTimeout {
-                        client,
-                        seq,
-                        attempt,
-                    },
-                );
-            }
-            ClientEffect::Think { delay_us } => {
-                self.schedule(self.now_us + delay_us, Event::ClientWake { client });
-            }
-            ClientEffect::Done => {
-                if self.workload.done() {
-                    self.liveness.on_clients_done(self.now_us);
-                }
-                let heal_early = self.config.heal_when_clients_done;
-                if heal_early && self.phase == Phase::Chaos && self.workload.done() {
-                    // Nothing left to disturb: heal now rather than idle
-                    // through the rest of the chaos phase.
-                    self.schedule(self.now_us, Event::Heal);
-                }
-            }
         }
     }
 }
