@@ -6,8 +6,9 @@
 //! out in the order it emitted them, which the core relies on (persist
 //! before send): a `Persist` goes to the node's disk, a `Send` through the
 //! network, a `SetTimer` into the queue, a `Reply` back to its client. The
-//! checkers see each output as it is carried out: what is accepted, learned
-//! and applied, never what a node believes was chosen.
+//! safety checker sees each output as it is carried out (a promise, an
+//! acceptance, a value learned or applied) and judges it against its own
+//! record of what was chosen.
 
 use std::sync::Arc;
 
