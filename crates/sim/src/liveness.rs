@@ -157,3 +157,75 @@ pub(crate) fn converged(hosts: &[Host]) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Pins, SimConfig};
+    use crate::workload::ClientEffect;
+
+    const BOUND_US: u64 = 1_000;
+
+    /// A drawn workload whose client 0 has invoked one operation at `invoke_us`.
+    fn one_outstanding(invoke_us: u64) -> Workload {
+        let config = SimConfig::draw(1, &Pins::default());
+        let nodes = config.cluster.nodes;
+        let mut workload = Workload::new(config.seed, config.workload, nodes);
+        let effect = workload.issue(0, invoke_us);
+        assert!(matches!(effect, ClientEffect::Send { .. }), "{effect:?}");
+        workload
+    }
+
+    #[test]
+    fn an_operation_gets_the_bound_from_the_later_of_its_invocation_and_the_heal() {
+        let mut checker = LivenessChecker::new(BOUND_US);
+        checker.on_heal(5_000);
+        let workload = one_outstanding(100);
+        let waiting = Progress::Waiting { deadline_us: 6_000 };
+        assert_eq!(checker.check(5_000, &workload, &[]), waiting);
+        assert_eq!(checker.check(5_999, &workload, &[]), waiting);
+        let why = "an operation stayed outstanding";
+        assert_eq!(
+            checker.check(6_000, &workload, &[]),
+            Progress::Stuck { why }
+        );
+    }
+
+    #[test]
+    fn clients_between_operations_are_looked_at_again_a_bound_later() {
+        let mut checker = LivenessChecker::new(BOUND_US);
+        checker.on_heal(0);
+        let config = SimConfig::draw(1, &Pins::default());
+        let workload = Workload::new(config.seed, config.workload, config.cluster.nodes);
+        assert_eq!(
+            checker.check(700, &workload, &[]),
+            Progress::Waiting { deadline_us: 1_700 }
+        );
+    }
+
+    #[test]
+    fn the_violation_says_what_was_pending_and_since_when() {
+        let mut checker = LivenessChecker::new(BOUND_US);
+        checker.on_heal(50);
+        let workload = one_outstanding(100);
+        let place = Place {
+            event: 7,
+            time_us: 1_100,
+        };
+        let violation = checker.violation("stuck", place, &workload, &[]);
+        assert_eq!(violation.invariant, Invariant::Liveness);
+        assert_eq!((violation.event, violation.time_us), (7, 1_100));
+        assert!(
+            violation.message.starts_with(
+                "stuck for longer than the bound of 1000us (the heal phase began at 50us)"
+            ),
+            "{}",
+            violation.message
+        );
+        assert!(
+            violation.message.contains("pending: [client 0 seq"),
+            "{}",
+            violation.message
+        );
+    }
+}
