@@ -6,17 +6,37 @@
 //! [`SimConfig`] — drawn from a seed by swarm testing, or written out
 //! explicitly — run it with [`Simulation`], and read the [`RunReport`].
 //!
-//! Parts, one concern each: [`rng`] (one seed, independent streams),
-//! [`network`] (delay, loss, duplication, partitions), [`faults`] (crashes,
-//! partitions, pauses, schedules), [`workload`] (clients and their history),
-//! [`check`] and [`linearizability`] (the checkers), [`simulation`] (the
-//! driver: virtual time and routing).
+//! Parts, one concern each (private ones without a link):
+//! - the driver: [`simulation`] (virtual time, the loop, routing, the
+//!   report), `event` (what can happen) and [`queue`] (in which order);
+//! - the nodes: `host` (a node, its disk, its lifecycle record), `node_io`
+//!   (a node's inputs handed in, its outputs carried out) and `lifecycle`
+//!   (crash, restart, pause, partition, the heal phase);
+//! - faults: [`faults`] (what can go wrong, the random plan), `triggers`
+//!   (faults at a protocol moment) and [`network`] (delay, loss,
+//!   duplication, partitions);
+//! - the clients: [`workload`] (clients and their history) and `client_io`
+//!   (their events in and out of the queue);
+//! - the checkers: [`check`] (safety, as events happen), `liveness`
+//!   (progress after the heal) and [`linearizability`] (the history);
+//! - what a run leaves: [`report`] (verdict, violations, probes, counters),
+//!   [`digest`] (its fingerprint) and [`trace`] (the readable timeline);
+//! - around runs: [`rng`] (one seed, independent streams), [`config`] (a
+//!   run's configuration, drawn per seed), [`shrink`] (from a failing seed
+//!   to a minimal scenario) and [`strategies`] (proptest generators).
 
 pub mod check;
+mod client_io;
 pub mod config;
+pub mod digest;
+mod event;
 pub mod faults;
+mod host;
+mod lifecycle;
 pub mod linearizability;
+mod liveness;
 pub mod network;
+mod node_io;
 pub mod queue;
 pub mod report;
 pub mod rng;
@@ -25,6 +45,7 @@ pub mod simulation;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 pub mod trace;
+mod triggers;
 pub mod workload;
 
 pub use config::{Limits, NetworkConfig, Pins, ScriptedOp, SimConfig, WorkloadConfig};

@@ -1,7 +1,8 @@
 //! The event queue: a priority queue ordered by `(time_us, sequence)`.
 //!
-//! The heap holds only 24-byte keys; the events themselves wait in a slab
-//! whose slots are reused, so sifting moves small keys, not whole messages,
+//! The heap holds only 24-byte keys `(time_us, sequence, index)`; the events
+//! themselves wait in a slab at `index`, whose entries are reused (`free`
+//! lists the empty ones), so sifting moves small keys, not whole messages,
 //! and a long run allocates no more once the slab has grown to its peak.
 
 use std::cmp::Reverse;
@@ -29,27 +30,27 @@ impl<E> EventQueue<E> {
     /// Add `event` at `time_us`, after every event already at that time.
     pub fn push(&mut self, time_us: u64, event: E) {
         self.sequence += 1;
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                assert!(self.slab[slot as usize].is_none());
-                self.slab[slot as usize] = Some(event);
-                slot
+        let index = match self.free.pop() {
+            Some(index) => {
+                assert!(self.slab[index as usize].is_none());
+                self.slab[index as usize] = Some(event);
+                index
             }
             None => {
                 self.slab.push(Some(event));
                 u32::try_from(self.slab.len() - 1).expect("fewer than 2^32 pending events")
             }
         };
-        self.heap.push(Reverse((time_us, self.sequence, slot)));
+        self.heap.push(Reverse((time_us, self.sequence, index)));
     }
 
     /// The earliest event and its time; ties in insertion order.
     pub fn pop(&mut self) -> Option<(u64, E)> {
-        let Reverse((time_us, _, slot)) = self.heap.pop()?;
-        let event = self.slab[slot as usize]
+        let Reverse((time_us, _, index)) = self.heap.pop()?;
+        let event = self.slab[index as usize]
             .take()
-            .expect("a queued slot holds its event");
-        self.free.push(slot);
+            .expect("a queued entry holds its event");
+        self.free.push(index);
         Some((time_us, event))
     }
 
@@ -79,7 +80,7 @@ mod tests {
     }
 
     #[test]
-    fn slots_are_reused() {
+    fn slab_entries_are_reused() {
         let mut queue = EventQueue::default();
         for round in 0..100u64 {
             queue.push(round, round);

@@ -1,8 +1,8 @@
-//! The event trace and the run digest.
+//! The readable event trace: one [`TraceEvent`] per line of the timeline.
 //!
-//! The digest is a 64-bit fold over every event's structured fields; it is
-//! always on and costs a few multiplications per event. The readable trace
-//! is built only when asked for, so it costs nothing when off.
+//! The trace is built only when asked for (in memory, or streamed to a
+//! sink), so it costs nothing when off. What identifies a run is its digest
+//! (`digest`), which is always on.
 
 use serde::Serialize;
 
@@ -38,33 +38,5 @@ impl std::fmt::Display for TraceEvent {
             self.event,
             self.detail
         )
-    }
-}
-
-/// A 64-bit digest over a stream of words: a multiply-rotate fold, fixed
-/// here so that digests compare across machines and builds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Digest(u64);
-
-impl Default for Digest {
-    fn default() -> Digest {
-        Digest(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Digest {
-    pub fn word(&mut self, word: u64) {
-        self.0 = (self.0 ^ word)
-            .wrapping_mul(0x0000_0100_0000_01b3)
-            .rotate_left(23);
-    }
-
-    pub fn value(self) -> u64 {
-        // A final avalanche so that close streams give distant digests.
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x
     }
 }

@@ -1,0 +1,110 @@
+//! The clients' side of a run: replies, timeouts and wake-ups reaching the
+//! workload, and what it asks for in return carried out (a request onto the
+//! network with its timeout, a think time, the end of its operations).
+//!
+//! The workload (`workload`) decides; this file only moves its decisions in
+//! and out of the queue. When the last client is done, the liveness checker
+//! is told, and the heal may begin early.
+
+use paxos::{ClientId, NodeId, Reply};
+
+use crate::event::Event;
+use crate::report::ProbePoint;
+use crate::simulation::{Phase, Simulation};
+use crate::workload::ClientEffect;
+
+impl Simulation {
+    /// A node's reply reaches its client.
+    pub(crate) fn client_reply(
+        &mut self,
+        from: NodeId,
+        client: ClientId,
+        seq: u64,
+        reply: Reply,
+        duplicate: bool,
+    ) {
+        self.digest.client_reply(client, seq);
+        if duplicate {
+            self.probes.hit(ProbePoint::DuplicateDelivered);
+        }
+        self.record(None, "reply", || {
+            format!("n{from} -> client {client} seq {seq}: {reply}")
+        });
+        let now_us = self.now_us;
+        if let Some(effect) = self.workload.on_reply(client, seq, reply, now_us) {
+            self.client_effect(client, effect);
+        }
+    }
+
+    /// A client's think time is over: it issues its next operation.
+    pub(crate) fn client_wake(&mut self, client: ClientId) {
+        self.digest.client_wake(client);
+        let now_us = self.now_us;
+        let effect = self.workload.issue(client, now_us);
+        self.record(None, "client", || match &effect {
+            ClientEffect::Send { request, node, .. } => {
+                format!(
+                    "client {client} invokes seq {} at n{node}: {}",
+                    request.seq, request.op
+                )
+            }
+            _ => format!("client {client} done"),
+        });
+        self.client_effect(client, effect);
+    }
+
+    /// A client's timer for one attempt runs out; the workload ignores it
+    /// if that attempt was answered.
+    pub(crate) fn client_timeout(&mut self, client: ClientId, seq: u64, attempt: u32) {
+        self.digest.client_timeout(client, seq);
+        if let Some(effect) = self.workload.on_timeout(client, seq, attempt) {
+            self.record(None, "timeout", || {
+                format!("client {client} seq {seq} attempt {attempt}")
+            });
+            self.client_effect(client, effect);
+        }
+    }
+
+    /// Carry out what the workload asks for.
+    pub(crate) fn client_effect(&mut self, client: ClientId, effect: ClientEffect) {
+        match effect {
+            ClientEffect::Send {
+                node,
+                request,
+                attempt,
+                timeout_us,
+            } => {
+                self.counters.client_requests += 1;
+                let seq = request.seq;
+                let event = Event::ClientRequest {
+                    to: node,
+                    request,
+                    duplicate: false,
+                };
+                self.transmit(None, event);
+                self.schedule(
+                    self.now_us + timeout_us,
+                    Event::ClientTimeout {
+                        client,
+                        seq,
+                        attempt,
+                    },
+                );
+            }
+            ClientEffect::Think { delay_us } => {
+                self.schedule(self.now_us + delay_us, Event::ClientWake { client });
+            }
+            ClientEffect::Done => {
+                if self.workload.done() {
+                    self.liveness.on_clients_done(self.now_us);
+                }
+                let heal_early = self.config.heal_when_clients_done;
+                if heal_early && self.phase == Phase::Chaos && self.workload.done() {
+                    // Nothing left to disturb: heal now rather than idle
+                    // through the rest of the chaos phase.
+                    self.schedule(self.now_us, Event::Heal);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Node lifecycle and fault mechanics: what a crash, a restart, a pause, a
+//! partition and the heal phase do to a run.
+//!
+//! `faults` says what can go wrong and draws the random plan; `triggers`
+//! holds the faults that wait for a protocol moment; this file carries a
+//! fault out when it strikes. A crash drops a node's volatile state and
+//! keeps its disk (`host`); a restart rebuilds the node from the disk. A
+//! pause holds the node's events back until it resumes. A partition cuts
+//! links in the network until it heals.
+//!
+//! Every delayed consequence (a restart, a resume, a partition's end) is an
+//! event carrying the incarnation or epoch it was scheduled for, so that
+//! one overtaken by a later crash, pause or partition does nothing.
+
+use paxos::{Node, NodeId};
+
+use crate::event::Event;
+use crate::faults::{self, FaultAction, Partition, ScheduledFault, Trigger};
+use crate::report::ProbePoint;
+use crate::rng::{self, Stream};
+use crate::simulation::{Phase, Simulation};
+
+impl Simulation {
+    /// Put the run's faults in place: the configured ones and the random
+    /// plan drawn from the fault stream, those at a time into the queue,
+    /// those at a protocol moment armed as triggers; then the heal at the
+    /// end of the chaos phase.
+    pub(crate) fn schedule_faults(&mut self) {
+        let mut fault_rng = rng::stream(self.config.seed, Stream::Faults);
+        let planned = faults::plan(
+            &mut fault_rng,
+            &self.config.fault_rates,
+            self.cluster.nodes,
+            self.config.chaos_us,
+        );
+        let scheduled: Vec<ScheduledFault> =
+            self.config.faults.iter().cloned().chain(planned).collect();
+        for fault in scheduled {
+            match fault.trigger {
+                Trigger::At { time_us } => self.schedule(time_us, Event::Fault(fault.action)),
+                _ => self.triggers.arm(fault),
+            }
+        }
+        self.schedule(self.config.chaos_us, Event::Heal);
+    }
+
+    /// A fault falls due. Faults strike only in the chaos phase: one still
+    /// queued when the heal begins does nothing.
+    pub(crate) fn fault(&mut self, action: FaultAction) {
+        if self.phase != Phase::Chaos {
+            return;
+        }
+        self.digest.fault();
+        self.record(None, "fault", || format!("{action:?}"));
+        match action {
+            FaultAction::Crash { node, down_us } => {
+                self.crash(node);
+                if let Some(down_us) = down_us {
+                    let incarnation = self.hosts[usize::from(node)].incarnation;
+                    self.schedule(self.now_us + down_us, Event::Restart { node, incarnation });
+                }
+            }
+            FaultAction::Restart { node } => self.restart(node),
+            FaultAction::Partition {
+                partition,
+                duration_us,
+            } => self.partition(partition, duration_us),
+            FaultAction::Heal => {
+                if self.network.partitioned() {
+                    self.heal_partition();
+                }
+            }
+            FaultAction::Pause { node, duration_us } => self.pause(node, duration_us),
+        }
+    }
+
+    /// Crash node `id`: its volatile state is gone, its disk stays.
+    fn crash(&mut self, id: NodeId) {
+        let host = &mut self.hosts[usize::from(id)];
+        if !host.is_up() {
+            return;
+        }
+        if host.between_prepare_and_accept() {
+            self.probes.hit(ProbePoint::CrashBetweenPrepareAndAccept);
+        }
+        host.crash();
+        self.counters.crashes += 1;
+        self.checker.on_crash(id);
+        self.record(Some(id), "crash", String::new);
+    }
+
+    /// A restart scheduled by a crash falls due; a later crash made it stale.
+    pub(crate) fn restart_due(&mut self, id: NodeId, incarnation: u64) {
+        if self.hosts[usize::from(id)].incarnation == incarnation {
+            self.restart(id);
+        }
+    }
+
+    /// Rebuild node `id` from its disk, if it is down.
+    fn restart(&mut self, id: NodeId) {
+        if self.hosts[usize::from(id)].is_up() {
+            return;
+        }
+        self.digest.restart(id);
+        self.counters.restarts += 1;
+        self.record(Some(id), "restart", String::new);
+        let mut out = std::mem::take(&mut self.outputs);
+        out.clear();
+        let durable = self.hosts[usize::from(id)].disk.clone();
+        let node = Node::recover(self.cluster.clone(), id, durable, self.now_us, &mut out);
+        if self.options.checkers && self.violation.is_none() {
+            let place = self.place();
+            if let Err(violation) = self.checker.on_restart(place, &node) {
+                self.violation = Some(violation);
+            }
+        }
+        self.hosts[usize::from(id)].node = Some(node);
+        self.carry_out(id, &mut out);
+        self.outputs = out;
+    }
+
+    fn partition(&mut self, partition: Partition, duration_us: Option<u64>) {
+        self.counters.partitions += 1;
+        self.partition_epoch += 1;
+        self.network.partition(partition);
+        if let Some(duration_us) = duration_us {
+            let epoch = self.partition_epoch;
+            self.schedule(self.now_us + duration_us, Event::PartitionEnd { epoch });
+        }
+    }
+
+    /// A partition's duration ran out; a later partition made it stale.
+    pub(crate) fn partition_end_due(&mut self, epoch: u64) {
+        if epoch == self.partition_epoch && self.network.partitioned() {
+            self.heal_partition();
+        }
+    }
+
+    fn heal_partition(&mut self) {
+        self.network.heal();
+        self.heal_progress_pending = true;
+        self.record(None, "heal", String::new);
+    }
+
+    /// Pause node `id` (a long GC, a stalled VM): it keeps its state but
+    /// handles nothing until it resumes; events for it wait in its backlog.
+    fn pause(&mut self, id: NodeId, duration_us: u64) {
+        let host = &mut self.hosts[usize::from(id)];
+        if !host.is_up() || host.is_paused() {
+            return;
+        }
+        self.pause_epoch += 1;
+        host.paused_epoch = Some(self.pause_epoch);
+        self.counters.pauses += 1;
+        let epoch = self.pause_epoch;
+        self.schedule(self.now_us + duration_us, Event::Resume { node: id, epoch });
+    }
+
+    /// Hold `event` back if it needs a paused node; hand it back otherwise.
+    pub(crate) fn defer_if_paused(&mut self, event: Event) -> Option<Event> {
+        let Some(node) = event.node() else {
+            return Some(event);
+        };
+        let host = &self.hosts[usize::from(node)];
+        if !(host.is_up() && host.is_paused()) {
+            return Some(event);
+        }
+        self.digest.deferred();
+        self.record(Some(node), "deferred", || "paused".into());
+        self.hosts[usize::from(node)].backlog.push(event);
+        None
+    }
+
+    /// A pause's duration ran out; a crash or the heal made it stale.
+    pub(crate) fn resume_due(&mut self, id: NodeId, epoch: u64) {
+        if self.hosts[usize::from(id)].paused_epoch == Some(epoch) {
+            self.resume(id);
+        }
+    }
+
+    /// Resume node `id`: its backlog goes back into the queue, in order, now.
+    fn resume(&mut self, id: NodeId) {
+        let host = &mut self.hosts[usize::from(id)];
+        host.paused_epoch = None;
+        let backlog = std::mem::take(&mut host.backlog);
+        if !backlog.is_empty() {
+            self.probes.hit(ProbePoint::PausedNodeResumesWithBacklog);
+        }
+        self.record(Some(id), "resume", || {
+            format!("{} events waited", backlog.len())
+        });
+        for event in backlog {
+            self.schedule(self.now_us, event);
+        }
+    }
+
+    /// The heal phase: every partition healed, every crashed node restarted,
+    /// every paused node resumed, drops and duplicates off. From now on the
+    /// liveness bound runs.
+    pub(crate) fn begin_heal(&mut self) {
+        if self.phase == Phase::Heal {
+            return;
+        }
+        self.phase = Phase::Heal;
+        self.heal_us = Some(self.now_us);
+        self.liveness.on_heal(self.now_us);
+        self.record(None, "heal-phase", String::new);
+        self.triggers.disarm();
+        if self.network.partitioned() {
+            self.heal_partition();
+        }
+        self.network.calm();
+        for id in 0..self.cluster.nodes {
+            if !self.hosts[usize::from(id)].is_up() {
+                self.restart(id);
+            } else if self.hosts[usize::from(id)].is_paused() {
+                self.resume(id);
+            }
+        }
+        self.workload.patient = true;
+        self.check_liveness();
+    }
+}

@@ -1,0 +1,247 @@
+//! A node's inputs and outputs: the simulator hands a live node its events
+//! and carries out what it emits.
+//!
+//! Inputs are a message, a client's request or a timer; one for a crashed
+//! node is lost, a stale timer is ignored. The node's outputs are carried
+//! out in the order it emitted them, which the core relies on (persist
+//! before send): a `Persist` goes to the node's disk, a `Send` through the
+//! network, a `SetTimer` into the queue, a `Reply` back to its client. The
+//! safety checker sees each output as it is carried out (a promise, an
+//! acceptance, a value learned or applied) and judges it against its own
+//! record of what was chosen.
+
+use std::sync::Arc;
+
+use paxos::{Command, DurableWrite, Message, Node, NodeId, OpResult, Output, Request, Slot, Timer};
+
+use crate::event::Event;
+use crate::network::Fate;
+use crate::report::ProbePoint;
+use crate::rng::between;
+use crate::simulation::Simulation;
+
+impl Simulation {
+    /// A message reaches node `to`, or is lost if it is down.
+    pub(crate) fn deliver(&mut self, from: NodeId, to: NodeId, message: Message, duplicate: bool) {
+        self.digest.deliver(from, to, &message);
+        if !self.hosts[usize::from(to)].is_up() {
+            self.counters.messages_lost_to_crash += 1;
+            self.record(Some(to), "lost", || {
+                format!("{message} from n{from}: node down")
+            });
+            return;
+        }
+        if duplicate {
+            self.probes.hit(ProbePoint::DuplicateDelivered);
+        }
+        self.counters.messages_delivered += 1;
+        self.record(Some(to), "recv", || {
+            format!(
+                "{}{message} <- n{from}",
+                if duplicate { "(dup) " } else { "" }
+            )
+        });
+        let now_us = self.now_us;
+        self.with_node(to, |node, out| {
+            node.handle_message(now_us, from, message, out)
+        });
+    }
+
+    /// A client's request reaches node `to`, or is lost if it is down.
+    pub(crate) fn client_request(&mut self, to: NodeId, request: Arc<Request>, duplicate: bool) {
+        self.digest.client_request(to, request.client, request.seq);
+        if !self.hosts[usize::from(to)].is_up() {
+            self.counters.messages_lost_to_crash += 1;
+            self.record(Some(to), "lost", || {
+                format!("client {} seq {}: node down", request.client, request.seq)
+            });
+            return;
+        }
+        if duplicate {
+            self.probes.hit(ProbePoint::DuplicateDelivered);
+        }
+        self.record(Some(to), "request", || {
+            format!(
+                "client {} seq {}: {}",
+                request.client, request.seq, request.op
+            )
+        });
+        let now_us = self.now_us;
+        self.with_node(to, |node, out| node.handle_client(now_us, request, out));
+    }
+
+    /// A timer fires at `node`, unless it was replaced or died in a crash.
+    pub(crate) fn timer(&mut self, node: NodeId, timer: Timer, generation: u64) {
+        let host = &self.hosts[usize::from(node)];
+        if !host.is_up() || host.timer_generation[timer.index()] != generation {
+            return;
+        }
+        self.digest.timer(node, timer);
+        self.counters.timers_fired += 1;
+        self.record(Some(node), "timer", || timer.name().into());
+        let now_us = self.now_us;
+        self.with_node(node, |n, out| n.handle_timer(now_us, timer, out));
+    }
+
+    /// Hand live node `id` one input, then carry out what it emitted.
+    fn with_node(&mut self, id: NodeId, handle: impl FnOnce(&mut Node, &mut Vec<Output>)) {
+        let mut out = std::mem::take(&mut self.outputs);
+        out.clear();
+        let node = self.hosts[usize::from(id)]
+            .node
+            .as_mut()
+            .expect("events reach only live nodes");
+        handle(node, &mut out);
+        self.carry_out(id, &mut out);
+        self.outputs = out;
+    }
+
+    /// Carry out a node's outputs in order, showing each to the checkers.
+    pub(crate) fn carry_out(&mut self, id: NodeId, out: &mut Vec<Output>) {
+        for output in out.drain(..) {
+            match output {
+                Output::Persist(write) => self.persist(id, write),
+                Output::Send { to, message } => self.send(id, to, message),
+                Output::SetTimer {
+                    timer,
+                    delay_us,
+                    jitter_us,
+                } => self.set_timer(id, timer, delay_us, jitter_us),
+                Output::Reply { client, seq, reply } => {
+                    let event = Event::ClientReply {
+                        from: id,
+                        client,
+                        seq,
+                        reply,
+                        duplicate: false,
+                    };
+                    self.transmit(None, event);
+                }
+                Output::Applied {
+                    slot,
+                    command,
+                    result,
+                } => self.applied(id, slot, &command, result.as_ref()),
+                Output::Probe(probe) => self.probes.hit(ProbePoint::Core(probe)),
+            }
+        }
+    }
+
+    /// Start (or restart) one of node `id`'s timers. The jitter is drawn
+    /// from the nodes' stream; the new generation makes the timer it
+    /// replaces stale.
+    fn set_timer(&mut self, id: NodeId, timer: Timer, delay_us: u64, jitter_us: u64) {
+        let generation = self.timer_generation_next;
+        self.timer_generation_next += 1;
+        self.hosts[usize::from(id)].timer_generation[timer.index()] = generation;
+        let jitter = if jitter_us == 0 {
+            0
+        } else {
+            between(&mut self.node_rng, 0, jitter_us)
+        };
+        let at = self.now_us + delay_us + jitter;
+        self.schedule(
+            at,
+            Event::Timer {
+                node: id,
+                timer,
+                generation,
+            },
+        );
+    }
+
+    /// A replica applied a command: the checkers compare it with what was
+    /// chosen and with the other replicas.
+    fn applied(&mut self, id: NodeId, slot: Slot, command: &Command, result: Option<&OpResult>) {
+        if self.options.checkers && self.violation.is_none() {
+            let place = self.place();
+            if let Err(violation) = self.checker.on_applied(place, id, slot, command, result) {
+                self.violation = Some(violation);
+            }
+        }
+    }
+
+    /// Write to node `id`'s disk, after the checkers saw what it learned.
+    fn persist(&mut self, id: NodeId, write: DurableWrite) {
+        if let DurableWrite::Chosen { slot, command } = &write
+            && self.options.checkers
+            && self.violation.is_none()
+        {
+            let place = self.place();
+            if let Err(violation) = self.checker.on_learned(place, id, *slot, command) {
+                self.violation = Some(violation);
+            }
+        }
+        self.hosts[usize::from(id)].disk.apply(&write);
+    }
+
+    /// A node's message: to itself directly, to others over the network.
+    fn send(&mut self, from: NodeId, to: NodeId, message: Message) {
+        self.observe_send(from, &message);
+        if from == to {
+            // A node's messages to itself never touch the network.
+            let event = Event::Deliver {
+                from,
+                to,
+                message,
+                duplicate: false,
+            };
+            self.schedule(self.now_us, event);
+            return;
+        }
+        let event = Event::Deliver {
+            from,
+            to,
+            message,
+            duplicate: false,
+        };
+        let Some((fate, lost)) = self.transmit(Some((from, to)), event) else {
+            return;
+        };
+        let Event::Deliver { message, .. } = lost else {
+            unreachable!("transmit hands back what it was given");
+        };
+        let event = if fate == Fate::Blocked {
+            "blocked"
+        } else {
+            "drop"
+        };
+        self.record(Some(from), event, || format!("{message} -> n{to}"));
+    }
+
+    /// What the checkers, probes and triggers learn from a send.
+    fn observe_send(&mut self, from: NodeId, message: &Message) {
+        self.hosts[usize::from(from)].note_send(message);
+        if self.options.checkers && self.violation.is_none() {
+            let place = self.place();
+            let result = match message {
+                Message::Prepare { ballot, .. } => self.checker.on_prepare(place, from, *ballot),
+                Message::Promise { ballot, .. } => self.checker.on_promise(place, from, *ballot),
+                Message::Accepted {
+                    ballot,
+                    slot,
+                    command,
+                } => match self
+                    .checker
+                    .on_accepted(place, from, *ballot, *slot, command)
+                {
+                    Ok(chosen) => {
+                        if chosen && self.heal_progress_pending {
+                            self.heal_progress_pending = false;
+                            self.probes.hit(ProbePoint::HealThenProgress);
+                        }
+                        Ok(())
+                    }
+                    Err(violation) => Err(violation),
+                },
+                _ => Ok(()),
+            };
+            if let Err(violation) = result {
+                self.violation = Some(violation);
+            }
+        }
+        for action in self.triggers.on_send(from, message) {
+            self.schedule(self.now_us, Event::Fault(action));
+        }
+    }
+}
