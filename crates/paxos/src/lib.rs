@@ -1,10 +1,11 @@
 //! A sans-IO Multi-Paxos core for a replicated key-value store.
 //!
-//! This crate performs no I/O and reads no clock: no sockets, files,
-//! threads, async or randomness of its own. Time comes in as an argument
-//! (virtual microseconds); effects go out as values. The same inputs always
-//! give the same outputs, which is what lets a simulator run this exact code
-//! reproducibly from a seed.
+//! This crate performs no I/O and keeps no clock: no sockets, files,
+//! threads, async or randomness of its own. It never asks what time it is:
+//! time reaches it only as timers firing, which it asked for as relative
+//! delays (plus a jitter the caller draws). Effects go out as values. The
+//! same inputs always give the same outputs, which is what lets a simulator
+//! run this exact code reproducibly from a seed.
 //!
 //! # Call protocol
 //!
@@ -14,11 +15,15 @@
 //! **Inputs** — each appends outputs to a caller-owned `Vec<Output>`:
 //! - [`Node::new`] / [`Node::recover`]: boot, or rebuild after a crash from
 //!   the caller's `Durable` alone. Both ask for the initial timers.
-//! - [`Node::handle_message`]`(now_us, from, message, out)`: a message from
+//! - [`Node::handle_message`]`(from, message, out)`: a message from
 //!   another node (or from itself: a node is its own acceptor, and sends to
 //!   itself like to any peer).
-//! - [`Node::handle_timer`]`(now_us, timer, out)`: a timer it set fired.
-//! - [`Node::handle_client`]`(now_us, request, out)`: a client request.
+//! - [`Node::handle_timer`]`(timer, out)`: a timer it set fired.
+//! - [`Node::handle_client`]`(request, out)`: a client request.
+//!
+//! No input carries the time. The core keeps no clock and reads none: every
+//! timing decision is a relative delay in a `SetTimer` output, and the caller
+//! alone decides when, in its own time, that delay is up.
 //!
 //! **Outputs** ([`Output`]), carried out in the order given:
 //! - `Persist(write)`: apply `write` to the durable copy ([`Durable::apply`])
@@ -26,15 +31,16 @@
 //!   finish it before carrying out any later `Send` of the same batch.
 //! - `Send { to, message }`: deliver `message` to node `to`, or lose it.
 //! - `SetTimer { timer, delay_us, jitter_us }`: call `handle_timer(timer)`
-//!   once, after `delay_us` plus a random `0..=jitter_us` the caller draws,
-//!   replacing any pending timer of the same kind. All randomness the
-//!   protocol needs (election jitter, backoff) enters this way.
+//!   once, `delay_us` plus a random `0..=jitter_us` (the caller draws it)
+//!   after this output, replacing any pending timer of the same kind. All
+//!   randomness the protocol needs (election jitter, backoff) enters this
+//!   way.
 //! - `Reply { client, seq, reply }`: answer the client.
 //! - `Applied` and `Probe`: observations for checkers and coverage counters;
 //!   a production caller may ignore them.
 //!
 //! A crash is "drop the `Node`"; pending timers die with it. Recovery is
-//! `Node::recover(config, id, durable.clone(), now_us, out)`.
+//! `Node::recover(config, id, durable.clone(), out)`.
 //!
 //! See [`node`] for the algorithm and [`config::Flaw`] for the deliberate
 //! bugs the harness uses to prove its checkers.

@@ -130,8 +130,8 @@ pub struct Node {
 
 impl Node {
     /// A node booting for the first time, with empty durable state.
-    pub fn new(config: Arc<Config>, id: NodeId, now_us: u64, out: &mut Vec<Output>) -> Node {
-        Node::recover(config, id, Durable::default(), now_us, out)
+    pub fn new(config: Arc<Config>, id: NodeId, out: &mut Vec<Output>) -> Node {
+        Node::recover(config, id, Durable::default(), out)
     }
 
     /// Rebuild a node from its durable state alone: replay the chosen log
@@ -140,11 +140,9 @@ impl Node {
         config: Arc<Config>,
         id: NodeId,
         durable: Durable,
-        now_us: u64,
         out: &mut Vec<Output>,
     ) -> Node {
         assert!(id < config.nodes, "node id {id} outside the cluster");
-        let _ = now_us;
         let mut kv = Kv::default();
         let mut applied_upto = 0;
         while let Some(command) = durable.chosen.get(&applied_upto) {
@@ -239,8 +237,7 @@ impl Node {
     // ---------------------------------------------------------------- inputs
 
     /// A client request arrived.
-    pub fn handle_client(&mut self, now_us: u64, request: Arc<Request>, out: &mut Vec<Output>) {
-        let _ = now_us;
+    pub fn handle_client(&mut self, request: Arc<Request>, out: &mut Vec<Output>) {
         if let Some(recorded) = self.dedup_lookup(&request) {
             if let Some(result) = recorded {
                 out.push(Output::Probe(Probe::DedupHit));
@@ -284,14 +281,7 @@ impl Node {
     }
 
     /// A message from node `from` arrived.
-    pub fn handle_message(
-        &mut self,
-        now_us: u64,
-        from: NodeId,
-        message: Message,
-        out: &mut Vec<Output>,
-    ) {
-        let _ = now_us;
+    pub fn handle_message(&mut self, from: NodeId, message: Message, out: &mut Vec<Output>) {
         assert!(from < self.config.nodes, "message from unknown node {from}");
         match message {
             Message::Prepare { ballot, from_slot } => self.on_prepare(from, ballot, from_slot, out),
@@ -328,8 +318,7 @@ impl Node {
     }
 
     /// A timer this node set has fired.
-    pub fn handle_timer(&mut self, now_us: u64, timer: Timer, out: &mut Vec<Output>) {
-        let _ = now_us;
+    pub fn handle_timer(&mut self, timer: Timer, out: &mut Vec<Output>) {
         match timer {
             Timer::Election => self.on_election_timer(out),
             Timer::Heartbeat => {

@@ -319,7 +319,7 @@ impl Simulation {
     fn boot(&mut self) {
         for id in 0..self.cluster.nodes {
             let mut out = std::mem::take(&mut self.outputs);
-            let node = Node::new(self.cluster.clone(), id, 0, &mut out);
+            let node = Node::new(self.cluster.clone(), id, &mut out);
             self.nodes.push(NodeSlot {
                 node: Some(node),
                 storage: Durable::default(),
@@ -742,10 +742,7 @@ impl Simulation {
                 if duplicate { "(dup) " } else { "" }
             )
         });
-        let now_us = self.now_us;
-        self.with_node(to, |node, out| {
-            node.handle_message(now_us, from, message, out)
-        });
+        self.with_node(to, |node, out| node.handle_message(from, message, out));
     }
 
     fn client_request(&mut self, to: NodeId, request: Arc<Request>, duplicate: bool) {
@@ -767,8 +764,7 @@ impl Simulation {
                 request.client, request.seq, request.op
             )
         });
-        let now_us = self.now_us;
-        self.with_node(to, |node, out| node.handle_client(now_us, request, out));
+        self.with_node(to, |node, out| node.handle_client(request, out));
     }
 
     fn timer(&mut self, node: NodeId, timer: Timer, generation: u64) {
@@ -780,8 +776,7 @@ impl Simulation {
             .word(0xf0 ^ u64::from(node) << 8 ^ (timer.index() as u64) << 16);
         self.counters.timers_fired += 1;
         self.record(Some(node), "timer", || timer.name().into());
-        let now_us = self.now_us;
-        self.with_node(node, |n, out| n.handle_timer(now_us, timer, out));
+        self.with_node(node, |n, out| n.handle_timer(timer, out));
     }
 
     fn with_node(&mut self, id: NodeId, handle: impl FnOnce(&mut Node, &mut Vec<Output>)) {
@@ -1068,7 +1063,7 @@ impl Simulation {
         let mut out = std::mem::take(&mut self.outputs);
         out.clear();
         let durable = self.nodes[usize::from(id)].storage.clone();
-        let node = Node::recover(self.cluster.clone(), id, durable, self.now_us, &mut out);
+        let node = Node::recover(self.cluster.clone(), id, durable, &mut out);
         if self.options.checkers && self.violation.is_none() {
             let place = self.place();
             if let Err(violation) = self.checker.on_restart(place, &node) {
