@@ -73,17 +73,17 @@ impl Node {
         if self.config.mode == Mode::StableLeader {
             self.volatile.leader_hint = Some(from);
         }
-        self.durable
-            .accepted
-            .insert(slot, (ballot, command.clone()));
-        // Flaw accept-not-persisted: `Accepted` leaves before the acceptance
-        // is on disk (an fsync skipped or batched past the reply).
-        if !self.config.has(Flaw::AcceptNotPersisted) {
-            out.push(Output::Persist(DurableWrite::Accepted {
-                slot,
-                ballot,
-                command: command.clone(),
-            }));
+        let write = DurableWrite::Accepted {
+            slot,
+            ballot,
+            command: command.clone(),
+        };
+        if self.config.has(Flaw::AcceptNotPersisted) {
+            // Flaw accept-not-persisted: `Accepted` leaves before the acceptance
+            // is on disk (an fsync skipped or batched past the reply).
+            self.persist_skipped(write);
+        } else {
+            self.persist(write, out);
         }
         let message = Message::Accepted {
             ballot,
@@ -97,11 +97,13 @@ impl Node {
     /// ballot of our own.
     fn raise_promise(&mut self, ballot: Ballot, out: &mut Vec<Output>) {
         assert!(ballot > self.durable.promised);
-        self.durable.promised = ballot;
-        // Flaw promise-not-persisted: the promise leaves before it is on
-        // disk, so a restart forgets it and can promise a lower ballot.
-        if !self.config.has(Flaw::PromiseNotPersisted) {
-            out.push(Output::Persist(DurableWrite::Promised(ballot)));
+        let write = DurableWrite::Promised(ballot);
+        if self.config.has(Flaw::PromiseNotPersisted) {
+            // Flaw promise-not-persisted: the promise leaves before it is on
+            // disk, so a restart forgets it and can promise a lower ballot.
+            self.persist_skipped(write);
+        } else {
+            self.persist(write, out);
         }
         if self.ballot().is_some_and(|own| own < ballot) {
             self.step_down(out);

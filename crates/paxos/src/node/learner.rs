@@ -76,11 +76,11 @@ impl Node {
             return;
         }
         self.volatile.tallies.remove(&slot);
-        self.durable.chosen.insert(slot, command.clone());
-        out.push(Output::Persist(DurableWrite::Chosen {
+        let write = DurableWrite::Chosen {
             slot,
             command: command.clone(),
-        }));
+        };
+        self.persist(write, out);
         self.settle_proposal(slot, &command);
         self.apply_chosen(out);
         if self.config.mode == Mode::StableLeader {

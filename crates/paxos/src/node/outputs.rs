@@ -1,17 +1,35 @@
-//! How a node emits its effects: messages to peers and timers.
+//! How a node emits its effects: durable writes, messages to peers, timers.
 //!
-//! Rules it enforces: every message goes out as an `Output::Send` (a node
-//! sends to itself like to any peer); every timer is a relative delay plus a
-//! jitter bound for the caller to draw, and the election timer doubles with
-//! each failed campaign.
+//! Rules it enforces: durable state changes only here, one `DurableWrite` at
+//! a time, applied to the node's own copy with `Durable::apply` (which
+//! asserts the durable invariants) and handed to the caller as
+//! `Output::Persist` ahead of the sends it guards; every message goes out as
+//! an `Output::Send` (a node sends to itself like to any peer); every timer
+//! is a relative delay plus a jitter bound for the caller to draw, and the
+//! election timer doubles with each failed campaign.
 
 use crate::config::Mode;
+use crate::durable::DurableWrite;
 use crate::message::{Message, Output, Timer};
 use crate::types::NodeId;
 
 use super::Node;
 
 impl Node {
+    /// Change durable state: apply `write` to this node's own copy and ask
+    /// the caller to make it durable. Outputs pushed after it (the sends it
+    /// guards) are carried out only once it is on disk.
+    pub(super) fn persist(&mut self, write: DurableWrite, out: &mut Vec<Output>) {
+        self.durable.apply(&write);
+        out.push(Output::Persist(write));
+    }
+
+    /// Only for the flaws that skip a write: the node believes the change,
+    /// but the caller never hears of it, so a restart forgets it.
+    pub(super) fn persist_skipped(&mut self, write: DurableWrite) {
+        self.durable.apply(&write);
+    }
+
     pub(super) fn send(&self, to: NodeId, message: Message, out: &mut Vec<Output>) {
         out.push(Output::Send { to, message });
     }

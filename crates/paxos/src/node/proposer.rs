@@ -28,11 +28,13 @@ impl Node {
         }
         let round = self.volatile.round + 1;
         self.volatile.round = round;
-        self.durable.round_max = round;
-        // Flaw ballot-reuse-after-restart: the round counter lives only in
-        // memory, so after a restart the node hands out old ballots again.
-        if !self.config.has(Flaw::BallotReuseAfterRestart) {
-            out.push(Output::Persist(DurableWrite::RoundMax(round)));
+        let write = DurableWrite::RoundMax(round);
+        if self.config.has(Flaw::BallotReuseAfterRestart) {
+            // Flaw ballot-reuse-after-restart: the round counter lives only in
+            // memory, so after a restart the node hands out old ballots again.
+            self.persist_skipped(write);
+        } else {
+            self.persist(write, out);
         }
         // Flaw ballot-without-node-id: ballots are bare round numbers, so
         // two proposers can pick the same one.
