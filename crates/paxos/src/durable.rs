@@ -48,7 +48,9 @@ impl Durable {
     /// Apply one write, to the node's copy or the caller's. Asserts, at the
     /// writing end, what the node relies on when it reads its durable state
     /// back: a promise write raises the promise, a round write raises the
-    /// round, and a slot is chosen once, never changed.
+    /// round, a slot is chosen once, never changed, and (in a build without
+    /// the flaws) an acceptance neither exceeds the promise nor lowers the
+    /// slot's accepted ballot.
     pub fn apply(&mut self, write: &DurableWrite) {
         match write {
             DurableWrite::Promised(ballot) => {
@@ -72,6 +74,22 @@ impl Durable {
                 ballot,
                 command,
             } => {
+                // Without the flaws, an acceptance is at or below the promise
+                // (which is raised first) and never lowers a slot's ballot.
+                // accept-below-promise breaks the second, and
+                // promise-not-persisted the first on the caller's copy.
+                if cfg!(not(feature = "flaws")) {
+                    assert!(
+                        *ballot <= self.promised,
+                        "slot {slot} accepted at {ballot} above the promise {}",
+                        self.promised
+                    );
+                    let previous = self.accepted.get(slot).map(|(previous, _)| *previous);
+                    assert!(
+                        previous.is_none_or(|previous| previous <= *ballot),
+                        "slot {slot} accepted at {ballot}, lower than before"
+                    );
+                }
                 self.accepted.insert(*slot, (*ballot, command.clone()));
             }
             DurableWrite::Chosen { slot, command } => {

@@ -42,20 +42,49 @@
 //! A crash is "drop the `Node`"; pending timers die with it. Recovery is
 //! `Node::recover(config, id, durable.clone(), out)`.
 //!
-//! See [`node`] for the algorithm and [`config::Flaw`] for the deliberate
-//! bugs the harness uses to prove its checkers.
+//! See [`node`] for the algorithm.
+//!
+//! # Features
+//!
+//! `flaws` compiles in twelve deliberate bugs (`Flaw`), switched on per
+//! cluster through `Config::flaws`, which the simulator uses to prove that
+//! its checkers catch them. Without the feature, which is how a production
+//! caller builds the core, there is no `Flaw` type, no `flaws` field (a
+//! configuration naming one is rejected as an unknown field), and every flaw
+//! branch is `if false`, compiled to nothing.
+
+/// `flaw!(config, Name)`: whether the deliberate flaw `Flaw::Name` is on in
+/// `config`. With the `flaws` feature it asks `Config::has`; without it, it
+/// is the constant `false`, so the branch it guards compiles to nothing.
+#[cfg(feature = "flaws")]
+macro_rules! flaw {
+    ($config:expr, $flaw:ident) => {
+        $config.has($crate::flaws::Flaw::$flaw)
+    };
+}
+
+#[cfg(not(feature = "flaws"))]
+macro_rules! flaw {
+    ($config:expr, $flaw:ident) => {
+        false
+    };
+}
 
 pub mod command;
 pub mod config;
 pub mod durable;
+#[cfg(feature = "flaws")]
+pub mod flaws;
 pub mod kv;
 pub mod message;
 pub mod node;
 pub mod types;
 
 pub use command::{ClientId, Command, Key, Op, OpResult, Reply, Request, Value};
-pub use config::{Config, ConfigError, Flaw, Flaws, Mode, Timing};
+pub use config::{Config, ConfigError, Mode, Timing};
 pub use durable::{Durable, DurableWrite};
+#[cfg(feature = "flaws")]
+pub use flaws::{Flaw, Flaws};
 pub use kv::Kv;
 pub use message::{AcceptedEntry, Message, Output, Probe, Timer};
 pub use node::Node;

@@ -7,7 +7,7 @@
 //! made durable (a `Persist` output) before the message that reports it.
 
 use crate::command::Command;
-use crate::config::{Flaw, Mode};
+use crate::config::Mode;
 use crate::durable::DurableWrite;
 use crate::message::{AcceptedEntry, Message, Output, Probe};
 use crate::types::{Ballot, NodeId, Slot};
@@ -61,7 +61,7 @@ impl Node {
         let below_promise = ballot < self.durable.promised;
         // Flaw accept-below-promise: the acceptor forgets to compare the
         // ballot with its promise (the missing `if` of many hand-rolled Paxos).
-        if below_promise && !self.config.has(Flaw::AcceptBelowPromise) {
+        if below_promise && !flaw!(self.config, AcceptBelowPromise) {
             out.push(Output::Probe(Probe::RejectedLowerBallot));
             let promised = self.durable.promised;
             self.send(from, Message::Nack { ballot, promised }, out);
@@ -78,7 +78,7 @@ impl Node {
             ballot,
             command: command.clone(),
         };
-        if self.config.has(Flaw::AcceptNotPersisted) {
+        if flaw!(self.config, AcceptNotPersisted) {
             // Flaw accept-not-persisted: `Accepted` leaves before the acceptance
             // is on disk (an fsync skipped or batched past the reply).
             self.persist_skipped(write);
@@ -98,7 +98,7 @@ impl Node {
     fn raise_promise(&mut self, ballot: Ballot, out: &mut Vec<Output>) {
         assert!(ballot > self.durable.promised);
         let write = DurableWrite::Promised(ballot);
-        if self.config.has(Flaw::PromiseNotPersisted) {
+        if flaw!(self.config, PromiseNotPersisted) {
             // Flaw promise-not-persisted: the promise leaves before it is on
             // disk, so a restart forgets it and can promise a lower ballot.
             self.persist_skipped(write);

@@ -11,7 +11,6 @@
 use std::sync::Arc;
 
 use crate::command::{ClientId, OpResult, Reply, Request};
-use crate::config::Flaw;
 use crate::message::Output;
 
 use super::{Node, QUEUE_MAX, Role};
@@ -20,7 +19,7 @@ impl Node {
     pub(super) fn dedup_lookup(&self, request: &Request) -> Option<Option<OpResult>> {
         // Flaw no-client-dedup: the dedup table is never consulted, so a
         // retry that reaches the log twice is applied twice.
-        if self.config.has(Flaw::NoClientDedup) {
+        if flaw!(self.config, NoClientDedup) {
             return None;
         }
         let recorded = self.volatile.kv.session(request.client, request.seq)?;

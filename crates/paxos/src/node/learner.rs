@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use crate::command::{Command, OpResult, Reply, Request};
-use crate::config::{Flaw, Mode};
+use crate::config::Mode;
 use crate::durable::DurableWrite;
 use crate::kv::Applied;
 use crate::message::{Message, Output, Probe};
@@ -30,8 +30,8 @@ impl Node {
         if self.durable.chosen.contains_key(&slot) {
             return;
         }
-        let across_ballots = self.config.has(Flaw::LearnAcrossBallots);
-        let double_count = self.config.has(Flaw::DoubleCountVotes);
+        let across_ballots = flaw!(self.config, LearnAcrossBallots);
+        let double_count = flaw!(self.config, DoubleCountVotes);
         let tally = self.volatile.tallies.entry(slot).or_insert_with(|| Tally {
             ballot,
             command: command.clone(),
@@ -135,13 +135,13 @@ impl Node {
     /// Flaw skip-gap-fill: a leader executes later slots without first
     /// completing an earlier one, jumping the gap once a later slot is chosen.
     fn skips_gap(&self, slot: Slot) -> bool {
-        self.config.has(Flaw::SkipGapFill)
+        flaw!(self.config, SkipGapFill)
             && self.is_leader()
             && self.durable.chosen.range(slot..).next().is_some()
     }
 
     fn apply_request(&mut self, request: &Arc<Request>, out: &mut Vec<Output>) -> Option<OpResult> {
-        let dedup = !self.config.has(Flaw::NoClientDedup);
+        let dedup = !flaw!(self.config, NoClientDedup);
         let result = match self.volatile.kv.apply(request, dedup) {
             Applied::Fresh(result) => {
                 if matches!(result, OpResult::CasConflict { .. }) {

@@ -54,7 +54,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use crate::command::{ClientId, Command, OpResult, Reply, Request};
-use crate::config::{Config, Flaw, Mode};
+use crate::config::{Config, Mode};
 use crate::durable::Durable;
 use crate::kv::Kv;
 use crate::message::{Message, Output, Probe, Timer};
@@ -165,7 +165,7 @@ impl Node {
         let mut applied_upto = 0;
         while let Some(command) = durable.chosen.get(&applied_upto) {
             if let Command::Client(request) = command {
-                kv.apply(request, !config.has(Flaw::NoClientDedup));
+                kv.apply(request, !flaw!(config, NoClientDedup));
             }
             applied_upto += 1;
         }
@@ -273,9 +273,7 @@ impl Node {
                     out.push(reply_to(&request, Reply::Redirect { leader }));
                     return;
                 }
-                if self.is_leader()
-                    && self.config.has(Flaw::StaleLeaderRead)
-                    && !request.op.is_write()
+                if self.is_leader() && flaw!(self.config, StaleLeaderRead) && !request.op.is_write()
                 {
                     // Flaw stale-leader-read: a leader that may have been
                     // deposed serves a read locally, without a quorum.

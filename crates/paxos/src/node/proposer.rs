@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::command::{Command, Reply};
-use crate::config::{Flaw, Mode};
+use crate::config::Mode;
 use crate::durable::DurableWrite;
 use crate::message::{AcceptedEntry, Message, Output, Probe, Timer};
 use crate::types::{Ballot, NodeId, NodeSet, Slot};
@@ -29,7 +29,7 @@ impl Node {
         let round = self.volatile.round + 1;
         self.volatile.round = round;
         let write = DurableWrite::RoundMax(round);
-        if self.config.has(Flaw::BallotReuseAfterRestart) {
+        if flaw!(self.config, BallotReuseAfterRestart) {
             // Flaw ballot-reuse-after-restart: the round counter lives only in
             // memory, so after a restart the node hands out old ballots again.
             self.persist_skipped(write);
@@ -38,7 +38,7 @@ impl Node {
         }
         // Flaw ballot-without-node-id: ballots are bare round numbers, so
         // two proposers can pick the same one.
-        let node = if self.config.has(Flaw::BallotWithoutNodeId) {
+        let node = if flaw!(self.config, BallotWithoutNodeId) {
             0
         } else {
             self.id
@@ -65,13 +65,10 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         let quorum = self.config.quorum_phase1();
-        let double_count = self.config.has(Flaw::DoubleCountVotes);
+        let double_count = flaw!(self.config, DoubleCountVotes);
         // Flaw learn-across-ballots: the learner feeds every report of an
         // acceptance into the slot's one vote set, whatever its ballot.
-        let reports_as_votes = self
-            .config
-            .has(Flaw::LearnAcrossBallots)
-            .then(|| accepted.clone());
+        let reports_as_votes = flaw!(self.config, LearnAcrossBallots).then(|| accepted.clone());
         let Role::Candidate(phase1) = &mut self.volatile.role else {
             return;
         };
@@ -127,7 +124,7 @@ impl Node {
                     continue;
                 }
                 let command = match phase1.reports.get(&slot) {
-                    Some((_, reported)) if self.config.has(Flaw::IgnorePromisedValues) => {
+                    Some((_, reported)) if flaw!(self.config, IgnorePromisedValues) => {
                         // Flaw ignore-promised-values: the proposer keeps its
                         // own value, dropping the one a promise reported.
                         let _ = reported;

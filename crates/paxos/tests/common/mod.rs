@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use paxos::{
-    Ballot, ClientId, Command, Config, Durable, DurableWrite, Flaw, Flaws, Message, Mode, Node,
-    NodeId, Op, OpResult, Output, Probe, Reply, Request, Slot, Timer, Value,
+    Ballot, ClientId, Command, Config, Durable, DurableWrite, Message, Mode, Node, NodeId, Op,
+    OpResult, Output, Probe, Reply, Request, Slot, Timer, Value,
 };
 
 /// Deliveries one `Cluster::deliver_all` may make before the test calls the
@@ -30,12 +30,17 @@ pub const DELIVERIES_MAX: usize = 100_000;
 // ------------------------------------------------------------------ builders
 
 pub fn config(nodes: u8, mode: Mode) -> Arc<Config> {
-    config_with_flaws(nodes, mode, &[])
+    let config = Config::new(nodes, mode);
+    config.validate().expect("test config is valid");
+    Arc::new(config)
 }
 
-pub fn config_with_flaws(nodes: u8, mode: Mode, flaws: &[Flaw]) -> Arc<Config> {
+/// Needs the `flaws` feature, which `cargo test -p paxos` turns on through
+/// the crate's dev-dependency on itself.
+#[cfg(feature = "flaws")]
+pub fn config_with_flaws(nodes: u8, mode: Mode, flaws: &[paxos::Flaw]) -> Arc<Config> {
     let mut config = Config::new(nodes, mode);
-    config.flaws = flaws.iter().copied().collect::<Flaws>();
+    config.flaws = flaws.iter().copied().collect::<paxos::Flaws>();
     config.validate().expect("test config is valid");
     Arc::new(config)
 }
