@@ -1,11 +1,10 @@
 //! A sans-IO Multi-Paxos core for a replicated key-value store.
 //!
 //! This crate performs no I/O and keeps no clock: no sockets, files,
-//! threads, async or randomness of its own. It never asks what time it is:
-//! time reaches it only as timers firing, which it asked for as relative
-//! delays (plus a jitter the caller draws). Effects go out as values. The
-//! same inputs always give the same outputs, which is what lets a simulator
-//! run this exact code reproducibly from a seed.
+//! threads, async or randomness of its own. Inputs come in as method calls,
+//! effects go out as values. The same inputs always give the same outputs,
+//! which is what lets a simulator run this exact code reproducibly from a
+//! seed.
 //!
 //! # Call protocol
 //!
@@ -28,7 +27,9 @@
 //! **Outputs** ([`Output`]), carried out in the order given:
 //! - `Persist(write)`: apply `write` to the durable copy ([`Durable::apply`])
 //!   and make it durable. It precedes the sends it guards; the caller must
-//!   finish it before carrying out any later `Send` of the same batch.
+//!   finish it before carrying out any later `Send` of the same batch. The
+//!   node has applied the same write to its own copy ([`Node::durable`]);
+//!   `Persist` is the only way durable state changes.
 //! - `Send { to, message }`: deliver `message` to node `to`, or lose it.
 //! - `SetTimer { timer, delay_us, jitter_us }`: call `handle_timer(timer)`
 //!   once, `delay_us` plus a random `0..=jitter_us` (the caller draws it)
