@@ -1,10 +1,13 @@
-//! The durable half of a node: what survives a crash.
+//! The durable half of a node: what survives a crash, and the one way it
+//! changes.
 //!
-//! A node never writes this directly to disk. It hands each change to its
-//! caller as `Output::Persist(DurableWrite)`; the caller applies the write to
-//! its own copy (its "disk") with [`Durable::apply`] before sending the
-//! messages that follow it. After a crash the node is rebuilt from that copy
-//! alone with `Node::recover`.
+//! Every change is a [`DurableWrite`]. The node applies each write to its own
+//! copy with [`Durable::apply`] and hands the same write to its caller as
+//! `Output::Persist`; the caller applies it to its copy (its "disk") with the
+//! same method before sending the messages that follow it. Both copies thus
+//! go through the same assertions, and they agree unless a flaw skips the
+//! `Persist` (the bug it models). After a crash the node is rebuilt from the
+//! caller's copy alone with `Node::recover`.
 
 use std::collections::BTreeMap;
 
@@ -42,16 +45,28 @@ pub struct Durable {
 }
 
 impl Durable {
-    /// Apply one write, as the caller's storage does. Asserts the durable
-    /// invariants at the writing end: promises and rounds never decrease.
+    /// Apply one write, to the node's copy or the caller's. Asserts, at the
+    /// writing end, what the node relies on when it reads its durable state
+    /// back: a promise write raises the promise, a round write raises the
+    /// round, a slot is chosen once, never changed, and (in a build without
+    /// the flaws) an acceptance neither exceeds the promise nor lowers the
+    /// slot's accepted ballot.
     pub fn apply(&mut self, write: &DurableWrite) {
         match write {
             DurableWrite::Promised(ballot) => {
-                assert!(*ballot >= self.promised, "durable promise decreased");
+                assert!(
+                    *ballot > self.promised,
+                    "durable promise {ballot} does not raise {}",
+                    self.promised
+                );
                 self.promised = *ballot;
             }
             DurableWrite::RoundMax(round) => {
-                assert!(*round >= self.round_max, "durable round decreased");
+                assert!(
+                    *round > self.round_max,
+                    "durable round {round} does not raise {}",
+                    self.round_max
+                );
                 self.round_max = *round;
             }
             DurableWrite::Accepted {
@@ -59,10 +74,30 @@ impl Durable {
                 ballot,
                 command,
             } => {
+                // Without the flaws, an acceptance is at or below the promise
+                // (which is raised first) and never lowers a slot's ballot.
+                // accept-below-promise breaks the second, and
+                // promise-not-persisted the first on the caller's copy.
+                if cfg!(not(feature = "flaws")) {
+                    assert!(
+                        *ballot <= self.promised,
+                        "slot {slot} accepted at {ballot} above the promise {}",
+                        self.promised
+                    );
+                    let previous = self.accepted.get(slot).map(|(previous, _)| *previous);
+                    assert!(
+                        previous.is_none_or(|previous| previous <= *ballot),
+                        "slot {slot} accepted at {ballot}, lower than before"
+                    );
+                }
                 self.accepted.insert(*slot, (*ballot, command.clone()));
             }
             DurableWrite::Chosen { slot, command } => {
-                self.chosen.entry(*slot).or_insert_with(|| command.clone());
+                assert!(
+                    !self.chosen.contains_key(slot),
+                    "slot {slot} chosen a second time"
+                );
+                self.chosen.insert(*slot, command.clone());
             }
         }
     }

@@ -1,10 +1,10 @@
 //! A sans-IO Multi-Paxos core for a replicated key-value store.
 //!
-//! This crate performs no I/O and reads no clock: no sockets, files,
-//! threads, async or randomness of its own. Time comes in as an argument
-//! (virtual microseconds); effects go out as values. The same inputs always
-//! give the same outputs, which is what lets a simulator run this exact code
-//! reproducibly from a seed.
+//! This crate performs no I/O and keeps no clock: no sockets, files,
+//! threads, async or randomness of its own. Inputs come in as method calls,
+//! effects go out as values. The same inputs always give the same outputs,
+//! which is what lets a simulator run this exact code reproducibly from a
+//! seed.
 //!
 //! # Call protocol
 //!
@@ -14,42 +14,78 @@
 //! **Inputs** — each appends outputs to a caller-owned `Vec<Output>`:
 //! - [`Node::new`] / [`Node::recover`]: boot, or rebuild after a crash from
 //!   the caller's `Durable` alone. Both ask for the initial timers.
-//! - [`Node::handle_message`]`(now_us, from, message, out)`: a message from
+//! - [`Node::handle_message`]`(from, message, out)`: a message from
 //!   another node (or from itself: a node is its own acceptor, and sends to
 //!   itself like to any peer).
-//! - [`Node::handle_timer`]`(now_us, timer, out)`: a timer it set fired.
-//! - [`Node::handle_client`]`(now_us, request, out)`: a client request.
+//! - [`Node::handle_timer`]`(timer, out)`: a timer it set fired.
+//! - [`Node::handle_client`]`(request, out)`: a client request.
+//!
+//! No input carries the time. The core keeps no clock and reads none: every
+//! timing decision is a relative delay in a `SetTimer` output, and the caller
+//! alone decides when, in its own time, that delay is up.
 //!
 //! **Outputs** ([`Output`]), carried out in the order given:
 //! - `Persist(write)`: apply `write` to the durable copy ([`Durable::apply`])
 //!   and make it durable. It precedes the sends it guards; the caller must
-//!   finish it before carrying out any later `Send` of the same batch.
+//!   finish it before carrying out any later `Send` of the same batch. The
+//!   node has applied the same write to its own copy ([`Node::durable`]);
+//!   `Persist` is the only way durable state changes.
 //! - `Send { to, message }`: deliver `message` to node `to`, or lose it.
 //! - `SetTimer { timer, delay_us, jitter_us }`: call `handle_timer(timer)`
-//!   once, after `delay_us` plus a random `0..=jitter_us` the caller draws,
-//!   replacing any pending timer of the same kind. All randomness the
-//!   protocol needs (election jitter, backoff) enters this way.
+//!   once, `delay_us` plus a random `0..=jitter_us` (the caller draws it)
+//!   after this output, replacing any pending timer of the same kind. All
+//!   randomness the protocol needs (election jitter, backoff) enters this
+//!   way.
 //! - `Reply { client, seq, reply }`: answer the client.
 //! - `Applied` and `Probe`: observations for checkers and coverage counters;
 //!   a production caller may ignore them.
 //!
 //! A crash is "drop the `Node`"; pending timers die with it. Recovery is
-//! `Node::recover(config, id, durable.clone(), now_us, out)`.
+//! `Node::recover(config, id, durable.clone(), out)`.
 //!
-//! See [`node`] for the algorithm and [`config::Flaw`] for the deliberate
-//! bugs the harness uses to prove its checkers.
+//! See [`node`] for the algorithm.
+//!
+//! # Features
+//!
+//! `flaws` compiles in twelve deliberate bugs (`Flaw`), switched on per
+//! cluster through `Config::flaws`, which the simulator uses to prove that
+//! its checkers catch them. Without the feature, which is how a production
+//! caller builds the core, there is no `Flaw` type, no `flaws` field (a
+//! configuration naming one is rejected as an unknown field), and every flaw
+//! branch is `if false`, compiled to nothing.
+
+/// `flaw!(config, Name)`: whether the deliberate flaw `Flaw::Name` is on in
+/// `config`. With the `flaws` feature it asks `Config::has`; without it, it
+/// is the constant `false`, so the branch it guards compiles to nothing.
+#[cfg(feature = "flaws")]
+macro_rules! flaw {
+    ($config:expr, $flaw:ident) => {
+        $config.has($crate::flaws::Flaw::$flaw)
+    };
+}
+
+#[cfg(not(feature = "flaws"))]
+macro_rules! flaw {
+    ($config:expr, $flaw:ident) => {
+        false
+    };
+}
 
 pub mod command;
 pub mod config;
 pub mod durable;
+#[cfg(feature = "flaws")]
+pub mod flaws;
 pub mod kv;
 pub mod message;
 pub mod node;
 pub mod types;
 
 pub use command::{ClientId, Command, Key, Op, OpResult, Reply, Request, Value};
-pub use config::{Config, ConfigError, Flaw, Flaws, Mode, Timing};
+pub use config::{Config, ConfigError, Mode, Timing};
 pub use durable::{Durable, DurableWrite};
+#[cfg(feature = "flaws")]
+pub use flaws::{Flaw, Flaws};
 pub use kv::Kv;
 pub use message::{AcceptedEntry, Message, Output, Probe, Timer};
 pub use node::Node;

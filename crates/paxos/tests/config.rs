@@ -1,7 +1,7 @@
 //! Configuration validation and its messages, data-driven: each case is a
 //! configuration and the words its error must contain.
 
-use paxos::{Config, ConfigError, Flaw, Flaws, Mode, NODES_MAX};
+use paxos::{Config, ConfigError, Mode, NODES_MAX};
 
 fn with_quorums(nodes: u8, phase1: Option<u8>, phase2: Option<u8>) -> Config {
     let mut config = Config::new(nodes, Mode::StableLeader);
@@ -129,50 +129,38 @@ fn default_quorums_are_majorities() {
 }
 
 #[test]
-fn flaws_are_empty_by_default() {
-    assert!(Flaws::default().is_empty());
-    assert_eq!(Flaws::default(), Flaws::NONE);
-    let config = Config::new(3, Mode::Leaderless);
-    assert!(config.flaws.is_empty());
-    for flaw in Flaw::ALL {
-        assert!(!config.has(*flaw), "{flaw} is on by default");
-    }
-    let parsed: Config = serde_json::from_str(r#"{"nodes": 3, "mode": "leaderless"}"#).unwrap();
-    assert!(parsed.flaws.is_empty());
-    assert_eq!(parsed, config);
-}
-
-#[test]
-fn names_round_trip_and_unknown_names_are_explained() {
-    for flaw in Flaw::ALL {
-        assert_eq!(Flaw::from_name(flaw.name()), Some(*flaw));
-        assert!(!flaw.breaks().is_empty());
-    }
+fn mode_names_round_trip() {
     for mode in Mode::ALL {
         assert_eq!(Mode::from_name(mode.name()), Some(mode));
     }
-    let flaws: Flaws = [Flaw::MinorityQuorum, Flaw::NoClientDedup]
-        .into_iter()
-        .collect();
-    let json = serde_json::to_string(&flaws).unwrap();
-    assert_eq!(json, r#"["minority-quorum","no-client-dedup"]"#);
-    assert_eq!(serde_json::from_str::<Flaws>(&json).unwrap(), flaws);
+    assert_eq!(Mode::from_name("stable_leader"), None);
+}
 
-    let error = serde_json::from_str::<Flaws>(r#"["minority-quorums"]"#).unwrap_err();
-    let message = error.to_string();
-    assert!(
-        message.contains("unknown flaw `minority-quorums`"),
-        "{message}"
-    );
-    assert!(
-        message.contains("minority-quorum,"),
-        "lists the known flaws: {message}"
-    );
-
+#[test]
+fn unknown_fields_are_rejected() {
     let error = serde_json::from_str::<Config>(r#"{"nodes": 3, "mode": "leaderless", "node": 1}"#)
         .unwrap_err();
     assert!(
         error.to_string().contains("unknown field `node`"),
         "{error}"
     );
+}
+
+/// Built without the `flaws` feature, a configuration cannot switch a flaw
+/// on: there is no `flaws` field, and a file naming one is rejected. Runs
+/// only in that build: RUSTFLAGS="--cfg paxos_no_flaws" cargo test -p paxos
+#[cfg(not(feature = "flaws"))]
+#[test]
+fn a_config_naming_flaws_is_rejected_without_the_feature() {
+    for flaws in [r#"["minority-quorum"]"#, "[]"] {
+        let json = format!(r#"{{"nodes": 3, "mode": "leaderless", "flaws": {flaws}}}"#);
+        let error = serde_json::from_str::<Config>(&json).unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `flaws`"),
+            "{json}: {error}"
+        );
+    }
+    let plain = r#"{"nodes": 3, "mode": "leaderless"}"#;
+    let parsed: Config = serde_json::from_str(plain).unwrap();
+    assert_eq!(parsed, Config::new(3, Mode::Leaderless));
 }

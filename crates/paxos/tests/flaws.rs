@@ -1,12 +1,16 @@
 //! Each deliberate flaw is live: with it on, the node deviates exactly where
 //! the real bug would; with it off (checked by the other test files), not.
+//! Also the flaws' names, their serde form and the `flaws` config field.
+//! Compiled only with the `flaws` feature, which the crate's own tests turn
+//! on through a dev-dependency on itself (see Cargo.toml).
+#![cfg(feature = "flaws")]
 
 mod common;
 
 use common::*;
 use paxos::{
-    AcceptedEntry, Command, Config, DurableWrite, Flaw, Message, Mode, OpResult, Output, Reply,
-    Timer,
+    AcceptedEntry, Command, Config, DurableWrite, Flaw, Flaws, Message, Mode, OpResult, Output,
+    Reply, Timer,
 };
 
 fn flawed(nodes: u8, mode: Mode, flaw: Flaw, id: u8) -> Solo {
@@ -288,4 +292,60 @@ fn skip_gap_fill_executes_past_an_unchosen_slot() {
         );
         assert_eq!(solo.node.applied_upto(), applied_upto, "flaws {flaws:?}");
     }
+}
+
+#[test]
+fn flaws_are_empty_by_default() {
+    assert!(Flaws::default().is_empty());
+    assert_eq!(Flaws::default(), Flaws::NONE);
+    let config = Config::new(3, Mode::Leaderless);
+    assert!(config.flaws.is_empty());
+    for flaw in Flaw::ALL {
+        assert!(!config.has(*flaw), "{flaw} is on by default");
+    }
+    let parsed: Config = serde_json::from_str(r#"{"nodes": 3, "mode": "leaderless"}"#).unwrap();
+    assert!(parsed.flaws.is_empty());
+    assert_eq!(parsed, config);
+}
+
+#[test]
+fn names_round_trip_and_unknown_names_are_explained() {
+    for flaw in Flaw::ALL {
+        assert_eq!(Flaw::from_name(flaw.name()), Some(*flaw));
+        assert!(!flaw.breaks().is_empty());
+    }
+    let flaws: Flaws = [Flaw::MinorityQuorum, Flaw::NoClientDedup]
+        .into_iter()
+        .collect();
+    let json = serde_json::to_string(&flaws).unwrap();
+    assert_eq!(json, r#"["minority-quorum","no-client-dedup"]"#);
+    assert_eq!(serde_json::from_str::<Flaws>(&json).unwrap(), flaws);
+
+    let error = serde_json::from_str::<Flaws>(r#"["minority-quorums"]"#).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("unknown flaw `minority-quorums`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("minority-quorum,"),
+        "lists the known flaws: {message}"
+    );
+}
+
+#[test]
+fn a_config_file_switches_flaws_on_by_name() {
+    let json = r#"{"nodes": 3, "mode": "leaderless", "flaws": ["minority-quorum"]}"#;
+    let config: Config = serde_json::from_str(json).unwrap();
+    assert!(config.has(Flaw::MinorityQuorum));
+    assert_eq!(config.flaws.iter().count(), 1);
+    assert_eq!(config.quorum_phase1(), 1);
+    let error = serde_json::from_str::<Config>(
+        r#"{"nodes": 3, "mode": "leaderless", "flaws": ["minority"]}"#,
+    )
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("unknown flaw `minority`"),
+        "{error}"
+    );
 }

@@ -232,7 +232,7 @@ proptest! {
                 Step::Restart => {
                     let durable = solo.durable.clone();
                     let mut out = Vec::new();
-                    solo.node = Node::recover(config.clone(), 0, durable, solo.now_us, &mut out);
+                    solo.node = Node::recover(config.clone(), 0, durable, &mut out);
                     lead_if_needed(&mut solo);
                     continue;
                 }

@@ -107,7 +107,7 @@ impl Simulation {
         let mut out = std::mem::take(&mut self.outputs);
         out.clear();
         let durable = self.hosts[usize::from(id)].disk.clone();
-        let node = Node::recover(self.cluster.clone(), id, durable, self.now_us, &mut out);
+        let node = Node::recover(self.cluster.clone(), id, durable, &mut out);
         if self.options.checkers && self.violation.is_none() {
             let place = self.place();
             if let Err(violation) = self.checker.on_restart(place, &node) {

@@ -41,10 +41,7 @@ impl Simulation {
                 if duplicate { "(dup) " } else { "" }
             )
         });
-        let now_us = self.now_us;
-        self.with_node(to, |node, out| {
-            node.handle_message(now_us, from, message, out)
-        });
+        self.with_node(to, |node, out| node.handle_message(from, message, out));
     }
 
     /// A client's request reaches node `to`, or is lost if it is down.
@@ -66,8 +63,7 @@ impl Simulation {
                 request.client, request.seq, request.op
             )
         });
-        let now_us = self.now_us;
-        self.with_node(to, |node, out| node.handle_client(now_us, request, out));
+        self.with_node(to, |node, out| node.handle_client(request, out));
     }
 
     /// A timer fires at `node`, unless it was replaced or died in a crash.
@@ -79,8 +75,7 @@ impl Simulation {
         self.digest.timer(node, timer);
         self.counters.timers_fired += 1;
         self.record(Some(node), "timer", || timer.name().into());
-        let now_us = self.now_us;
-        self.with_node(node, |n, out| n.handle_timer(now_us, timer, out));
+        self.with_node(node, |n, out| n.handle_timer(timer, out));
     }
 
     /// Hand live node `id` one input, then carry out what it emitted.

@@ -241,7 +241,7 @@ impl Simulation {
     fn boot(&mut self) {
         for id in 0..self.cluster.nodes {
             let mut out = std::mem::take(&mut self.outputs);
-            let node = Node::new(self.cluster.clone(), id, 0, &mut out);
+            let node = Node::new(self.cluster.clone(), id, &mut out);
             self.hosts.push(Host::boot(node));
             self.carry_out(id, &mut out);
             self.outputs = out;

@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use paxos::{
-    Ballot, ClientId, Command, Config, Durable, DurableWrite, Flaw, Flaws, Message, Mode, Node,
-    NodeId, Op, OpResult, Output, Probe, Reply, Request, Slot, Timer, Value,
+    Ballot, ClientId, Command, Config, Durable, DurableWrite, Message, Mode, Node, NodeId, Op,
+    OpResult, Output, Probe, Reply, Request, Slot, Timer, Value,
 };
 
 /// Deliveries one `Cluster::deliver_all` may make before the test calls the
@@ -30,12 +30,17 @@ pub const DELIVERIES_MAX: usize = 100_000;
 // ------------------------------------------------------------------ builders
 
 pub fn config(nodes: u8, mode: Mode) -> Arc<Config> {
-    config_with_flaws(nodes, mode, &[])
+    let config = Config::new(nodes, mode);
+    config.validate().expect("test config is valid");
+    Arc::new(config)
 }
 
-pub fn config_with_flaws(nodes: u8, mode: Mode, flaws: &[Flaw]) -> Arc<Config> {
+/// Needs the `flaws` feature, which `cargo test -p paxos` turns on through
+/// the crate's dev-dependency on itself.
+#[cfg(feature = "flaws")]
+pub fn config_with_flaws(nodes: u8, mode: Mode, flaws: &[paxos::Flaw]) -> Arc<Config> {
     let mut config = Config::new(nodes, mode);
-    config.flaws = flaws.iter().copied().collect::<Flaws>();
+    config.flaws = flaws.iter().copied().collect::<paxos::Flaws>();
     config.validate().expect("test config is valid");
     Arc::new(config)
 }
@@ -212,7 +217,6 @@ pub fn done(reply: &Reply) -> &OpResult {
 pub struct Solo {
     pub node: Node,
     pub durable: Durable,
-    pub now_us: u64,
 }
 
 impl Solo {
@@ -222,13 +226,9 @@ impl Solo {
 
     pub fn recover(config: Arc<Config>, id: NodeId, durable: Durable) -> Solo {
         let mut out = Vec::new();
-        let node = Node::recover(config, id, durable.clone(), 0, &mut out);
+        let node = Node::recover(config, id, durable.clone(), &mut out);
         assert!(persists(&out).is_empty(), "booting writes nothing");
-        Solo {
-            node,
-            durable,
-            now_us: 0,
-        }
+        Solo { node, durable }
     }
 
     /// Crash (drop the volatile part) and recover from what was persisted.
@@ -239,25 +239,21 @@ impl Solo {
 
     pub fn feed(&mut self, from: NodeId, message: Message) -> Vec<Output> {
         let mut out = Vec::new();
-        self.now_us += 1;
-        self.node
-            .handle_message(self.now_us, from, message, &mut out);
+        self.node.handle_message(from, message, &mut out);
         self.apply_persists(&out);
         out
     }
 
     pub fn timer(&mut self, timer: Timer) -> Vec<Output> {
         let mut out = Vec::new();
-        self.now_us += 1;
-        self.node.handle_timer(self.now_us, timer, &mut out);
+        self.node.handle_timer(timer, &mut out);
         self.apply_persists(&out);
         out
     }
 
     pub fn client(&mut self, request: Arc<Request>) -> Vec<Output> {
         let mut out = Vec::new();
-        self.now_us += 1;
-        self.node.handle_client(self.now_us, request, &mut out);
+        self.node.handle_client(request, &mut out);
         self.apply_persists(&out);
         out
     }
@@ -372,7 +368,7 @@ impl Cluster {
         assert!(self.nodes[id as usize].is_none(), "node {id} is up");
         let mut out = Vec::new();
         let durable = self.durables[id as usize].clone();
-        let node = Node::recover(self.config.clone(), id, durable, self.now_us, &mut out);
+        let node = Node::recover(self.config.clone(), id, durable, &mut out);
         self.nodes[id as usize] = Some(node);
         self.carry_out(id, out);
     }
@@ -386,15 +382,11 @@ impl Cluster {
     }
 
     pub fn client(&mut self, id: NodeId, request: Arc<Request>) {
-        self.input(id, |node, now_us, out| {
-            node.handle_client(now_us, request, out)
-        });
+        self.input(id, |node, out| node.handle_client(request, out));
     }
 
     pub fn timer(&mut self, id: NodeId, timer: Timer) {
-        self.input(id, |node, now_us, out| {
-            node.handle_timer(now_us, timer, out)
-        });
+        self.input(id, |node, out| node.handle_timer(timer, out));
     }
 
     /// Deliver the oldest queued message, if any. Returns false when the
@@ -413,9 +405,7 @@ impl Cluster {
             return true;
         }
         let Envelope { from, to, message } = envelope;
-        self.input(to, |node, now_us, out| {
-            node.handle_message(now_us, from, message, out)
-        });
+        self.input(to, |node, out| node.handle_message(from, message, out));
         true
     }
 
@@ -553,12 +543,13 @@ impl Cluster {
         }
     }
 
-    fn input(&mut self, id: NodeId, feed: impl FnOnce(&mut Node, u64, &mut Vec<Output>)) {
+    /// Feed one input. Each input advances virtual time by a microsecond,
+    /// so timers set by consecutive inputs are set at distinct times.
+    fn input(&mut self, id: NodeId, feed: impl FnOnce(&mut Node, &mut Vec<Output>)) {
         self.now_us += 1;
-        let now_us = self.now_us;
         let mut out = Vec::new();
         let node = self.nodes[id as usize].as_mut().expect("node is up");
-        feed(node, now_us, &mut out);
+        feed(node, &mut out);
         self.carry_out(id, out);
     }
 
