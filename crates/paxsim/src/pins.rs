@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use paxos::{Flaw, Mode, NODES_MAX};
 use sim::{Pins, SimConfig};
 
-use crate::units::{ppm_to_probability, probability_to_ppm};
+use sim::edge::{ppm_to_probability, probability_to_ppm};
 
 /// Bounds on workload pins, so that a typo cannot make one seed run for hours.
 pub const CLIENTS_MAX: u32 = 1_000;

@@ -6,7 +6,8 @@
 //! [`SimConfig`] — drawn from a seed by swarm testing, or written out
 //! explicitly — run it with [`Simulation`], and read the [`RunReport`].
 //!
-//! Parts, one concern each: [`rng`] (one seed, independent streams),
+//! Parts, one concern each: [`config`] (what shapes a run, and the swarm
+//! draw), [`edge`] (values as people write them), [`rng`] (one seed, independent streams),
 //! [`network`] (delay, loss, duplication, partitions), [`faults`] (crashes,
 //! partitions, pauses, schedules), [`workload`] (clients and their history),
 //! [`check`] and [`linearizability`] (the checkers), [`simulation`] (the
@@ -14,6 +15,7 @@
 
 pub mod check;
 pub mod config;
+pub mod edge;
 pub mod faults;
 pub mod linearizability;
 pub mod network;
@@ -26,7 +28,7 @@ pub mod strategies;
 pub mod trace;
 pub mod workload;
 
-pub use config::{Limits, NetworkConfig, Pins, ScriptedOp, SimConfig, WorkloadConfig};
+pub use config::{Limits, Mix, NetworkConfig, Pins, ScriptedOp, SimConfig, WorkloadConfig};
 pub use faults::{FaultAction, FaultRates, Partition, ScheduledFault, Trigger};
 pub use report::{
     Counters, Evidence, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation,
