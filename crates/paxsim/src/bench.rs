@@ -34,7 +34,6 @@ use crate::cli::jobs_or_all_cores;
 use crate::error::InputError;
 use crate::fuzz::SEEDS_DEFAULT;
 use crate::guarded;
-use crate::pins::SeedSpec;
 use crate::progress::{self, Counters};
 use crate::units::Shard;
 
@@ -397,7 +396,6 @@ fn default_plan(seeds: u64, jobs: usize) -> Plan {
     assert!(seeds > 0, "a campaign needs a seed");
     assert!(jobs > 0, "a campaign needs a worker");
     Plan {
-        spec: SeedSpec::default(),
         pins: Pins::default(),
         seed_start: 0,
         index_last: seeds - 1,

@@ -2,15 +2,17 @@
 //! its validation, and swarm testing: drawing one per seed.
 //!
 //! The serde attributes here are the scenario file format: the defaults a
-//! file may leave out, probabilities as floats.
+//! file may leave out, probabilities as floats. Which options may be
+//! pinned instead of drawn is the knob table in `knobs`.
 
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use paxos::{Config as ClusterConfig, Flaws, Mode};
+use paxos::{Config as ClusterConfig, Mode};
 
 use crate::edge::probability;
 use crate::faults::{FaultRates, ScheduledFault};
+use crate::knobs::Pins;
 use crate::rng::{self, Ppm, Stream, between, chance};
 
 /// How every message between two nodes, or a node and a client, travels.
@@ -233,36 +235,18 @@ pub struct SimConfig {
     pub limits: Limits,
 }
 
-/// Swarm options pinned instead of drawn. `None` means "let the seed draw it".
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Pins {
-    pub nodes: Option<u8>,
-    pub mode: Option<Mode>,
-    pub quorum_phase1: Option<u8>,
-    pub quorum_phase2: Option<u8>,
-    pub allow_unsafe_quorums: bool,
-    pub drop_ppm: Option<Ppm>,
-    pub duplicate_ppm: Option<Ppm>,
-    pub delay_us_min: Option<u64>,
-    pub delay_us_max: Option<u64>,
-    pub crash_interval_us: Option<u64>,
-    pub partition_interval_us: Option<u64>,
-    pub pause_interval_us: Option<u64>,
-    pub clients: Option<u32>,
-    pub keys: Option<u32>,
-    pub ops_per_client: Option<u32>,
-    pub flaws: Flaws,
-}
-
 impl SimConfig {
     /// Swarm testing: the seed draws its own configuration, except what
-    /// `pins` fixes. Every draw happens whether or not it is pinned, so a
-    /// pin changes only its own field.
+    /// `pins` fixes. Every draw happens whether or not it is pinned, and
+    /// most pins are written over the drawn values at the end
+    /// ([`Pins::apply`]), so a pin changes only its own field. The few pins
+    /// that shape later draws are read here: the cluster size, a quorum
+    /// (which replaces the flexible pair) and the delay range.
     pub fn draw(seed: u64, pins: &Pins) -> SimConfig {
         let mut rng = rng::stream(seed, Stream::Swarm);
         let rng = &mut rng;
         let nodes = pick(pins.nodes, [3u8, 5, 7][between(rng, 0, 2) as usize]);
-        let mode = pick(pins.mode, Mode::ALL[between(rng, 0, 1) as usize]);
+        let mode = Mode::ALL[between(rng, 0, 1) as usize];
         let mut cluster = ClusterConfig::new(nodes, mode);
         // A quarter of the seeds run flexible quorums that still intersect.
         let flexible = chance(rng, 250_000);
@@ -271,10 +255,6 @@ impl SimConfig {
             cluster.quorum_phase1 = Some(phase1);
             cluster.quorum_phase2 = Some(nodes + 1 - phase1);
         }
-        cluster.quorum_phase1 = pins.quorum_phase1.or(cluster.quorum_phase1);
-        cluster.quorum_phase2 = pins.quorum_phase2.or(cluster.quorum_phase2);
-        cluster.allow_unsafe_quorums = pins.allow_unsafe_quorums;
-        cluster.flaws = pins.flaws;
 
         // One seed in ten runs over a slow, WAN-like network whose round
         // trips outlast the protocol's timeouts.
@@ -295,8 +275,8 @@ impl SimConfig {
             delay_us_max,
             tail_ppm,
             tail_delay_us_max: Some(delay_us_max + between(rng, 10_000, 200_000)),
-            drop_ppm: pick(pins.drop_ppm, draw_rate(rng, 250_000, 1_000, 100_000)),
-            duplicate_ppm: pick(pins.duplicate_ppm, draw_rate(rng, 250_000, 1_000, 100_000)),
+            drop_ppm: draw_rate(rng, 250_000, 1_000, 100_000),
+            duplicate_ppm: draw_rate(rng, 250_000, 1_000, 100_000),
         };
 
         let chaos_us = between(rng, 500_000, 4_000_000);
@@ -304,27 +284,27 @@ impl SimConfig {
         let partition_interval_us = draw_interval(rng, 250_000, 100_000, 2_000_000);
         let pause_interval_us = draw_interval(rng, 400_000, 200_000, 3_000_000);
         let fault_rates = FaultRates {
-            crash_interval_us: pick(pins.crash_interval_us, crash_interval_us),
+            crash_interval_us,
             crash_down_us_max: between(rng, 10_000, 1_000_000),
-            partition_interval_us: pick(pins.partition_interval_us, partition_interval_us),
+            partition_interval_us,
             partition_duration_us_max: between(rng, 10_000, 1_500_000),
-            pause_interval_us: pick(pins.pause_interval_us, pause_interval_us),
+            pause_interval_us,
             pause_duration_us_max: between(rng, 10_000, 500_000),
         };
 
         let put_ppm = between(rng, 100_000, 600_000) as Ppm;
         let get_ppm = between(rng, 100_000, u64::from(900_000 - put_ppm)) as Ppm;
         let workload = WorkloadConfig {
-            clients: pick(pins.clients, between(rng, 1, 8) as u32),
-            keys: pick(pins.keys, between(rng, 1, 4) as u32),
-            ops_per_client: pick(pins.ops_per_client, between(rng, 5, 40) as u32),
+            clients: between(rng, 1, 8) as u32,
+            keys: between(rng, 1, 4) as u32,
+            ops_per_client: between(rng, 5, 40) as u32,
             mix: Mix::put_get(put_ppm, get_ppm),
             think_us_max: between(rng, 0, 20_000),
             request_timeout_us: between(rng, 100_000, 400_000),
             attempts_max: between(rng, 2, 8) as u32,
             scripts: Vec::new(),
         };
-        SimConfig {
+        let mut config = SimConfig {
             seed,
             cluster,
             network,
@@ -334,7 +314,9 @@ impl SimConfig {
             fault_rates,
             faults: Vec::new(),
             limits: Limits::default(),
-        }
+        };
+        pins.apply(&mut config);
+        config
     }
 
     /// Check everything a run relies on; the message names the field.

@@ -7,7 +7,8 @@
 //! explicitly — run it with [`Simulation`], and read the [`RunReport`].
 //!
 //! Parts, one concern each: [`config`] (what shapes a run, and the swarm
-//! draw), [`edge`] (values as people write them), [`rng`] (one seed, independent streams),
+//! draw), [`knobs`] (what may be pinned instead of drawn, described once),
+//! [`edge`] (values as people write them), [`rng`] (one seed, independent streams),
 //! [`network`] (delay, loss, duplication, partitions), [`faults`] (crashes,
 //! partitions, pauses, schedules), [`workload`] (clients and their history),
 //! [`check`] and [`linearizability`] (the checkers), [`simulation`] (the
@@ -17,6 +18,7 @@ pub mod check;
 pub mod config;
 pub mod edge;
 pub mod faults;
+pub mod knobs;
 pub mod linearizability;
 pub mod network;
 pub mod queue;
@@ -28,8 +30,9 @@ pub mod strategies;
 pub mod trace;
 pub mod workload;
 
-pub use config::{Limits, Mix, NetworkConfig, Pins, ScriptedOp, SimConfig, WorkloadConfig};
+pub use config::{Limits, Mix, NetworkConfig, ScriptedOp, SimConfig, WorkloadConfig};
 pub use faults::{FaultAction, FaultRates, Partition, ScheduledFault, Trigger};
+pub use knobs::{KNOBS, Knob, Pins};
 pub use report::{
     Counters, Evidence, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation,
 };
