@@ -40,9 +40,10 @@ impl Mode {
 }
 
 /// Protocol timing, in virtual microseconds. The caller adds the jitter: the
-/// core asks for "at least `delay_us`, plus up to `jitter_us`".
+/// core asks for "at least `delay_us`, plus up to `jitter_us`". A field a
+/// file leaves out takes its default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Timing {
     /// How often a leader sends heartbeats.
     pub heartbeat_interval_us: u64,

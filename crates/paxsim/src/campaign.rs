@@ -15,7 +15,6 @@ use sim::{Pins, Probes, SimConfig};
 use crate::corpus;
 use crate::guarded;
 use crate::outcome::{self, Finding, INVALID_CONFIG, PANIC};
-use crate::pins::SeedSpec;
 use crate::progress::Counters;
 use crate::shrink;
 use crate::units::Shard;
@@ -23,7 +22,7 @@ use crate::units::Shard;
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    pub spec: SeedSpec,
+    /// Pinned knobs and flaws, for every seed.
     pub pins: Pins,
     pub seed_start: u64,
     /// The last seed index to run, inclusive: seeds are `seed_start + i`.
@@ -204,7 +203,7 @@ fn record_file(plan: &Plan, seed: u64, finding: &Finding, totals: &mut Totals) {
     if finding.label == INVALID_CONFIG {
         return;
     }
-    let path = match corpus::write_failure(dir, seed, &plan.spec, finding) {
+    let path = match corpus::write_failure(dir, seed, &plan.pins, finding) {
         Ok(path) => path,
         Err(error) => {
             totals.write_errors.push(error);
@@ -231,7 +230,7 @@ fn record_shrunk(plan: &Plan, seed: u64, failure_path: &Path, totals: &mut Total
         .unwrap_or_default();
     let config = SimConfig::draw(seed, &plan.pins);
     let runs_max = sim::shrink::RUNS_MAX_DEFAULT;
-    match shrink::shrink_to_file(&config, &plan.spec, &scenario_path, &name, runs_max) {
+    match shrink::shrink_to_file(&config, &plan.pins, &scenario_path, &name, runs_max) {
         Ok(report) => totals.files_written.push(report.path),
         Err(error) => totals.shrink_failures.push(error),
     }
@@ -254,7 +253,6 @@ mod tests {
 
     fn plan(index_last: u64, shard: Shard) -> Plan {
         Plan {
-            spec: SeedSpec::default(),
             pins: Pins::default(),
             seed_start: 0,
             index_last,

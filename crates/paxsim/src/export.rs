@@ -3,8 +3,6 @@
 
 use std::process::ExitCode;
 
-use sim::SimConfig;
-
 use crate::atomic;
 use crate::cli::ExportArgs;
 use crate::error::InputError;
@@ -12,11 +10,11 @@ use crate::outcome::{self, Expect};
 use crate::scenario::Scenario;
 
 pub fn command(args: ExportArgs) -> Result<ExitCode, InputError> {
-    let spec = args.config.to_spec();
-    let pins = spec
-        .check(args.seed)
+    let config = args
+        .config
+        .pins
+        .draw_checked(args.seed)
         .map_err(|error| InputError(format!("configuration flags: {error}")))?;
-    let config = SimConfig::draw(args.seed, &pins);
     let expect = match &args.expect {
         Some(name) => {
             Expect::from_name(name).map_err(|error| InputError(format!("--expect: {error}")))?

@@ -81,14 +81,12 @@ fn plan(args: &FuzzArgs) -> Result<Plan, InputError> {
             u64::MAX
         )));
     }
-    let spec = args.config.to_spec();
-    let pins = spec
-        .check(seed_start)
+    let pins = args.config.pins.clone();
+    pins.draw_checked(seed_start)
         .map_err(|error| InputError(format!("configuration flags: {error}")))?;
     let determinism_ppm = probability_to_ppm(args.check_determinism)
         .map_err(|error| InputError(format!("--check-determinism: {error}")))?;
     Ok(Plan {
-        spec,
         pins,
         seed_start,
         index_last,

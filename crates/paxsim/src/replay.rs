@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use sim::{RunOptions, RunReport, SimConfig, Simulation, TraceEvent, Verdict};
+use sim::{Pins, RunOptions, RunReport, SimConfig, Simulation, TraceEvent, Verdict};
 
 use crate::atomic;
 use crate::cli::ReplayArgs;
@@ -14,7 +14,6 @@ use crate::error::InputError;
 use crate::guarded;
 use crate::input;
 use crate::outcome::{self, format_time_us};
-use crate::pins::SeedSpec;
 
 /// How many events before a violation the report shows.
 const TRACE_CONTEXT_EVENTS: usize = 30;
@@ -53,9 +52,9 @@ pub fn command(args: ReplayArgs) -> Result<ExitCode, InputError> {
 
 /// The seed's drawn configuration, or the scenario's.
 fn configuration(args: &ReplayArgs) -> Result<SimConfig, InputError> {
-    let spec = args.config.to_spec();
+    let pins = &args.config.pins;
     if let Some(path) = &args.scenario {
-        if spec != SeedSpec::default() {
+        if *pins != Pins::default() {
             return Err(InputError::new(
                 "--scenario takes no configuration flags: the file holds the whole configuration",
             ));
@@ -63,10 +62,8 @@ fn configuration(args: &ReplayArgs) -> Result<SimConfig, InputError> {
         return input::load_scenario_config(path);
     }
     let seed = args.seed.expect("clap requires --seed without --scenario");
-    let pins = spec
-        .check(seed)
-        .map_err(|error| InputError(format!("configuration flags: {error}")))?;
-    Ok(SimConfig::draw(seed, &pins))
+    pins.draw_checked(seed)
+        .map_err(|error| InputError(format!("configuration flags: {error}")))
 }
 
 fn pretty(config: &SimConfig) -> String {

@@ -6,29 +6,31 @@
 
 use serde_json::{Value, json};
 
+use sim::Pins;
+
 use crate::campaign::{CampaignResult, Plan, SeedFailure};
 use crate::outcome::format_time_us;
-use crate::pins::SeedSpec;
+use crate::pins;
 
 /// `paxsim replay --seed S <flags>`.
-pub fn replay_command(seed: u64, spec: &SeedSpec) -> String {
-    command("replay", seed, spec, None)
+pub fn replay_command(seed: u64, pins: &Pins) -> String {
+    command("replay", seed, pins, None)
 }
 
 /// `paxsim shrink --seed S <flags> --out scenarios/NAME.json`.
-pub fn shrink_command(seed: u64, spec: &SeedSpec, label: &str) -> String {
+pub fn shrink_command(seed: u64, pins: &Pins, label: &str) -> String {
     let out = format!("scenarios/{label}-seed-{seed}.json");
-    command("shrink", seed, spec, Some(out))
+    command("shrink", seed, pins, Some(out))
 }
 
-fn command(subcommand: &str, seed: u64, spec: &SeedSpec, out: Option<String>) -> String {
+fn command(subcommand: &str, seed: u64, pins: &Pins, out: Option<String>) -> String {
     let mut words = vec![
         "paxsim".to_string(),
         subcommand.to_string(),
         "--seed".into(),
         seed.to_string(),
     ];
-    words.extend(spec.to_flags());
+    words.extend(pins::to_flags(pins));
     if let Some(out) = out {
         words.push("--out".into());
         words.push(out);
@@ -56,7 +58,7 @@ pub fn print_human(plan: &Plan, result: &CampaignResult) {
         totals.seeds_run,
         seed_range(plan),
         plan.shard,
-        plan.spec.describe()
+        pins::describe(&plan.pins)
     );
     if result.interrupted {
         println!("interrupted: the summary covers the seeds that completed");
@@ -84,7 +86,7 @@ pub fn print_human(plan: &Plan, result: &CampaignResult) {
         println!("nondeterministic: {}", totals.nondeterministic.len());
         for (seed, difference) in &totals.nondeterministic {
             println!("  seed {seed}: {difference}");
-            println!("    replay: {}", replay_command(*seed, &plan.spec));
+            println!("    replay: {}", replay_command(*seed, &plan.pins));
         }
     }
     for path in &totals.files_written {
@@ -110,10 +112,10 @@ fn print_failure(plan: &Plan, failure: &SeedFailure) {
     for line in finding.message.lines() {
         println!("    {line}");
     }
-    println!("    replay: {}", replay_command(failure.seed, &plan.spec));
+    println!("    replay: {}", replay_command(failure.seed, &plan.pins));
     println!(
         "    shrink: {}",
-        shrink_command(failure.seed, &plan.spec, finding.label)
+        shrink_command(failure.seed, &plan.pins, finding.label)
     );
 }
 
@@ -134,8 +136,8 @@ pub fn to_json(plan: &Plan, result: &CampaignResult) -> Value {
                 "key": finding.key,
                 "node": finding.node,
                 "message": finding.message,
-                "replay": replay_command(failure.seed, &plan.spec),
-                "shrink": shrink_command(failure.seed, &plan.spec, finding.label),
+                "replay": replay_command(failure.seed, &plan.pins),
+                "shrink": shrink_command(failure.seed, &plan.pins, finding.label),
             })
         })
         .collect();
@@ -149,13 +151,13 @@ pub fn to_json(plan: &Plan, result: &CampaignResult) -> Value {
         .iter()
         .map(|(seed, _)| *seed)
         .collect();
-    let flaws: Vec<&str> = plan.spec.flaws.iter().map(|flaw| flaw.name()).collect();
+    let flaws: Vec<&str> = plan.pins.flaws.iter().map(|flaw| flaw.name()).collect();
     json!({
         "seeds_run": totals.seeds_run,
         "seed_start": plan.seed_start,
         "shard": plan.shard.to_string(),
         "flaws": flaws,
-        "pins": plan.spec.pins,
+        "pins": pins::to_json(&plan.pins),
         "interrupted": result.interrupted,
         "events": totals.events,
         "elapsed_s": result.elapsed.as_secs_f64(),

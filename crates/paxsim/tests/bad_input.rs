@@ -127,6 +127,36 @@ fn unknown_flaw() {
 }
 
 #[test]
+fn flaws_at_the_top_are_the_old_format() {
+    let text = replace(r#""expect": "pass""#, r#""flaws": [], "expect": "pass""#);
+    rejects("old-flaws", &text, &["flaws", "cluster.flaws"]);
+}
+
+#[test]
+fn a_probability_out_of_range_names_the_field() {
+    let text = replace(
+        r#""delay_us_max": 1000"#,
+        r#""delay_us_max": 1000, "drop": 1.5"#,
+    );
+    rejects("bad-drop", &text, &["network.drop", "1.5", "0..=1"]);
+}
+
+#[test]
+fn a_mix_that_does_not_sum_to_one() {
+    let text = replace(
+        r#""ops_per_client": 3"#,
+        r#""ops_per_client": 3, "mix": {"put": 0.5, "get": 0.5, "cas": 0.5}"#,
+    );
+    rejects("bad-mix", &text, &["workload.mix", "expected 1"]);
+}
+
+#[test]
+fn too_many_clients() {
+    let text = replace(r#""clients": 2"#, r#""clients": 2000"#);
+    rejects("many-clients", &text, &["workload.clients", "at most 1000"]);
+}
+
+#[test]
 fn negative_time() {
     let text = replace(r#""time_us": 50000"#, r#""time_us": -5"#);
     rejects("negative-time", &text, &["faults[0]", "-5"]);

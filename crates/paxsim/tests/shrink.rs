@@ -33,7 +33,10 @@ fn a_shrunk_scenario_is_smaller_and_fails_the_same_way_under_run() {
     let scenario: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
     assert_eq!(scenario["expect"], "linearizability");
-    assert_eq!(scenario["flaws"], serde_json::json!(["stale-leader-read"]));
+    assert_eq!(
+        scenario["cluster"]["flaws"],
+        serde_json::json!(["stale-leader-read"])
+    );
 
     let run = paxsim(&["run", file, "--json"]);
     assert_eq!(code(&run), 0, "{}", stdout(&run));

@@ -1,27 +1,67 @@
-//! A run's whole configuration, and swarm testing: drawing one per seed.
+//! A run's whole configuration (`SimConfig` and its parts), its file form,
+//! its validation, and swarm testing: drawing one per seed.
+//!
+//! The serde attributes here are the scenario file format: the defaults a
+//! file may leave out, probabilities as floats. Which options may be
+//! pinned instead of drawn is the knob table in `knobs`.
 
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use paxos::{Config as ClusterConfig, Flaws, Mode};
+use paxos::{Config as ClusterConfig, Mode};
 
+use crate::edge::probability;
 use crate::faults::{FaultRates, ScheduledFault};
+use crate::knobs::Pins;
 use crate::rng::{self, Ppm, Stream, between, chance};
 
 /// How every message between two nodes, or a node and a client, travels.
+/// In files probabilities are floats in 0..=1 (`drop: 0.05`), ppm inside.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
     pub delay_us_min: u64,
     pub delay_us_max: u64,
     /// A message takes the long tail, up to `tail_delay_us_max`, this often.
+    #[serde(
+        rename = "tail",
+        with = "probability",
+        default,
+        skip_serializing_if = "is_zero"
+    )]
     pub tail_ppm: Ppm,
-    pub tail_delay_us_max: u64,
+    /// The longest long-tail delay; `None`: no longer than `delay_us_max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_delay_us_max: Option<u64>,
+    #[serde(
+        rename = "drop",
+        with = "probability",
+        default,
+        skip_serializing_if = "is_zero"
+    )]
     pub drop_ppm: Ppm,
+    #[serde(
+        rename = "duplicate",
+        with = "probability",
+        default,
+        skip_serializing_if = "is_zero"
+    )]
     pub duplicate_ppm: Ppm,
 }
 
-/// The simulated clients.
+impl NetworkConfig {
+    /// The longest long-tail delay in force.
+    pub fn tail_us_max(&self) -> u64 {
+        self.tail_delay_us_max.unwrap_or(self.delay_us_max)
+    }
+}
+
+/// Bounds on the workload, so that a typo cannot make one run take hours.
+pub const CLIENTS_MAX: u32 = 1_000;
+pub const KEYS_MAX: u32 = 10_000;
+pub const OPS_PER_CLIENT_MAX: u32 = 100_000;
+
+/// The simulated clients. The defaults are those a scenario file may leave out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadConfig {
@@ -29,20 +69,64 @@ pub struct WorkloadConfig {
     /// Keys are `user_profile:0` .. `user_profile:{keys-1}`; few keys, much contention.
     pub keys: u32,
     pub ops_per_client: u32,
-    /// The operation mix; Cas gets what Put and Get leave.
-    pub put_ppm: Ppm,
-    pub get_ppm: Ppm,
+    #[serde(default = "Mix::default_for_files")]
+    pub mix: Mix,
+    #[serde(default = "think_us_max_default")]
     pub think_us_max: u64,
     /// A client retries on another node after this long without an answer.
+    #[serde(default = "request_timeout_us_default")]
     pub request_timeout_us: u64,
     /// During the chaos phase a client gives up on an operation after this
     /// many attempts; the operation's outcome is then unknown.
+    #[serde(default = "attempts_max_default")]
     pub attempts_max: u32,
     /// Explicit operations, one list per client. When present, client `i`
     /// runs `scripts[i]` instead of drawing `ops_per_client` operations,
     /// and `clients` must equal `scripts.len()`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scripts: Vec<Vec<ScriptedOp>>,
+}
+
+fn think_us_max_default() -> u64 {
+    10_000
+}
+
+fn request_timeout_us_default() -> u64 {
+    200_000
+}
+
+fn attempts_max_default() -> u32 {
+    4
+}
+
+/// The operation mix, summing to one; in files `{"put", "get", "cas"}` as
+/// floats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mix {
+    #[serde(rename = "put", with = "probability")]
+    pub put_ppm: Ppm,
+    #[serde(rename = "get", with = "probability")]
+    pub get_ppm: Ppm,
+    #[serde(rename = "cas", with = "probability")]
+    pub cas_ppm: Ppm,
+}
+
+impl Mix {
+    /// Cas gets what Put and Get leave.
+    pub fn put_get(put_ppm: Ppm, get_ppm: Ppm) -> Mix {
+        assert!(put_ppm + get_ppm <= rng::PPM_ONE);
+        Mix {
+            put_ppm,
+            get_ppm,
+            cas_ppm: rng::PPM_ONE - put_ppm - get_ppm,
+        }
+    }
+
+    /// The mix of a scenario file that gives none.
+    pub fn default_for_files() -> Mix {
+        Mix::put_get(400_000, 400_000)
+    }
 }
 
 /// One scripted client operation. Written values are generated, unique per
@@ -93,9 +177,10 @@ impl ScriptedOp {
 }
 
 /// Bounds on one run. A run that hits `steps_max` or `time_us_max` is
-/// reported as a limit, never as a pass.
+/// reported as a limit, never as a pass. A field a file leaves out takes
+/// its default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Limits {
     pub steps_max: u64,
     pub time_us_max: u64,
@@ -117,59 +202,51 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    fn is_default(&self) -> bool {
+        *self == Limits::default()
+    }
+}
+
 /// Everything that shapes one run. Serializable, so a drawn configuration
-/// can be printed in full, saved, and replayed.
+/// can be printed in full, saved, and replayed; a scenario file is this
+/// object plus a name and an expectation, with the defaults its serde
+/// attributes give (`scenarios/README.md` lists them).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimConfig {
     pub seed: u64,
     pub cluster: ClusterConfig,
     pub network: NetworkConfig,
+    pub workload: WorkloadConfig,
     /// How long faults are injected before the heal phase.
     pub chaos_us: u64,
     /// Begin the heal phase as soon as every client is done, rather than at
     /// `chaos_us`: nothing is left to disturb, so the run ends sooner.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub heal_when_clients_done: bool,
+    /// Random faults drawn from the seed; none unless given.
+    #[serde(default = "no_fault_rates", skip_serializing_if = "is_no_fault_rates")]
     pub fault_rates: FaultRates,
     /// Explicit faults, in addition to the random ones the rates draw.
     #[serde(default)]
     pub faults: Vec<ScheduledFault>,
-    pub workload: WorkloadConfig,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Limits::is_default")]
     pub limits: Limits,
-}
-
-/// Swarm options pinned instead of drawn. `None` means "let the seed draw it".
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Pins {
-    pub nodes: Option<u8>,
-    pub mode: Option<Mode>,
-    pub quorum_phase1: Option<u8>,
-    pub quorum_phase2: Option<u8>,
-    pub allow_unsafe_quorums: bool,
-    pub drop_ppm: Option<Ppm>,
-    pub duplicate_ppm: Option<Ppm>,
-    pub delay_us_min: Option<u64>,
-    pub delay_us_max: Option<u64>,
-    pub crash_interval_us: Option<u64>,
-    pub partition_interval_us: Option<u64>,
-    pub pause_interval_us: Option<u64>,
-    pub clients: Option<u32>,
-    pub keys: Option<u32>,
-    pub ops_per_client: Option<u32>,
-    pub flaws: Flaws,
 }
 
 impl SimConfig {
     /// Swarm testing: the seed draws its own configuration, except what
-    /// `pins` fixes. Every draw happens whether or not it is pinned, so a
-    /// pin changes only its own field.
+    /// `pins` fixes. Every draw happens whether or not it is pinned, and
+    /// most pins are written over the drawn values at the end
+    /// ([`Pins::apply`]), so a pin changes only its own field. The few pins
+    /// that shape later draws are read here: the cluster size, a quorum
+    /// (which replaces the flexible pair) and the delay range.
     pub fn draw(seed: u64, pins: &Pins) -> SimConfig {
         let mut rng = rng::stream(seed, Stream::Swarm);
         let rng = &mut rng;
         let nodes = pick(pins.nodes, [3u8, 5, 7][between(rng, 0, 2) as usize]);
-        let mode = pick(pins.mode, Mode::ALL[between(rng, 0, 1) as usize]);
+        let mode = Mode::ALL[between(rng, 0, 1) as usize];
         let mut cluster = ClusterConfig::new(nodes, mode);
         // A quarter of the seeds run flexible quorums that still intersect.
         let flexible = chance(rng, 250_000);
@@ -178,10 +255,6 @@ impl SimConfig {
             cluster.quorum_phase1 = Some(phase1);
             cluster.quorum_phase2 = Some(nodes + 1 - phase1);
         }
-        cluster.quorum_phase1 = pins.quorum_phase1.or(cluster.quorum_phase1);
-        cluster.quorum_phase2 = pins.quorum_phase2.or(cluster.quorum_phase2);
-        cluster.allow_unsafe_quorums = pins.allow_unsafe_quorums;
-        cluster.flaws = pins.flaws;
 
         // One seed in ten runs over a slow, WAN-like network whose round
         // trips outlast the protocol's timeouts.
@@ -201,9 +274,9 @@ impl SimConfig {
             delay_us_min,
             delay_us_max,
             tail_ppm,
-            tail_delay_us_max: delay_us_max + between(rng, 10_000, 200_000),
-            drop_ppm: pick(pins.drop_ppm, draw_rate(rng, 250_000, 1_000, 100_000)),
-            duplicate_ppm: pick(pins.duplicate_ppm, draw_rate(rng, 250_000, 1_000, 100_000)),
+            tail_delay_us_max: Some(delay_us_max + between(rng, 10_000, 200_000)),
+            drop_ppm: draw_rate(rng, 250_000, 1_000, 100_000),
+            duplicate_ppm: draw_rate(rng, 250_000, 1_000, 100_000),
         };
 
         let chaos_us = between(rng, 500_000, 4_000_000);
@@ -211,38 +284,39 @@ impl SimConfig {
         let partition_interval_us = draw_interval(rng, 250_000, 100_000, 2_000_000);
         let pause_interval_us = draw_interval(rng, 400_000, 200_000, 3_000_000);
         let fault_rates = FaultRates {
-            crash_interval_us: pick(pins.crash_interval_us, crash_interval_us),
+            crash_interval_us,
             crash_down_us_max: between(rng, 10_000, 1_000_000),
-            partition_interval_us: pick(pins.partition_interval_us, partition_interval_us),
+            partition_interval_us,
             partition_duration_us_max: between(rng, 10_000, 1_500_000),
-            pause_interval_us: pick(pins.pause_interval_us, pause_interval_us),
+            pause_interval_us,
             pause_duration_us_max: between(rng, 10_000, 500_000),
         };
 
         let put_ppm = between(rng, 100_000, 600_000) as Ppm;
         let get_ppm = between(rng, 100_000, u64::from(900_000 - put_ppm)) as Ppm;
         let workload = WorkloadConfig {
-            clients: pick(pins.clients, between(rng, 1, 8) as u32),
-            keys: pick(pins.keys, between(rng, 1, 4) as u32),
-            ops_per_client: pick(pins.ops_per_client, between(rng, 5, 40) as u32),
-            put_ppm,
-            get_ppm,
+            clients: between(rng, 1, 8) as u32,
+            keys: between(rng, 1, 4) as u32,
+            ops_per_client: between(rng, 5, 40) as u32,
+            mix: Mix::put_get(put_ppm, get_ppm),
             think_us_max: between(rng, 0, 20_000),
             request_timeout_us: between(rng, 100_000, 400_000),
             attempts_max: between(rng, 2, 8) as u32,
             scripts: Vec::new(),
         };
-        SimConfig {
+        let mut config = SimConfig {
             seed,
             cluster,
             network,
+            workload,
             chaos_us,
             heal_when_clients_done: true,
             fault_rates,
             faults: Vec::new(),
-            workload,
             limits: Limits::default(),
-        }
+        };
+        pins.apply(&mut config);
+        config
     }
 
     /// Check everything a run relies on; the message names the field.
@@ -257,32 +331,54 @@ impl SimConfig {
                 network.delay_us_min, network.delay_us_max
             ));
         }
-        if network.tail_delay_us_max < network.delay_us_max {
+        if let Some(tail_us_max) = network.tail_delay_us_max
+            && tail_us_max < network.delay_us_max
+        {
             return Err(format!(
-                "network.tail_delay_us_max ({}) is below network.delay_us_max ({})",
-                network.tail_delay_us_max, network.delay_us_max
+                "network.tail_delay_us_max ({tail_us_max}) is below network.delay_us_max ({})",
+                network.delay_us_max
             ));
         }
+        let workload = &self.workload;
+        let mix = &workload.mix;
         for (field, ppm) in [
-            ("network.tail_ppm", network.tail_ppm),
-            ("network.drop_ppm", network.drop_ppm),
-            ("network.duplicate_ppm", network.duplicate_ppm),
+            ("network.tail", network.tail_ppm),
+            ("network.drop", network.drop_ppm),
+            ("network.duplicate", network.duplicate_ppm),
         ] {
             if ppm > rng::PPM_ONE {
                 return Err(format!(
-                    "{field} is {ppm}, expected at most 1000000 (certain)"
+                    "{field} is {ppm} ppm, expected at most 1000000 (certain)"
                 ));
             }
         }
-        let workload = &self.workload;
+        let mix_ppm = u64::from(mix.put_ppm) + u64::from(mix.get_ppm) + u64::from(mix.cas_ppm);
+        if mix_ppm != u64::from(rng::PPM_ONE) {
+            return Err(format!(
+                "workload.mix: put + get + cas is {}, expected 1",
+                mix_ppm as f64 / f64::from(rng::PPM_ONE)
+            ));
+        }
+        for (field, value, max) in [
+            ("clients", workload.clients, CLIENTS_MAX),
+            ("keys", workload.keys, KEYS_MAX),
+            (
+                "ops_per_client",
+                workload.ops_per_client,
+                OPS_PER_CLIENT_MAX,
+            ),
+        ] {
+            if value > max {
+                return Err(format!(
+                    "workload.{field} is {value}, expected at most {max}"
+                ));
+            }
+        }
         if workload.clients == 0 {
             return Err("workload.clients is 0, expected at least 1".into());
         }
         if workload.keys == 0 {
             return Err("workload.keys is 0, expected at least 1".into());
-        }
-        if u64::from(workload.put_ppm) + u64::from(workload.get_ppm) > u64::from(rng::PPM_ONE) {
-            return Err("workload.put_ppm + workload.get_ppm exceed 1000000".into());
         }
         if workload.request_timeout_us == 0 {
             return Err("workload.request_timeout_us is 0, expected > 0".into());
@@ -353,6 +449,18 @@ impl SimConfig {
         }
         Ok(())
     }
+}
+
+fn no_fault_rates() -> FaultRates {
+    FaultRates::NONE
+}
+
+fn is_no_fault_rates(rates: &FaultRates) -> bool {
+    *rates == FaultRates::NONE
+}
+
+fn is_zero(ppm: &Ppm) -> bool {
+    *ppm == 0
 }
 
 fn yes() -> bool {

@@ -21,17 +21,22 @@
 //!   (progress after the heal) and [`linearizability`] (the history);
 //! - what a run leaves: [`report`] (verdict, violations, probes, counters),
 //!   [`digest`] (its fingerprint) and [`trace`] (the readable timeline);
-//! - around runs: [`rng`] (one seed, independent streams), [`config`] (a
-//!   run's configuration, drawn per seed), [`shrink`] (from a failing seed
-//!   to a minimal scenario) and [`strategies`] (proptest generators).
+//! - configuration: [`config`] (a run's configuration, its file form, the
+//!   swarm draw), [`knobs`] (what may be pinned instead of drawn, described
+//!   once) and [`edge`] (values as people write them);
+//! - around runs: [`rng`] (one seed, independent streams), [`shrink`] (from
+//!   a failing seed to a minimal scenario) and [`strategies`] (proptest
+//!   generators).
 
 pub mod check;
 mod client_io;
 pub mod config;
 pub mod digest;
+pub mod edge;
 mod event;
 pub mod faults;
 mod host;
+pub mod knobs;
 mod lifecycle;
 pub mod linearizability;
 mod liveness;
@@ -48,8 +53,9 @@ pub mod trace;
 mod triggers;
 pub mod workload;
 
-pub use config::{Limits, NetworkConfig, Pins, ScriptedOp, SimConfig, WorkloadConfig};
+pub use config::{Limits, Mix, NetworkConfig, ScriptedOp, SimConfig, WorkloadConfig};
 pub use faults::{FaultAction, FaultRates, Partition, ScheduledFault, Trigger};
+pub use knobs::{KNOBS, Knob, Pins};
 pub use report::{
     Counters, Evidence, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation,
 };

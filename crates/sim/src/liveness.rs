@@ -161,7 +161,8 @@ pub(crate) fn converged(hosts: &[Host]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Pins, SimConfig};
+    use crate::config::SimConfig;
+    use crate::knobs::Pins;
     use crate::workload::ClientEffect;
 
     const BOUND_US: u64 = 1_000;

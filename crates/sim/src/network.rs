@@ -106,7 +106,7 @@ impl Network {
         let tail = chance(&mut self.rng, config.tail_ppm);
         let normal_us = between(&mut self.rng, config.delay_us_min, config.delay_us_max);
         if tail {
-            between(&mut self.rng, config.delay_us_max, config.tail_delay_us_max)
+            between(&mut self.rng, config.delay_us_max, config.tail_us_max())
         } else {
             normal_us
         }

@@ -290,7 +290,7 @@ impl Shrinker {
             |c| c.network.drop_ppm = 0,
             |c| c.network.duplicate_ppm = 0,
             |c| c.network.tail_ppm = 0,
-            |c| c.network.tail_delay_us_max = c.network.delay_us_max,
+            |c| c.network.tail_delay_us_max = Some(c.network.delay_us_max),
             |c| {
                 c.network.delay_us_max =
                     c.network.delay_us_min + (c.network.delay_us_max - c.network.delay_us_min) / 2

@@ -58,7 +58,7 @@ pub fn network() -> impl Strategy<Value = NetworkConfig> {
                     delay_us_min,
                     delay_us_max,
                     tail_ppm,
-                    tail_delay_us_max: delay_us_max + 50_000,
+                    tail_delay_us_max: Some(delay_us_max + 50_000),
                     drop_ppm,
                     duplicate_ppm,
                 }
@@ -150,8 +150,7 @@ pub fn workload(ops_max: usize) -> impl Strategy<Value = WorkloadConfig> {
             clients: scripts.len() as u32,
             keys,
             ops_per_client: 0,
-            put_ppm: 400_000,
-            get_ppm: 300_000,
+            mix: crate::Mix::put_get(400_000, 300_000),
             think_us_max,
             request_timeout_us: 200_000,
             attempts_max: 4,

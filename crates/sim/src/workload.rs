@@ -473,9 +473,9 @@ impl Drawn {
     fn scripted(&self, config: &WorkloadConfig) -> ScriptedOp {
         let key = self.key;
         let at_us = None;
-        if self.roll < config.put_ppm {
+        if self.roll < config.mix.put_ppm {
             ScriptedOp::Put { key, at_us }
-        } else if self.roll < config.put_ppm + config.get_ppm {
+        } else if self.roll < config.mix.put_ppm + config.mix.get_ppm {
             ScriptedOp::Get { key, at_us }
         } else {
             ScriptedOp::Cas {
@@ -496,12 +496,12 @@ impl Drawn {
     ) -> Op {
         let key = keys[self.key as usize].clone();
         let value = || document(self.name, client, seq);
-        if self.roll < config.put_ppm {
+        if self.roll < config.mix.put_ppm {
             Op::Put {
                 key,
                 value: value(),
             }
-        } else if self.roll < config.put_ppm + config.get_ppm {
+        } else if self.roll < config.mix.put_ppm + config.mix.get_ppm {
             Op::Get { key }
         } else {
             let expected_version = versions_seen.get(&self.key).copied().unwrap_or(0);

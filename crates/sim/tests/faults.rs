@@ -79,7 +79,7 @@ fn lossless() -> NetworkConfig {
         delay_us_min: 10,
         delay_us_max: 20,
         tail_ppm: 0,
-        tail_delay_us_max: 20,
+        tail_delay_us_max: Some(20),
         drop_ppm: 0,
         duplicate_ppm: 0,
     }
