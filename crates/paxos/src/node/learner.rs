@@ -27,6 +27,7 @@ impl Node {
         command: Command,
         out: &mut Vec<Output>,
     ) {
+        self.heard_accepted(from, ballot);
         if self.durable.chosen.contains_key(&slot) {
             return;
         }

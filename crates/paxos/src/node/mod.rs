@@ -75,6 +75,13 @@ pub const BACKOFF_DOUBLINGS_MAX: u32 = 5;
 /// How far behind a `Decide` must show a node to be before it asks for
 /// catch-up at once; smaller gaps are mostly reordering and fill themselves.
 pub const CATCHUP_LAG_SLOTS: Slot = 4;
+/// A stable leader with proposals outstanding that hears no `Accepted` from
+/// any other node over this many retransmits steps down. Followers take its
+/// heartbeats as long as it sends them, so a leader that can still send but
+/// no longer hear (a one-way cut) would otherwise hold the cluster forever.
+/// Generous, so that a slow network's round trips (up to about twenty
+/// retransmit intervals in the swarm) never trip it.
+pub const LEADER_UNHEARD_RETRANSMITS_MAX: u32 = 32;
 
 /// A proposer's phase 1 in progress.
 #[derive(Clone, Debug)]
@@ -94,6 +101,8 @@ struct Phase2 {
     slot_next: Slot,
     /// Undecided proposals, by slot.
     proposals: BTreeMap<Slot, Command>,
+    /// Retransmits since an `Accepted` from another node last arrived.
+    unheard_retransmits: u32,
 }
 
 #[derive(Clone, Debug)]
