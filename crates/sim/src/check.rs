@@ -6,22 +6,93 @@
 //! phase-2 quorum of distinct acceptors accepted it in one ballot, and stays
 //! chosen even if those acceptors later crash and forget. Each event costs
 //! O(1) amortized work: only that event's outputs are looked at.
+//!
+//! The checker shares no logic with the core it checks, only plain data
+//! types (`Command`, `Ballot`, `Op` as values): a bug in the core's own
+//! comparison, vote set or quorum arithmetic must not silence the check
+//! that would catch it. So it names values by its own [`ValueId`] (the
+//! writing request's `(client, seq)`), counts acceptors in its own
+//! [`Acceptors`] set, and takes its quorum sizes from the specification
+//! ([`quorum_sizes`]: the configuration's plain fields, a majority where
+//! none is given), never from `paxos::Config::quorum_phase2()`,
+//! `Command::same_as` or `paxos::NodeSet`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use paxos::{Ballot, Command, Key, Node, NodeId, NodeSet, Op, OpResult, Slot};
+use paxos::{Ballot, ClientId, Command, Key, Node, NodeId, Op, OpResult, Slot};
 
 use crate::linearizability::{self, KeyOp, KeyResult, Operation};
 use crate::report::{Evidence, Invariant, Violation};
 use crate::workload::History;
 
+/// The quorum sizes `(phase 1, phase 2)` the specification gives a
+/// cluster: the sizes its configuration names, a majority (`nodes / 2 + 1`)
+/// where it names none. Read from the plain fields alone, so that a bug in
+/// the core's quorum arithmetic cannot move the checker's.
+pub fn quorum_sizes(cluster: &paxos::Config) -> (usize, usize) {
+    let majority = cluster.nodes / 2 + 1;
+    let phase1 = cluster.quorum_phase1.unwrap_or(majority);
+    let phase2 = cluster.quorum_phase2.unwrap_or(majority);
+    (usize::from(phase1), usize::from(phase2))
+}
+
+/// What the checker calls one value: a client request by the `(client,
+/// seq)` that wrote it (a retry is the same request, however it travels),
+/// or a no-op. Its own notion, independent of `Command::same_as`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueId {
+    Noop,
+    Request { client: ClientId, seq: u64 },
+}
+
+impl ValueId {
+    pub fn of(command: &Command) -> ValueId {
+        match command {
+            Command::Noop => ValueId::Noop,
+            Command::Client(request) => ValueId::Request {
+                client: request.client,
+                seq: request.seq,
+            },
+        }
+    }
+}
+
+/// A set of acceptors, the checker's own (not the core's `NodeSet`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Acceptors(u64);
+
+impl Acceptors {
+    pub fn insert(&mut self, node: NodeId) {
+        assert!(node < 64, "node {node} outside the checker's set");
+        self.0 |= 1 << node;
+    }
+
+    pub fn contains(self, node: NodeId) -> bool {
+        node < 64 && self.0 & (1 << node) != 0
+    }
+
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = NodeId> {
+        (0..64).filter(move |node| self.contains(*node))
+    }
+}
+
 /// The acceptances of one ballot in one slot.
 #[derive(Clone, Debug)]
 struct BallotVotes {
     ballot: Ballot,
+    value: ValueId,
+    /// Kept to describe the value in a report.
     command: Command,
-    acceptors: NodeSet,
+    acceptors: Acceptors,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -91,9 +162,9 @@ impl SafetyChecker {
     }
 
     /// The value chosen in `slot`, by the ghost's record.
-    pub fn chosen(&self, slot: Slot) -> Option<&Command> {
+    pub fn chosen(&self, slot: Slot) -> Option<ValueId> {
         let ghost = self.slots.get(usize::try_from(slot).ok()?)?;
-        ghost.chosen.as_ref().map(|votes| &votes.command)
+        ghost.chosen.as_ref().map(|votes| votes.value)
     }
 
     /// Node `proposer` sent `Prepare(ballot)`. A proposer never lowers a
@@ -162,6 +233,7 @@ impl SafetyChecker {
         }
         self.promised_max[usize::from(acceptor)] = ballot;
         let quorum = self.quorum_phase2;
+        let value = ValueId::of(command);
         let ghost = self.slot(slot);
         let index = match ghost
             .ballots
@@ -172,17 +244,19 @@ impl SafetyChecker {
             None => {
                 ghost.ballots.push(BallotVotes {
                     ballot,
+                    value,
                     command: command.clone(),
-                    acceptors: NodeSet::default(),
+                    acceptors: Acceptors::default(),
                 });
                 ghost.ballots.len() - 1
             }
         };
         let votes = &mut ghost.ballots[index];
-        if !votes.command.same_as(command) {
+        if votes.value != value {
             let mut other = votes.clone();
-            other.acceptors = NodeSet::default();
+            other.acceptors = Acceptors::default();
             other.acceptors.insert(acceptor);
+            other.value = value;
             other.command = command.clone();
             return Err(violation(
                 Invariant::UniqueBallotValue,
@@ -204,7 +278,7 @@ impl SafetyChecker {
                 self.slots_chosen += 1;
                 Ok(true)
             }
-            Some(chosen) if chosen.command.same_as(&votes.command) => Ok(false),
+            Some(chosen) if chosen.value == votes.value => Ok(false),
             Some(chosen) => Err(violation(
                 Invariant::SingleChosenValue,
                 place,
@@ -235,9 +309,10 @@ impl SafetyChecker {
         command: &Command,
         verb: &str,
     ) -> Check {
+        let value = ValueId::of(command);
         let ghost = self.slot(slot);
         match &ghost.chosen {
-            Some(chosen) if chosen.command.same_as(command) => Ok(()),
+            Some(chosen) if chosen.value == value => Ok(()),
             Some(chosen) => Err(violation(
                 Invariant::LearnerAgreement,
                 place,

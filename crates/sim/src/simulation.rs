@@ -188,7 +188,8 @@ impl Simulation {
             rng::stream(seed, Stream::Network),
         );
         let workload = Workload::new(seed, config.workload.clone(), nodes_count);
-        let checker = SafetyChecker::new(nodes_count, cluster.quorum_phase2());
+        let (_, quorum_phase2) = check::quorum_sizes(&cluster);
+        let checker = SafetyChecker::new(nodes_count, quorum_phase2);
         let liveness = LivenessChecker::new(config.limits.liveness_us);
         let mut simulation = Simulation {
             cluster: cluster.clone(),
