@@ -11,13 +11,13 @@
 //! the same invariant: remove faults (delta-debugging chunks, then one by
 //! one), clients, and operations; lower drop, duplicate and tail rates;
 //! shorten delays, fault durations and the chaos phase; use fewer keys and
-//! fewer nodes; renumber keys and drop operations' hold-back times. Every
+//! fewer nodes; heal every node; renumber keys and drop operations'
+//! hold-back times. Every
 //! step is a full run of the candidate; candidates come in a fixed order,
 //! so the same input always gives the same output.
 
 use crate::config::{ScriptedOp, SimConfig};
 use crate::faults::{self, FaultAction, FaultRates, ScheduledFault, Trigger};
-use crate::rng::{self, Stream};
 use crate::simulation::{RunOptions, RunReport, Simulation};
 use crate::workload::scripts_of;
 
@@ -94,20 +94,20 @@ fn run(config: &SimConfig) -> Option<RunReport> {
 }
 
 /// Turn `config`'s random faults and drawn operations into an explicit
-/// schedule and scripts. Returns the materialized configuration and the run
-/// it was read from.
+/// schedule and scripts, and its drawn heal core into an explicit one (so
+/// that a candidate on another seed keeps it). Returns the materialized
+/// configuration and the run it was read from.
 pub fn materialize(config: &SimConfig) -> Result<(SimConfig, RunReport), String> {
     let report = Simulation::new(config.clone(), RunOptions::default())?.run();
-    let mut fault_rng = rng::stream(config.seed, Stream::Faults);
-    let planned = faults::plan(
-        &mut fault_rng,
-        &config.fault_rates,
-        config.cluster.nodes,
-        config.chaos_us,
-    );
+    let draws = faults::draw(config);
     let mut materialized = config.clone();
-    materialized.faults.extend(planned);
+    materialized.faults.extend(draws.planned);
     materialized.fault_rates = FaultRates::NONE;
+    if !draws.heal.is_full() {
+        materialized.heal.core_nodes = None;
+        materialized.heal.core = Some(draws.heal.core);
+        materialized.heal.excluded = Some(draws.heal.how);
+    }
     materialized.workload.scripts = scripts_of(
         config.seed,
         &config.workload,
@@ -206,6 +206,7 @@ impl Shrinker {
             self.shorten_times();
             self.fewer_keys();
             self.fewer_nodes();
+            self.full_heal();
             self.tidy_scripts();
             if self.size() >= size_before || self.runs >= self.runs_max {
                 return;
@@ -388,16 +389,26 @@ impl Shrinker {
         self.try_adopt(candidate);
     }
 
+    /// Heal every node, if the failure does not need some kept out.
+    fn full_heal(&mut self) {
+        let mut candidate = self.current.clone();
+        candidate.heal = crate::heal::HealPlan::default();
+        self.try_adopt(candidate);
+    }
+
     fn fewer_nodes(&mut self) {
-        for nodes in [3u8, 5] {
-            if nodes >= self.current.cluster.nodes {
-                continue;
-            }
+        for nodes in 1..self.current.cluster.nodes {
             let mut candidate = self.current.clone();
             candidate.cluster.nodes = nodes;
             candidate
                 .faults
                 .retain(|fault| fault_nodes(fault).iter().all(|node| *node < nodes));
+            if let Some(core) = &mut candidate.heal.core {
+                core.retain(|node| *node < nodes);
+                if core.len() == usize::from(nodes) {
+                    candidate.heal = crate::heal::HealPlan::default();
+                }
+            }
             if self.try_adopt(candidate) {
                 return;
             }

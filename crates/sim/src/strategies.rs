@@ -184,6 +184,7 @@ pub fn scenario(flaws: Flaws) -> impl Strategy<Value = SimConfig> {
                 fault_rates: FaultRates::NONE,
                 faults,
                 workload,
+                heal: crate::heal::HealPlan::default(),
                 limits: Limits::default(),
             },
         )

@@ -62,7 +62,18 @@ impl Node {
             return;
         }
         tally.vote_count += 1;
-        if tally.vote_count >= self.config.quorum_phase2() {
+        let quorum = if flaw!(self.config, DecideWithAll) {
+            // Flaw decide-with-all: waits for every replica's vote (a write
+            // acknowledged by all), so any node down stops the log.
+            usize::from(self.config.nodes)
+        } else if flaw!(self.config, LearnWithPhase1Quorum) {
+            // Flaw learn-with-phase1-quorum: the two quorum sizes swapped,
+            // harmless while q1 >= q2 and unsafe once q1 < q2.
+            self.config.quorum_phase1()
+        } else {
+            self.config.quorum_phase2()
+        };
+        if tally.vote_count >= quorum {
             let command = tally.command.clone();
             self.volatile.tallies.remove(&slot);
             self.learn(slot, command.clone(), out);

@@ -34,7 +34,10 @@ impl Node {
         let round = self.volatile.round + 1;
         self.volatile.round = round;
         let write = DurableWrite::RoundMax(round);
-        if flaw!(self.config, BallotReuseAfterRestart) {
+        if flaw!(self.config, RoundFromPromise) {
+            // Flaw round-from-promise: no durable record of the rounds used;
+            // a restart derives the round from the promise (`Node::recover`).
+        } else if flaw!(self.config, BallotReuseAfterRestart) {
             // Flaw ballot-reuse-after-restart: the round counter lives only in
             // memory, so after a restart the node hands out old ballots again.
             self.persist_skipped(write);
