@@ -10,9 +10,9 @@
 //! Then it is *minimized* greedily, for as long as the run still fails with
 //! the same invariant: remove faults (delta-debugging chunks, then one by
 //! one), clients, and operations; lower drop, duplicate and tail rates;
-//! shorten delays, fault durations and the chaos phase; use fewer keys and
-//! fewer nodes; heal every node; renumber keys and drop operations'
-//! hold-back times. Every
+//! shorten delays, fault durations and the chaos phase; use fewer keys,
+//! majority quorums and fewer nodes; heal every node; renumber keys and
+//! drop operations' hold-back times. Every
 //! step is a full run of the candidate; candidates come in a fixed order,
 //! so the same input always gives the same output.
 
@@ -205,6 +205,7 @@ impl Shrinker {
             self.simplify_network();
             self.shorten_times();
             self.fewer_keys();
+            self.majority_quorums();
             self.fewer_nodes();
             self.full_heal();
             self.tidy_scripts();
@@ -386,6 +387,14 @@ impl Shrinker {
             .unwrap_or(1);
         let mut candidate = self.current.clone();
         candidate.workload.keys = used.min(candidate.workload.keys).max(1);
+        self.try_adopt(candidate);
+    }
+
+    /// Majority quorums, if the failure does not need the flexible pair.
+    fn majority_quorums(&mut self) {
+        let mut candidate = self.current.clone();
+        candidate.cluster.quorum_phase1 = None;
+        candidate.cluster.quorum_phase2 = None;
         self.try_adopt(candidate);
     }
 
