@@ -34,14 +34,14 @@ impl Node {
         let round = self.volatile.round + 1;
         self.volatile.round = round;
         let write = DurableWrite::RoundMax(round);
-        if flaw!(self.config, RoundFromPromise) {
-            // Flaw round-from-promise: no durable record of the rounds used;
-            // a restart derives the round from the promise (`Node::recover`).
-        } else if flaw!(self.config, BallotReuseAfterRestart) {
+        // Flaw round-from-promise writes no round at all: the proposer
+        // keeps no durable record of the rounds it used, and a restart
+        // derives the round from the promise (`Node::recover`).
+        if flaw!(self.config, BallotReuseAfterRestart) {
             // Flaw ballot-reuse-after-restart: the round counter lives only in
             // memory, so after a restart the node hands out old ballots again.
             self.persist_skipped(write);
-        } else {
+        } else if !flaw!(self.config, RoundFromPromise) {
             self.persist(write, out);
         }
         // Flaw ballot-without-node-id: ballots are bare round numbers, so
