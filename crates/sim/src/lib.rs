@@ -24,6 +24,7 @@ pub mod shrink;
 pub mod simulation;
 #[cfg(feature = "proptest")]
 pub mod strategies;
+pub mod timeline;
 pub mod trace;
 pub mod workload;
 
