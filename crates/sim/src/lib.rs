@@ -49,6 +49,7 @@ pub mod shrink;
 pub mod simulation;
 #[cfg(feature = "proptest")]
 pub mod strategies;
+pub mod timeline;
 pub mod trace;
 mod triggers;
 pub mod workload;
