@@ -3,8 +3,10 @@
 //!
 //! Outcomes are named by one word, the *label*: `pass`, an invariant name
 //! (`linearizability`, ...), `limit`, `inconclusive`, `panic`, or
-//! `nondeterministic`. Expectations in scenario and corpus files use the
-//! same words. Everything but `pass` is a failure.
+//! `nondeterministic`; a run cut short is `stopped` and one run without
+//! its checkers `unchecked`. Expectations in scenario and corpus files use
+//! the same words (but the last two, which a file's run cannot have).
+//! Everything but `pass` is not a pass.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +21,8 @@ pub const NONDETERMINISTIC: &str = "nondeterministic";
 /// when pins and a drawn configuration disagree.
 pub const INVALID_CONFIG: &str = "invalid-config";
 
-/// Every label a file may expect.
+/// Every label a file may expect. `stopped` and `unchecked` are not among
+/// them: the harness runs every file to its end with every checker on.
 pub fn labels() -> Vec<&'static str> {
     let mut labels = vec![PASS];
     labels.extend(Invariant::ALL.iter().map(|invariant| invariant.name()));
@@ -125,7 +128,7 @@ pub fn format_time_us(time_us: u64) -> String {
 
 /// The word for a verdict.
 pub fn label(verdict: &Verdict) -> &'static str {
-    verdict.invariant_name().unwrap_or(PASS)
+    verdict.label()
 }
 
 /// The finding a report carries, if it is not a pass.
@@ -159,6 +162,20 @@ pub fn finding(verdict: &Verdict, events: u64, time_us: u64) -> Option<Finding> 
                 ..Finding::bare("limit", format!("the run hit {bound} before it finished"))
             })
         }
+        Verdict::Stopped { after_event } => Some(Finding {
+            event: Some(*after_event),
+            time_us: Some(time_us),
+            ..Finding::bare(
+                verdict.label(),
+                format!(
+                    "the run was stopped after event {after_event}, before its end and its final checks"
+                ),
+            )
+        }),
+        Verdict::Unchecked => Some(Finding::bare(
+            verdict.label(),
+            "the run went to its end with the checkers off: nothing was checked".into(),
+        )),
     }
 }
 

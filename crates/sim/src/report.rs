@@ -164,7 +164,9 @@ pub enum LimitKind {
     Time,
 }
 
-/// How a run ended.
+/// How a run ended. Only [`Verdict::Pass`] is a pass: a run that was fully
+/// checked and found sound. A run that hit a bound, was cut short or ran
+/// without its checkers is never one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Pass,
@@ -176,27 +178,42 @@ pub enum Verdict {
     },
     /// The run hit a bound before it finished: not a pass.
     Limit(LimitKind),
+    /// The run was cut short after event `after_event`
+    /// (`RunOptions::stop_after_event`), so the rest of it and the final
+    /// checks never happened: not a pass.
+    Stopped {
+        after_event: u64,
+    },
+    /// The run went to its end with the checkers off
+    /// (`RunOptions::checkers`): nothing was judged, so not a pass.
+    Unchecked,
 }
 
 impl Verdict {
-    /// `pass`, `violation`, `inconclusive` or `limit`.
+    /// `pass`, `violation`, `inconclusive`, `limit`, `stopped` or `unchecked`.
     pub fn outcome(&self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Violation(_) => "violation",
             Verdict::Inconclusive { .. } => "inconclusive",
             Verdict::Limit(_) => "limit",
+            Verdict::Stopped { .. } => "stopped",
+            Verdict::Unchecked => "unchecked",
         }
     }
 
-    /// The invariant's name, `inconclusive`, or `limit`; `None` for a pass.
-    pub fn invariant_name(&self) -> Option<&'static str> {
+    /// One word for how the run ended: `pass`, the invariant's name for a
+    /// violation, or `inconclusive`, `limit`, `stopped`, `unchecked`.
+    pub fn label(&self) -> &'static str {
         match self {
-            Verdict::Pass => None,
-            Verdict::Violation(violation) => Some(violation.invariant.name()),
-            Verdict::Inconclusive { .. } => Some("inconclusive"),
-            Verdict::Limit(_) => Some("limit"),
+            Verdict::Violation(violation) => violation.invariant.name(),
+            other => other.outcome(),
         }
+    }
+
+    /// [`Verdict::label`] for anything but a pass; `None` for a pass.
+    pub fn invariant_name(&self) -> Option<&'static str> {
+        (!self.is_pass()).then(|| self.label())
     }
 
     pub fn is_pass(&self) -> bool {

@@ -41,9 +41,13 @@ use crate::workload::{History, Workload};
 pub struct RunOptions {
     /// Keep a readable trace in memory.
     pub trace: bool,
-    /// Run the checkers. Off only to measure what they cost.
+    /// Run the checkers. Off only to measure what they cost: the safety
+    /// checks and the final ones (agreement, linearizability) are skipped
+    /// and a run that reaches its end is [`Verdict::Unchecked`], never a
+    /// pass. The liveness bound still ends a run that got stuck.
     pub checkers: bool,
-    /// Stop after this event index (to fetch the trace leading to a violation).
+    /// Stop after this event index (to fetch the trace leading to a
+    /// violation); a run cut short is [`Verdict::Stopped`], never a pass.
     pub stop_after_event: Option<u64>,
 }
 
@@ -283,7 +287,8 @@ impl Simulation {
                 .stop_after_event
                 .is_some_and(|stop| self.events > stop)
             {
-                return self.report(Verdict::Pass);
+                let after_event = self.events - 1;
+                return self.report(Verdict::Stopped { after_event });
             }
             if self.phase == Phase::Heal && self.workload.done() && liveness::converged(&self.hosts)
             {
@@ -389,7 +394,8 @@ impl Simulation {
     /// replicas, then linearizability of the clients' history.
     fn final_verdict(&mut self) -> Verdict {
         if !self.options.checkers {
-            return Verdict::Pass;
+            // Nothing was judged, so nothing passed.
+            return Verdict::Unchecked;
         }
         let place = self.place();
         if !(self.workload.done() && liveness::converged(&self.hosts)) {

@@ -101,7 +101,8 @@ fn a_default_campaign_of_500_seeds_hits_every_probe() {
 #[test]
 fn with_the_checkers_off_the_flaws_go_unnoticed() {
     // The detection above comes from the checkers and nothing else: switch
-    // them off and the same flawed seeds "pass".
+    // them off and the same flawed seeds run to their end unjudged. Such a
+    // run is `unchecked`, never a pass.
     for flaw in [
         Flaw::MinorityQuorum,
         Flaw::AcceptBelowPromise,
@@ -109,11 +110,28 @@ fn with_the_checkers_off_the_flaws_go_unnoticed() {
     ] {
         let flaws = Flaws::NONE.with(flaw);
         let (seed, _) = first_failure(flaws, true, FLAW_SEEDS_MAX).expect("caught with checkers");
-        assert!(
-            run_seed(seed, flaws, false).verdict.is_pass(),
-            "{flaw} seed {seed}"
-        );
+        let verdict = run_seed(seed, flaws, false).verdict;
+        assert_eq!(verdict, Verdict::Unchecked, "{flaw} seed {seed}");
+        assert!(!verdict.is_pass());
+        assert_eq!(verdict.label(), "unchecked");
     }
+}
+
+#[test]
+fn a_run_cut_short_is_stopped_not_a_pass() {
+    let config = SimConfig::draw(3, &Pins::default());
+    let whole = sim::run(config.clone()).unwrap();
+    assert!(whole.verdict.is_pass(), "{:?}", whole.verdict);
+    let options = RunOptions {
+        stop_after_event: Some(10),
+        ..RunOptions::default()
+    };
+    let cut = Simulation::new(config, options).unwrap().run();
+    assert_eq!(cut.verdict, Verdict::Stopped { after_event: 10 });
+    assert_eq!(cut.events, 11);
+    assert!(!cut.verdict.is_pass());
+    assert_eq!(cut.verdict.label(), "stopped");
+    assert_eq!(cut.verdict.invariant_name(), Some("stopped"));
 }
 
 #[test]
