@@ -257,6 +257,49 @@ fn bad_flags_exit_2_and_name_the_flag() {
 }
 
 #[test]
+fn a_campaign_that_would_run_nothing_exits_2() {
+    for args in [
+        &["fuzz", "--seeds", "0"][..],
+        &["fuzz", "--duration", "0s"][..],
+        &["fuzz", "--seeds", "2", "--shard", "3/4"][..],
+    ] {
+        let output = paxsim(args);
+        let message = stderr(&output);
+        assert_eq!(code(&output), 2, "{args:?}: {message}");
+        assert!(message.contains("would run nothing"), "{args:?}: {message}");
+    }
+}
+
+#[test]
+fn a_negative_number_is_judged_as_a_value() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["fuzz", "--drop", "-0.1"],
+            "probability -0.1 is out of range",
+        ),
+        (
+            &["replay", "--seed", "1", "--duplicate", "-1"],
+            "probability -1 is out of range",
+        ),
+        (&["fuzz", "--seeds", "-5"], "-5"),
+        (&["fuzz", "--nodes", "-3"], "`-3` is not a whole number"),
+    ];
+    for (args, needle) in cases {
+        let output = paxsim(args);
+        let message = stderr(&output);
+        assert_eq!(code(&output), 2, "{args:?}: {message}");
+        assert!(
+            message.contains(needle),
+            "{args:?} lacks `{needle}`: {message}"
+        );
+        assert!(
+            !message.contains("unexpected argument"),
+            "{args:?}: {message}"
+        );
+    }
+}
+
+#[test]
 fn a_quorum_pin_without_nodes_is_rejected() {
     let output = paxsim(&["replay", "--seed", "1", "--quorum-phase1", "2"]);
     assert_eq!(code(&output), 2);
