@@ -84,11 +84,21 @@ pub struct SeedFailure {
     pub finding: Finding,
 }
 
+/// A campaign in which more than this share of seeds completes no client
+/// operation says so: its passes checked little.
+pub const EMPTY_SEEDS_WARNING_PPM: u64 = 50_000;
+
 /// What a campaign found, merged over workers, sorted by seed.
 #[derive(Debug, Default)]
 pub struct Totals {
     pub seeds_run: u64,
     pub events: u64,
+    /// Client operations over every seed: invoked, completed, abandoned.
+    pub ops_invoked: u64,
+    pub ops_completed: u64,
+    pub ops_abandoned: u64,
+    /// Seeds in which no client operation completed.
+    pub seeds_without_completed_ops: u64,
     pub probes: Probes,
     pub failures: Vec<SeedFailure>,
     /// Seeds whose two runs differed, with how.
@@ -103,12 +113,33 @@ impl Totals {
     fn merge(&mut self, other: Totals) {
         self.seeds_run += other.seeds_run;
         self.events += other.events;
+        self.ops_invoked += other.ops_invoked;
+        self.ops_completed += other.ops_completed;
+        self.ops_abandoned += other.ops_abandoned;
+        self.seeds_without_completed_ops += other.seeds_without_completed_ops;
         self.probes.add(&other.probes);
         self.failures.extend(other.failures);
         self.nondeterministic.extend(other.nondeterministic);
         self.files_written.extend(other.files_written);
         self.write_errors.extend(other.write_errors);
         self.shrink_failures.extend(other.shrink_failures);
+    }
+
+    /// The warning for a campaign whose seeds mostly completed nothing.
+    pub fn empty_seeds_warning(&self) -> Option<String> {
+        let empty = u128::from(self.seeds_without_completed_ops);
+        let limit = u128::from(self.seeds_run) * u128::from(EMPTY_SEEDS_WARNING_PPM);
+        (empty * u128::from(PPM_ONE) > limit).then(|| {
+            format!(
+                "{} of {} seeds ({:.1}%) completed no client operation, more than {}%: a run \
+                 that completes nothing checks little (are the pins too harsh, or does every \
+                 seed fail at once?)",
+                self.seeds_without_completed_ops,
+                self.seeds_run,
+                100.0 * self.seeds_without_completed_ops as f64 / self.seeds_run as f64,
+                EMPTY_SEEDS_WARNING_PPM * 100 / u64::from(PPM_ONE),
+            )
+        })
     }
 
     fn sort(&mut self) {
@@ -227,6 +258,11 @@ fn run_seed(plan: &Plan, seed: u64, totals: &mut Totals, counters: &Counters, st
     };
     totals.seeds_run += 1;
     totals.events += outcome.events;
+    let ops = &outcome.counters;
+    totals.ops_invoked += ops.ops_invoked;
+    totals.ops_completed += ops.ops_completed;
+    totals.ops_abandoned += ops.ops_abandoned;
+    totals.seeds_without_completed_ops += u64::from(ops.ops_completed == 0);
     totals.probes.add(&outcome.probes);
     counters.seed_done(outcome.events, !outcome.is_pass());
     let context = FileContext {
@@ -251,6 +287,7 @@ fn panic_outcome(message: String) -> outcome::Outcome {
         events: 0,
         digest: None,
         probes: Probes::default(),
+        counters: sim::Counters::default(),
         finding: Some(Finding::bare(PANIC, message)),
         nondeterminism: None,
     }
@@ -402,6 +439,19 @@ mod tests {
         };
         assert!(note.contains("abandoned"), "{note}");
         assert!(note.contains("reported unshrunk"), "{note}");
+    }
+
+    #[test]
+    fn more_than_five_percent_of_empty_seeds_is_a_warning() {
+        let totals = |seeds_run, empty| Totals {
+            seeds_run,
+            seeds_without_completed_ops: empty,
+            ..Totals::default()
+        };
+        assert_eq!(totals(100, 5).empty_seeds_warning(), None);
+        let warning = totals(100, 6).empty_seeds_warning().unwrap();
+        assert!(warning.starts_with("6 of 100 seeds (6.0%)"), "{warning}");
+        assert_eq!(totals(0, 0).empty_seeds_warning(), None);
     }
 
     #[test]

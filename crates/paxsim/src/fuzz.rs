@@ -53,6 +53,9 @@ pub fn command(args: FuzzArgs) -> Result<ExitCode, InputError> {
         summary::print_human(&plan, &result, signal);
     }
     let totals = &result.totals;
+    if let Some(warning) = totals.empty_seeds_warning() {
+        eprintln!("warning: {warning}");
+    }
     for error in &totals.shrink_failures {
         eprintln!("note: not shrunk: {error}");
     }

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use sim::{Invariant, LimitKind, Probes, RunOptions, SimConfig, Simulation, Verdict};
+use sim::{Counters, Invariant, LimitKind, Probes, RunOptions, SimConfig, Simulation, Verdict};
 
 use crate::guarded;
 
@@ -201,6 +201,9 @@ pub struct Outcome {
     /// Absent when the run panicked.
     pub digest: Option<u64>,
     pub probes: Probes,
+    /// The run's counters (all zero when it panicked): operations invoked,
+    /// completed and abandoned among them.
+    pub counters: Counters,
     /// `None` on a pass.
     pub finding: Option<Finding>,
     /// Set when a second run of the same configuration differed.
@@ -233,6 +236,7 @@ pub fn run(config: &SimConfig, recheck: bool) -> Outcome {
             events: report.events,
             digest: Some(report.digest),
             probes: report.probes,
+            counters: report.counters,
             finding: finding(&report.verdict, report.events, report.time_us),
             nondeterminism: None,
         },
@@ -241,6 +245,7 @@ pub fn run(config: &SimConfig, recheck: bool) -> Outcome {
             events: 0,
             digest: None,
             probes: Probes::default(),
+            counters: Counters::default(),
             finding: Some(finding.clone()),
             nondeterminism: None,
         },
@@ -266,6 +271,7 @@ fn run_once(config: &SimConfig) -> Result<RunSummary, Finding> {
                 digest: report.digest,
                 time_us: report.time_us,
                 probes: report.probes,
+                counters: report.counters,
             }
         })
     });
@@ -283,6 +289,7 @@ struct RunSummary {
     digest: u64,
     time_us: u64,
     probes: Probes,
+    counters: Counters,
 }
 
 impl RunSummary {

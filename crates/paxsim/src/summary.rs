@@ -116,6 +116,14 @@ pub fn print_human(plan: &Plan, result: &CampaignResult, signal: Option<Signal>)
         result.elapsed.as_secs_f64(),
         events_per_second(result) / 1e6
     );
+    println!(
+        "operations: {} invoked, {} completed, {} abandoned (given up, outcome unknown); \
+         {} seeds completed none",
+        totals.ops_invoked,
+        totals.ops_completed,
+        totals.ops_abandoned,
+        totals.seeds_without_completed_ops
+    );
     println!("probes:");
     for (name, hits) in totals.probes.iter() {
         let note = if hits == 0 { "  (never hit)" } else { "" };
@@ -231,6 +239,13 @@ pub fn to_json(plan: &Plan, result: &CampaignResult, signal: Option<Signal>) -> 
         "interrupted": signal.is_some(),
         "signal": signal.map(Signal::name),
         "events": totals.events,
+        "ops": {
+            "invoked": totals.ops_invoked,
+            "completed": totals.ops_completed,
+            "abandoned": totals.ops_abandoned,
+        },
+        "seeds_without_completed_ops": totals.seeds_without_completed_ops,
+        "warnings": totals.empty_seeds_warning().into_iter().collect::<Vec<String>>(),
         "elapsed_s": result.elapsed.as_secs_f64(),
         "events_per_sec": events_per_second(result),
         "failures": failures,

@@ -49,6 +49,16 @@ fn json_report_has_the_documented_fields() {
         serde_json::json!({"first_seed": 0, "step": 1, "seeds": 20})
     );
     assert_eq!(report["not_covered"], Value::Null, "every planned seed ran");
+    let ops = &report["ops"];
+    let invoked = ops["invoked"].as_u64().unwrap();
+    let completed = ops["completed"].as_u64().unwrap();
+    assert!(completed > 0 && completed <= invoked, "{report}");
+    assert!(
+        ops["abandoned"].as_u64().unwrap() <= invoked - completed,
+        "{report}"
+    );
+    assert_eq!(report["seeds_without_completed_ops"], 0, "{report}");
+    assert_eq!(report["warnings"], serde_json::json!([]));
     assert!(report["events"].as_u64().unwrap() > 0);
     let probes = report["probes"].as_object().unwrap();
     assert!(
@@ -215,4 +225,28 @@ fn random_seed_start_is_printed() {
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let start = json(&output)["seed_start"].as_u64().unwrap();
     assert!(stderr(&output).contains(&format!("seed start: {start}")));
+}
+
+#[test]
+fn a_campaign_whose_seeds_complete_nothing_says_so() {
+    // This flaw fails most seeds within their first few events, before any
+    // operation completes.
+    let output = paxsim(&[
+        "fuzz",
+        "--flaw",
+        "ballot-without-node-id",
+        "--seeds",
+        "40",
+        "--json",
+    ]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let report = json(&output);
+    let empty = report["seeds_without_completed_ops"].as_u64().unwrap();
+    assert!(empty * 20 > 40, "{report}");
+    let warning = report["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.contains("completed no client operation"),
+        "{warning}"
+    );
+    assert!(stderr(&output).contains(&format!("warning: {warning}")));
 }

@@ -25,7 +25,9 @@ use serde::{Deserializer, Serializer};
 
 use paxos::{Flaws, Mode, NODES_MAX};
 
-use crate::config::{CLIENTS_MAX, KEYS_MAX, OPS_PER_CLIENT_MAX, SimConfig};
+use crate::config::{
+    CLIENTS_MAX, HEAL_OPS_PER_CLIENT_MAX, KEYS_MAX, OPS_PER_CLIENT_MAX, SimConfig,
+};
 use crate::edge::{Choice, Count, Kind, Micros, Probability, Switch};
 use crate::rng::Ppm;
 
@@ -268,6 +270,10 @@ knobs! {
     /// Operations each client runs.
     ops_per_client: u32 as Count in 1..=OPS_PER_CLIENT_MAX
         => |config, ops| config.workload.ops_per_client = ops;
+    /// Operations each client runs in the heal phase, after the others (at
+    /// least one, so that every seed asks liveness of every client).
+    heal_ops_per_client: u32 as Count in 1..=HEAL_OPS_PER_CLIENT_MAX
+        => |config, ops| config.workload.heal_ops_per_client = ops;
 }
 
 #[cfg(test)]

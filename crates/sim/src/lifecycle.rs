@@ -217,7 +217,7 @@ impl Simulation {
                 self.resume(id);
             }
         }
-        self.workload.patient = true;
+        self.wake_clients_for_heal();
         self.check_liveness();
     }
 }

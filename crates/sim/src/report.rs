@@ -309,7 +309,11 @@ pub struct Counters {
     pub pauses: u64,
     pub timers_fired: u64,
     pub client_requests: u64,
+    /// Client operations invoked, completed (answered) and abandoned (the
+    /// client gave up in the chaos phase: their outcome is unknown). Those
+    /// neither completed nor abandoned were still in flight at the end.
+    pub ops_invoked: u64,
     pub ops_completed: u64,
-    pub ops_unknown: u64,
+    pub ops_abandoned: u64,
     pub slots_chosen: u64,
 }

@@ -358,7 +358,8 @@ impl Simulation {
             .iter()
             .filter(|op| op.complete.is_some())
             .count() as u64;
-        counters.ops_unknown = self.workload.history.ops.len() as u64 - counters.ops_completed;
+        counters.ops_invoked = self.workload.history.ops.len() as u64;
+        counters.ops_abandoned = self.workload.abandoned;
         RunReport {
             config: self.config.clone(),
             verdict,

@@ -104,9 +104,10 @@ fn scripts_drawn_offline_are_the_operations_a_client_would_draw() {
             &sim::workload::History::default(),
         );
         let ops: usize = scripted.workload.scripts.iter().map(Vec::len).sum();
+        let workload = &config.workload;
         assert_eq!(
             ops as u32,
-            config.workload.clients * config.workload.ops_per_client
+            workload.clients * (workload.ops_per_client + workload.heal_ops_per_client)
         );
         let replay = sim::run(scripted).unwrap();
         assert_eq!(replay.digest, original.digest, "seed {seed}");
