@@ -289,6 +289,7 @@ fn panic_outcome(message: String) -> outcome::Outcome {
         probes: Probes::default(),
         counters: sim::Counters::default(),
         finding: Some(Finding::bare(PANIC, message)),
+        unfired_faults: Vec::new(),
         nondeterminism: None,
     }
 }

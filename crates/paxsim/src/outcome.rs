@@ -10,7 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use sim::{Counters, Invariant, LimitKind, Probes, RunOptions, SimConfig, Simulation, Verdict};
+use sim::{
+    Counters, Invariant, LimitKind, Probes, RunOptions, SimConfig, Simulation, Trigger, Verdict,
+};
 
 use crate::guarded;
 
@@ -193,6 +195,68 @@ fn message_with_evidence(violation: &sim::Violation) -> String {
     text
 }
 
+/// An explicit fault of a configuration that never fired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnfiredFault {
+    /// Its index in the configuration's `faults`.
+    pub index: usize,
+    /// Marked `"optional": true`: the file does not mind.
+    pub optional: bool,
+    /// Why, as far as the run shows.
+    pub why: String,
+}
+
+impl UnfiredFault {
+    /// `faults[3] never fired (it was due at ...)`.
+    pub fn describe(&self) -> String {
+        format!("faults[{}] never fired ({})", self.index, self.why)
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"index": self.index, "optional": self.optional, "why": self.why})
+    }
+}
+
+/// The explicit faults of `config` at `unfired`, each with why it did not
+/// fire: its time came after the heal or after the end, or its trigger
+/// never matched while faults could strike.
+pub fn unfired_faults(
+    config: &SimConfig,
+    unfired: &[usize],
+    heal_us: Option<u64>,
+    end_us: u64,
+) -> Vec<UnfiredFault> {
+    let window = match heal_us {
+        Some(heal_us) => format!("before the heal phase began at {heal_us}us"),
+        None => format!("before the run ended at {end_us}us"),
+    };
+    unfired
+        .iter()
+        .map(|&index| {
+            let fault = &config.faults[index];
+            let why = match &fault.trigger {
+                Trigger::At { time_us } => match heal_us {
+                    Some(heal_us) if *time_us >= heal_us => format!(
+                        "it was due at {time_us}us, at or after the heal phase began at {heal_us}us"
+                    ),
+                    _ => format!("it was due at {time_us}us, after the run ended at {end_us}us"),
+                },
+                Trigger::OnSend { node, message, nth } => {
+                    format!("node {node} did not send {message} number {nth} {window}")
+                }
+                Trigger::OnAccept { node, slot } => {
+                    format!("node {node} did not accept in slot {slot} {window}")
+                }
+            };
+            UnfiredFault {
+                index,
+                optional: fault.optional,
+                why,
+            }
+        })
+        .collect()
+}
+
 /// What one configuration came to.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -206,6 +270,8 @@ pub struct Outcome {
     pub counters: Counters,
     /// `None` on a pass.
     pub finding: Option<Finding>,
+    /// The explicit faults that never fired (none when the run panicked).
+    pub unfired_faults: Vec<UnfiredFault>,
     /// Set when a second run of the same configuration differed.
     pub nondeterminism: Option<String>,
 }
@@ -213,6 +279,11 @@ pub struct Outcome {
 impl Outcome {
     pub fn is_pass(&self) -> bool {
         self.finding.is_none() && self.nondeterminism.is_none()
+    }
+
+    /// The faults that never fired and are not marked optional.
+    pub fn required_unfired(&self) -> impl Iterator<Item = &UnfiredFault> {
+        self.unfired_faults.iter().filter(|fault| !fault.optional)
     }
 
     /// The label a file's expectation is compared with: nondeterminism
@@ -238,6 +309,12 @@ pub fn run(config: &SimConfig, recheck: bool) -> Outcome {
             probes: report.probes,
             counters: report.counters,
             finding: finding(&report.verdict, report.events, report.time_us),
+            unfired_faults: unfired_faults(
+                config,
+                &report.unfired_faults,
+                report.heal_us,
+                report.time_us,
+            ),
             nondeterminism: None,
         },
         Err(finding) => Outcome {
@@ -247,6 +324,7 @@ pub fn run(config: &SimConfig, recheck: bool) -> Outcome {
             probes: Probes::default(),
             counters: Counters::default(),
             finding: Some(finding.clone()),
+            unfired_faults: Vec::new(),
             nondeterminism: None,
         },
     };
@@ -272,6 +350,8 @@ fn run_once(config: &SimConfig) -> Result<RunSummary, Finding> {
                 time_us: report.time_us,
                 probes: report.probes,
                 counters: report.counters,
+                unfired_faults: report.unfired_faults,
+                heal_us: report.heal_us,
             }
         })
     });
@@ -290,6 +370,8 @@ struct RunSummary {
     time_us: u64,
     probes: Probes,
     counters: Counters,
+    unfired_faults: Vec<usize>,
+    heal_us: Option<u64>,
 }
 
 impl RunSummary {

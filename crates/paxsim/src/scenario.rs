@@ -296,6 +296,7 @@ mod tests {
                 node: 0,
                 down_us: Some(u64::MAX),
             },
+            optional: false,
         });
         let error = scenario.to_config().unwrap_err();
         assert!(error.starts_with("faults[0].action.down_us is"), "{error}");

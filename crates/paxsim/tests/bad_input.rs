@@ -388,3 +388,16 @@ fn a_heal_rule_of_the_wrong_type() {
         &["heal_when_clients_done", "expected a boolean"],
     );
 }
+
+#[test]
+fn a_trigger_on_the_zeroth_send() {
+    let text = replace(
+        r#"{ "kind": "at", "time_us": 50000 }"#,
+        r#"{ "kind": "on-send", "node": 1, "message": "Prepare", "nth": 0 }"#,
+    );
+    rejects(
+        "nth-zero",
+        &text,
+        &["faults[0].when.nth is 0", "at least 1"],
+    );
+}

@@ -459,7 +459,13 @@ impl SimConfig {
                     ));
                 }
             }
-            if let crate::faults::Trigger::OnSend { node, message, .. } = &fault.trigger {
+            if let crate::faults::Trigger::OnSend { node, message, nth } = &fault.trigger {
+                if *nth == 0 {
+                    return Err(format!(
+                        "faults[{index}].when.nth is 0, expected at least 1 \
+                         (sends count from 1, so the 0th never comes and the fault never fires)"
+                    ));
+                }
                 if *node >= self.cluster.nodes {
                     return Err(format!(
                         "faults[{index}]: trigger node {node} does not exist in a {}-node cluster",

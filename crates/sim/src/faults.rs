@@ -235,12 +235,24 @@ pub const MESSAGE_KINDS: [&str; 9] = [
 ];
 
 /// A fault and when it fires: `{"when": {...}, "action": {...}}`.
+///
+/// A run reports every explicit fault that never fired (its time came
+/// after the heal or after the run's end, its trigger never matched): a
+/// regression whose fault no longer fires has lost its purpose, so a
+/// scenario with one fails, unless the fault is marked `optional`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduledFault {
     #[serde(rename = "when")]
     pub trigger: Trigger,
     pub action: FaultAction,
+    /// The scenario means it if it fires and does not mind if it does not.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Rates of random faults during the chaos phase. A zero interval turns
@@ -318,6 +330,7 @@ pub fn plan(
             faults.push(ScheduledFault {
                 trigger: Trigger::At { time_us },
                 action: draw(rng),
+                optional: false,
             });
         }
     }
@@ -395,6 +408,7 @@ mod tests {
                     node: 0,
                     down_us: Some(5_000),
                 },
+                optional: false,
             },
             ScheduledFault {
                 trigger: Trigger::At { time_us: 10 },
@@ -406,6 +420,7 @@ mod tests {
                     },
                     duration_us: None,
                 },
+                optional: false,
             },
         ];
         let text = serde_json::to_string(&faults).unwrap();

@@ -235,8 +235,8 @@ impl Simulation {
                 self.violation = Some(violation);
             }
         }
-        for action in self.triggers.on_send(from, message) {
-            self.schedule(self.now_us, Event::Fault(action));
+        for (action, explicit) in self.triggers.on_send(from, message) {
+            self.schedule(self.now_us, Event::Fault { action, explicit });
         }
     }
 }

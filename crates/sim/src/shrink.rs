@@ -174,13 +174,20 @@ pub fn shrink_with(
             runs: shrinker.runs + 2,
         });
     }
-    let shrunk = shrinker.current;
+    let mut shrunk = shrinker.current;
     let last = run(&shrunk).expect("the shrunk configuration is valid");
     assert_eq!(
         last.verdict.invariant_name(),
         Some(invariant),
         "shrinking must keep the failure"
     );
+    // A fault left that never fired is one removing it changed the run
+    // (or the budget ran out first): keep it, marked optional, since a
+    // scenario with a required fault that never fires fails `paxsim run`.
+    // The mark changes nothing in the run.
+    for &index in &last.unfired_faults {
+        shrunk.faults[index].optional = true;
+    }
     Ok(Shrunk {
         materialized,
         after: Sizes::of(&shrunk, &last),

@@ -79,6 +79,10 @@ pub struct RunReport {
     pub heal_us: Option<u64>,
     /// Per node at the end: the next slot it would apply, or `None` if down.
     pub applied_upto: Vec<Option<paxos::Slot>>,
+    /// The indices in `config.faults` of the explicit faults that never
+    /// fired: their time came after the heal began or after the run
+    /// ended, or their trigger never matched before the heal.
+    pub unfired_faults: Vec<usize>,
 }
 
 /// A run has two phases: chaos, when faults strike, then heal, when they
@@ -150,6 +154,8 @@ pub struct Simulation {
     pub(crate) network: Network,
     pub(crate) workload: Workload,
     pub(crate) triggers: Triggers,
+    /// Per explicit fault (`config.faults`), whether it has fired.
+    pub(crate) faults_fired: Vec<bool>,
     /// Timer jitter, the only randomness the nodes see.
     pub(crate) node_rng: ChaCha8Rng,
     /// The generation the next timer set gets; one counter for all nodes.
@@ -208,6 +214,7 @@ impl Simulation {
             liveness,
             violation: None,
             triggers: Triggers::new(nodes_count),
+            faults_fired: vec![false; config.faults.len()],
             phase: Phase::Chaos,
             heal_us: None,
             partition_epoch: 0,
@@ -339,7 +346,7 @@ impl Simulation {
                 seq,
                 attempt,
             } => self.client_timeout(client, seq, attempt),
-            Event::Fault(action) => self.fault(action),
+            Event::Fault { action, explicit } => self.fault(action, explicit),
             Event::Restart { node, incarnation } => self.restart_due(node, incarnation),
             Event::PartitionEnd { epoch } => self.partition_end_due(epoch),
             Event::Resume { node, epoch } => self.resume_due(node, epoch),
@@ -375,6 +382,10 @@ impl Simulation {
                 .hosts
                 .iter()
                 .map(|host| host.node.as_ref().map(Node::applied_upto))
+                .collect(),
+            unfired_faults: (self.faults_fired.iter().enumerate())
+                .filter(|(_, fired)| !**fired)
+                .map(|(index, _)| index)
                 .collect(),
         }
     }

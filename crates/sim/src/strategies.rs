@@ -118,6 +118,7 @@ pub fn fault_schedule(nodes: u8, faults_max: usize) -> impl Strategy<Value = Vec
         (0..CHAOS_US_MAX, fault_action(nodes)).prop_map(|(time_us, action)| ScheduledFault {
             trigger: Trigger::At { time_us },
             action,
+            optional: false,
         }),
         0..=faults_max,
     )

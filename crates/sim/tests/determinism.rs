@@ -108,6 +108,7 @@ fn the_digest_depends_on_what_happened() {
             node: 0,
             down_us: Some(100_000),
         },
+        optional: false,
     });
     assert_ne!(
         sim::run(config).unwrap().digest,
