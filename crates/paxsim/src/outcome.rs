@@ -157,6 +157,7 @@ pub fn finding(verdict: &Verdict, events: u64, time_us: u64) -> Option<Finding> 
             let bound = match kind {
                 LimitKind::Steps => "limits.steps_max",
                 LimitKind::Time => "limits.time_us_max",
+                LimitKind::Queue => "limits.queued_events_max",
             };
             Some(Finding {
                 event: Some(events.saturating_sub(1)),

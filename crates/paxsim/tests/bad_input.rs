@@ -401,3 +401,100 @@ fn a_trigger_on_the_zeroth_send() {
         &["faults[0].when.nth is 0", "at least 1"],
     );
 }
+
+#[test]
+fn numbers_past_their_bounds_exit_2_and_name_the_field() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["fuzz", "--crash-interval-us", "1"],
+            "crash_interval_us is 1, expected 0 (off) or 10000",
+        ),
+        (
+            &[
+                "replay",
+                "--seed",
+                "1",
+                "--delay-us-max",
+                "1000000000000001",
+            ],
+            "delay_us_max is",
+        ),
+        (
+            &[
+                "export",
+                "--seed",
+                "1",
+                "--delay-us-min",
+                "18446744073709551615",
+                "--out",
+                "/dev/null",
+            ],
+            "delay_us_min is",
+        ),
+        (
+            &["fuzz", "--pause-interval-us", "9999"],
+            "--pause-interval-us",
+        ),
+        (
+            &[
+                "shrink",
+                "--seed",
+                "1",
+                "--partition-interval-us",
+                "5",
+                "--out",
+                "/dev/null",
+            ],
+            "partition_interval_us is 5",
+        ),
+    ];
+    for (args, needle) in cases {
+        let output = paxsim(args);
+        let message = stderr(&output);
+        assert_eq!(code(&output), 2, "{args:?}: {message}");
+        assert!(
+            message.contains(needle),
+            "{args:?} lacks `{needle}`: {message}"
+        );
+        assert!(!message.contains("panicked"), "{args:?}: {message}");
+    }
+}
+
+#[test]
+fn the_largest_pins_allowed_export_and_replay_without_overflow() {
+    // Every pinned time at its bound: the draw adds to them, the run
+    // schedules at now + them; nothing may overflow or panic.
+    let dir = scratch_dir("huge-pins");
+    let out = dir.join("huge.json");
+    let pins = [
+        "--delay-us-min",
+        "1000000000000000",
+        "--crash-interval-us",
+        "1000000000000000",
+        "--partition-interval-us",
+        "10000",
+    ];
+    let mut args = vec!["export", "--seed", "3", "--out", out.to_str().unwrap()];
+    args.extend(pins);
+    let output = paxsim(&args);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let replay = paxsim(&["replay", "--scenario", out.to_str().unwrap(), "--json"]);
+    let report = common::json(&replay);
+    // Every message between nodes takes the longest time a configuration
+    // may hold: the run cannot pass, and says why.
+    assert_eq!(report["outcome"], "violation", "{report}");
+    assert_eq!(report["invariant"], "liveness", "{report}");
+    let scenario = paxsim(&["run", out.to_str().unwrap()]);
+    assert_eq!(code(&scenario), 0, "{}", common::stdout(&scenario));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_chaos_phase_past_its_bound() {
+    let text = replace(r#""chaos_us": 100000"#, r#""chaos_us": 100000001"#);
+    rejects(
+        "long-chaos",
+        &text,
+        &["chaos_us is 100000001", "at most 100000000"],
+    );
+}

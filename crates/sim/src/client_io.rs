@@ -85,8 +85,8 @@ impl Simulation {
                     duplicate: false,
                 };
                 self.transmit(None, event);
-                self.schedule(
-                    self.now_us + timeout_us,
+                self.schedule_in(
+                    timeout_us,
                     Event::ClientTimeout {
                         client,
                         seq,
@@ -95,7 +95,7 @@ impl Simulation {
                 );
             }
             ClientEffect::Think { delay_us } => {
-                self.schedule(self.now_us + delay_us, Event::ClientWake { client });
+                self.schedule_in(delay_us, Event::ClientWake { client });
             }
             ClientEffect::AwaitHeal | ClientEffect::Done => {
                 if self.workload.done() {

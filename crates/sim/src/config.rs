@@ -218,6 +218,10 @@ pub struct Limits {
     pub liveness_us: u64,
     /// The linearizability search gives up (inconclusive) past this.
     pub linearizability_steps_max: u64,
+    /// Events waiting in the queue at once: a run that would queue more
+    /// (a duplication storm, say) ends as a limit, so that no run's memory
+    /// grows without bound.
+    pub queued_events_max: u64,
 }
 
 impl Default for Limits {
@@ -227,6 +231,7 @@ impl Default for Limits {
             time_us_max: 600_000_000,
             liveness_us: 30_000_000,
             linearizability_steps_max: 1_000_000,
+            queued_events_max: 100_000,
         }
     }
 }
@@ -298,14 +303,15 @@ impl SimConfig {
             (delay_us_min, delay_spread_us)
         };
         let delay_us_min = pick(pins.delay_us_min, delay_us_min);
+        // A pinned delay may be as large as a time may be: add within it.
         let delay_us_max =
-            pick(pins.delay_us_max, delay_us_min + delay_spread_us).max(delay_us_min);
+            pick(pins.delay_us_max, add_us(delay_us_min, delay_spread_us)).max(delay_us_min);
         let tail_ppm = draw_rate(rng, 300_000, 1_000, 50_000);
         let network = NetworkConfig {
             delay_us_min,
             delay_us_max,
             tail_ppm,
-            tail_delay_us_max: Some(delay_us_max + between(rng, 10_000, 200_000)),
+            tail_delay_us_max: Some(add_us(delay_us_max, between(rng, 10_000, 200_000))),
             drop_ppm: draw_rate(rng, 250_000, 1_000, 100_000),
             duplicate_ppm: draw_rate(rng, 250_000, 1_000, 100_000),
         };
@@ -353,10 +359,12 @@ impl SimConfig {
     }
 
     /// Check everything a run relies on; the message names the field.
+    /// Every number's bounds are checked first, in one place (`bounds`).
     pub fn validate(&self) -> Result<(), String> {
         self.cluster
             .validate()
             .map_err(|error| format!("cluster.{}: {error}", error.field()))?;
+        crate::bounds::check(self)?;
         let network = &self.network;
         if network.delay_us_min > network.delay_us_max {
             return Err(format!(
@@ -488,9 +496,6 @@ impl SimConfig {
                 ));
             }
         }
-        if self.limits.steps_max == 0 || self.limits.time_us_max == 0 {
-            return Err("limits.steps_max and limits.time_us_max must be above 0".into());
-        }
         Ok(())
     }
 }
@@ -517,6 +522,11 @@ fn yes() -> bool {
 
 fn is_true(value: &bool) -> bool {
     *value
+}
+
+/// `a + b`, no larger than the largest time a configuration may hold.
+fn add_us(a: u64, b: u64) -> u64 {
+    a.saturating_add(b).min(crate::bounds::TIME_US_MAX)
 }
 
 fn pick<T>(pinned: Option<T>, drawn: T) -> T {

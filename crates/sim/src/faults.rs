@@ -321,9 +321,11 @@ pub fn plan(
         if interval_us == 0 || partition_impossible {
             continue;
         }
-        let mut time_us = 0;
+        let mut time_us: u64 = 0;
         loop {
-            time_us += between(rng, interval_us / 2, interval_us * 3 / 2).max(1);
+            // Saturating: an interval may be as large as a time may be.
+            let step_us = between(rng, interval_us / 2, interval_us.saturating_mul(3) / 2);
+            time_us = time_us.saturating_add(step_us.max(1));
             if time_us >= chaos_us {
                 break;
             }

@@ -69,7 +69,7 @@ impl Simulation {
                 self.crash(node);
                 if let Some(down_us) = down_us {
                     let incarnation = self.hosts[usize::from(node)].incarnation;
-                    self.schedule(self.now_us + down_us, Event::Restart { node, incarnation });
+                    self.schedule_in(down_us, Event::Restart { node, incarnation });
                 }
             }
             FaultAction::Restart { node } => self.restart(node),
@@ -137,7 +137,7 @@ impl Simulation {
         self.network.partition(partition);
         if let Some(duration_us) = duration_us {
             let epoch = self.partition_epoch;
-            self.schedule(self.now_us + duration_us, Event::PartitionEnd { epoch });
+            self.schedule_in(duration_us, Event::PartitionEnd { epoch });
         }
     }
 
@@ -165,7 +165,7 @@ impl Simulation {
         host.paused_epoch = Some(self.pause_epoch);
         self.counters.pauses += 1;
         let epoch = self.pause_epoch;
-        self.schedule(self.now_us + duration_us, Event::Resume { node: id, epoch });
+        self.schedule_in(duration_us, Event::Resume { node: id, epoch });
     }
 
     /// Hold `event` back if it needs a paused node; hand it back otherwise.

@@ -134,9 +134,8 @@ impl Simulation {
         } else {
             between(&mut self.node_rng, 0, jitter_us)
         };
-        let at = self.now_us + delay_us + jitter;
-        self.schedule(
-            at,
+        self.schedule_in(
+            delay_us.saturating_add(jitter),
             Event::Timer {
                 node: id,
                 timer,

@@ -160,8 +160,12 @@ impl std::fmt::Display for Violation {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LimitKind {
+    /// `limits.steps_max` events handled.
     Steps,
+    /// Virtual time past `limits.time_us_max`.
     Time,
+    /// More than `limits.queued_events_max` events waiting at once.
+    Queue,
 }
 
 /// How a run ended. Only [`Verdict::Pass`] is a pass: a run that was fully
@@ -315,5 +319,7 @@ pub struct Counters {
     pub ops_invoked: u64,
     pub ops_completed: u64,
     pub ops_abandoned: u64,
+    /// The most events that waited in the queue at once.
+    pub events_queued_max: u64,
     pub slots_chosen: u64,
 }

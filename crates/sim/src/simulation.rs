@@ -147,6 +147,9 @@ pub struct Simulation {
     /// When the heal phase began, if it did.
     pub(crate) heal_us: Option<u64>,
     pub(crate) finished: bool,
+    /// An event could not be queued: `limits.queued_events_max` were
+    /// waiting. The run ends as a limit after the event being handled.
+    pub(crate) queue_full: bool,
 
     // The parts.
     /// One per node, indexed by `NodeId`.
@@ -227,6 +230,7 @@ impl Simulation {
             trace: Vec::new(),
             outputs: Vec::new(),
             finished: false,
+            queue_full: false,
             observers: Vec::new(),
             trace_sink: None,
             config,
@@ -267,6 +271,9 @@ impl Simulation {
     /// Run to the end and report.
     pub fn run(mut self) -> RunReport {
         while !self.finished {
+            if self.queue_full {
+                return self.report(Verdict::Limit(LimitKind::Queue));
+            }
             let Some((time_us, event)) = self.queue.pop() else {
                 // Nothing left to happen at all: judge the end state now.
                 self.finish();
@@ -288,6 +295,9 @@ impl Simulation {
             self.events += 1;
             if let Some(violation) = self.violation.take() {
                 return self.report(Verdict::Violation(violation));
+            }
+            if self.queue_full {
+                return self.report(Verdict::Limit(LimitKind::Queue));
             }
             if self
                 .options
@@ -457,8 +467,24 @@ impl Simulation {
 
     // ------------------------------------------------------------ the queue
 
+    /// Queue `event` at `time_us`, unless `limits.queued_events_max` wait
+    /// already: then the run ends, as a limit, after the current event.
     pub(crate) fn schedule(&mut self, time_us: u64, event: Event) {
+        if self.queue.len() as u64 >= self.config.limits.queued_events_max {
+            self.queue_full = true;
+            return;
+        }
         self.queue.push(time_us, event);
+        let queued = self.queue.len() as u64;
+        if queued > self.counters.events_queued_max {
+            self.counters.events_queued_max = queued;
+        }
+    }
+
+    /// Queue `event` `delay_us` from now. Validation bounds every delay,
+    /// so the sum cannot overflow; it saturates all the same.
+    pub(crate) fn schedule_in(&mut self, delay_us: u64, event: Event) {
+        self.schedule(self.now_us.saturating_add(delay_us), event);
     }
 
     /// Put one message on the network: schedule its delivery, and a
@@ -478,9 +504,9 @@ impl Simulation {
             } => {
                 if let Some(duplicate_us) = duplicate_delay_us {
                     self.counters.messages_duplicated += 1;
-                    self.schedule(self.now_us + duplicate_us, event.duplicated());
+                    self.schedule_in(duplicate_us, event.duplicated());
                 }
-                self.schedule(self.now_us + delay_us, event);
+                self.schedule_in(delay_us, event);
                 return None;
             }
             Fate::Dropped => {

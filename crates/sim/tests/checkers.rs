@@ -422,3 +422,18 @@ fn liveness_bounds_each_operation_not_the_whole_workload() {
         );
     }
 }
+
+#[test]
+fn a_run_that_queues_too_many_events_ends_as_a_limit() {
+    let mut config = SimConfig::draw(1, &Pins::default());
+    let whole = sim::run(config.clone()).unwrap();
+    assert!(whole.verdict.is_pass(), "{:?}", whole.verdict);
+    let cap = whole.counters.events_queued_max / 2;
+    assert!(cap > 1, "{whole:?}");
+    config.limits.queued_events_max = cap;
+    let capped = sim::run(config).unwrap();
+    assert_eq!(capped.verdict, Verdict::Limit(sim::LimitKind::Queue));
+    assert_eq!(capped.verdict.label(), "limit");
+    assert!(capped.counters.events_queued_max <= cap);
+    assert!(capped.events < whole.events);
+}
