@@ -158,6 +158,7 @@ pub fn finding(verdict: &Verdict, events: u64, time_us: u64) -> Option<Finding> 
                 LimitKind::Steps => "limits.steps_max",
                 LimitKind::Time => "limits.time_us_max",
                 LimitKind::Queue => "limits.queued_events_max",
+                LimitKind::Log => "limits.log_slots_max",
             };
             Some(Finding {
                 event: Some(events.saturating_sub(1)),

@@ -9,8 +9,10 @@
 //! backoff, stays far below `u64::MAX`. They also bound what a run holds
 //! in memory: the random fault plan (at most `2 * CHAOS_US_MAX /
 //! FAULT_INTERVAL_US_MIN` faults of each kind, all drawn up front), the
-//! explicit schedule and the scripts; the event queue has its own cap,
-//! `limits.queued_events_max`, which ends a run as a `limit`.
+//! explicit schedule and the scripts. Two limits bound what grows with a
+//! run's length and end it as a `limit`: the events waiting in the queue
+//! (`limits.queued_events_max`) and the slots in a node's log
+//! (`limits.log_slots_max`, since the core keeps its whole log).
 
 use paxos::Timing;
 
@@ -39,6 +41,9 @@ pub const STEPS_MAX_LIMIT: u64 = 1_000_000_000;
 
 /// The largest `limits.queued_events_max`.
 pub const QUEUED_EVENTS_MAX_LIMIT: u64 = 10_000_000;
+
+/// The largest `limits.log_slots_max`.
+pub const LOG_SLOTS_MAX_LIMIT: u64 = 10_000_000;
 
 /// `name` is a time or a duration in range.
 pub fn time_us(name: &str, us: u64) -> Result<(), String> {
@@ -160,6 +165,12 @@ pub(crate) fn check(config: &SimConfig) -> Result<(), String> {
         "limits.queued_events_max",
         limits.queued_events_max,
         QUEUED_EVENTS_MAX_LIMIT,
+    )?;
+    positive("limits.log_slots_max", limits.log_slots_max)?;
+    at_most(
+        "limits.log_slots_max",
+        limits.log_slots_max,
+        LOG_SLOTS_MAX_LIMIT,
     )
 }
 

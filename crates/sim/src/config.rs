@@ -222,6 +222,10 @@ pub struct Limits {
     /// (a duplication storm, say) ends as a limit, so that no run's memory
     /// grows without bound.
     pub queued_events_max: u64,
+    /// Slots chosen in any node's log: the core keeps its whole log (there
+    /// is no compaction), so past this a run ends as a limit rather than
+    /// hold ever more memory.
+    pub log_slots_max: u64,
 }
 
 impl Default for Limits {
@@ -232,6 +236,7 @@ impl Default for Limits {
             liveness_us: 30_000_000,
             linearizability_steps_max: 1_000_000,
             queued_events_max: 100_000,
+            log_slots_max: 5_000,
         }
     }
 }

@@ -16,7 +16,7 @@ use paxos::{Command, DurableWrite, Message, Node, NodeId, OpResult, Output, Requ
 
 use crate::event::Event;
 use crate::network::Fate;
-use crate::report::ProbePoint;
+use crate::report::{LimitKind, ProbePoint};
 use crate::rng::between;
 use crate::simulation::Simulation;
 
@@ -166,7 +166,13 @@ impl Simulation {
                 self.violation = Some(violation);
             }
         }
-        self.hosts[usize::from(id)].disk.apply(&write);
+        let disk = &mut self.hosts[usize::from(id)].disk;
+        disk.apply(&write);
+        // The core keeps its whole log: past the bound, the run would only
+        // hold more memory; it ends as a limit.
+        if disk.chosen.len() as u64 > self.config.limits.log_slots_max {
+            self.bound_hit = Some(LimitKind::Log);
+        }
     }
 
     /// A node's message: to itself directly, to others over the network.

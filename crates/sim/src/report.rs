@@ -166,6 +166,8 @@ pub enum LimitKind {
     Time,
     /// More than `limits.queued_events_max` events waiting at once.
     Queue,
+    /// More than `limits.log_slots_max` slots in a node's log.
+    Log,
 }
 
 /// How a run ended. Only [`Verdict::Pass`] is a pass: a run that was fully

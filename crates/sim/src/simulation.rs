@@ -147,9 +147,10 @@ pub struct Simulation {
     /// When the heal phase began, if it did.
     pub(crate) heal_us: Option<u64>,
     pub(crate) finished: bool,
-    /// An event could not be queued: `limits.queued_events_max` were
-    /// waiting. The run ends as a limit after the event being handled.
-    pub(crate) queue_full: bool,
+    /// A bound on what the run holds was hit (`limits.queued_events_max`
+    /// events waiting, `limits.log_slots_max` slots in a node's log): the
+    /// run ends as that limit after the event being handled.
+    pub(crate) bound_hit: Option<LimitKind>,
 
     // The parts.
     /// One per node, indexed by `NodeId`.
@@ -230,7 +231,7 @@ impl Simulation {
             trace: Vec::new(),
             outputs: Vec::new(),
             finished: false,
-            queue_full: false,
+            bound_hit: None,
             observers: Vec::new(),
             trace_sink: None,
             config,
@@ -271,8 +272,8 @@ impl Simulation {
     /// Run to the end and report.
     pub fn run(mut self) -> RunReport {
         while !self.finished {
-            if self.queue_full {
-                return self.report(Verdict::Limit(LimitKind::Queue));
+            if let Some(kind) = self.bound_hit {
+                return self.report(Verdict::Limit(kind));
             }
             let Some((time_us, event)) = self.queue.pop() else {
                 // Nothing left to happen at all: judge the end state now.
@@ -296,8 +297,8 @@ impl Simulation {
             if let Some(violation) = self.violation.take() {
                 return self.report(Verdict::Violation(violation));
             }
-            if self.queue_full {
-                return self.report(Verdict::Limit(LimitKind::Queue));
+            if let Some(kind) = self.bound_hit {
+                return self.report(Verdict::Limit(kind));
             }
             if self
                 .options
@@ -471,7 +472,7 @@ impl Simulation {
     /// already: then the run ends, as a limit, after the current event.
     pub(crate) fn schedule(&mut self, time_us: u64, event: Event) {
         if self.queue.len() as u64 >= self.config.limits.queued_events_max {
-            self.queue_full = true;
+            self.bound_hit = Some(LimitKind::Queue);
             return;
         }
         self.queue.push(time_us, event);

@@ -437,3 +437,15 @@ fn a_run_that_queues_too_many_events_ends_as_a_limit() {
     assert!(capped.counters.events_queued_max <= cap);
     assert!(capped.events < whole.events);
 }
+
+#[test]
+fn a_run_whose_log_outgrows_its_bound_ends_as_a_limit() {
+    let mut config = SimConfig::draw(1, &Pins::default());
+    let whole = sim::run(config.clone()).unwrap();
+    let slots = whole.counters.slots_chosen;
+    assert!(slots > 4, "{whole:?}");
+    config.limits.log_slots_max = slots / 2;
+    let capped = sim::run(config).unwrap();
+    assert_eq!(capped.verdict, Verdict::Limit(sim::LimitKind::Log));
+    assert!(capped.events < whole.events);
+}
