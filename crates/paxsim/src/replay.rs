@@ -99,6 +99,10 @@ fn print_human(
             .collect();
         println!("counters: {}", line.join(" "));
     }
+    for fault in unfired(config, report) {
+        let optional = if fault.optional { " (optional)" } else { "" };
+        println!("fault {}{optional}", fault.describe());
+    }
     if let Some(finding) = outcome::finding(&report.verdict, report.events, report.time_us) {
         match &report.verdict {
             Verdict::Violation(violation) => println!("violation: {violation}"),
@@ -161,6 +165,10 @@ fn print_json(config: &SimConfig, report: &RunReport) {
         "message": finding.as_ref().map(|finding| finding.message.clone()),
         "event": finding.as_ref().and_then(|finding| finding.event),
         "counters": report.counters,
+        "unfired_faults": unfired(config, report)
+            .iter()
+            .map(outcome::UnfiredFault::to_json)
+            .collect::<Vec<_>>(),
         "probes": report
             .probes
             .iter()
@@ -169,6 +177,16 @@ fn print_json(config: &SimConfig, report: &RunReport) {
         "config": config,
     });
     println!("{object}");
+}
+
+/// The explicit faults the run never fired, each with why.
+fn unfired(config: &SimConfig, report: &RunReport) -> Vec<outcome::UnfiredFault> {
+    outcome::unfired_faults(
+        config,
+        &report.unfired_faults,
+        report.heal_us,
+        report.time_us,
+    )
 }
 
 fn report_panic(args: &ReplayArgs, config: &SimConfig, panic: &str) -> ExitCode {

@@ -13,7 +13,7 @@ fn a_shrunk_scenario_is_smaller_and_fails_the_same_way_under_run() {
     let args = [
         "shrink",
         "--seed",
-        "18",
+        "28",
         "--flaw",
         "stale-leader-read",
         "--out",
@@ -54,7 +54,7 @@ fn shrinking_is_deterministic_to_the_byte() {
         let args = [
             "shrink",
             "--seed",
-            "4",
+            "0",
             "--flaw",
             "double-count-votes",
             "--name",

@@ -22,12 +22,14 @@
 //! - what a run leaves: [`report`] (verdict, violations, probes, counters),
 //!   [`digest`] (its fingerprint) and [`trace`] (the readable timeline);
 //! - configuration: [`config`] (a run's configuration, its file form, the
-//!   swarm draw), [`knobs`] (what may be pinned instead of drawn, described
+//!   swarm draw), [`bounds`] (the bounds of every number in it, checked
+//!   once), [`knobs`] (what may be pinned instead of drawn, described
 //!   once) and [`edge`] (values as people write them);
 //! - around runs: [`rng`] (one seed, independent streams), [`shrink`] (from
 //!   a failing seed to a minimal scenario) and [`strategies`] (proptest
 //!   generators).
 
+pub mod bounds;
 pub mod check;
 mod client_io;
 pub mod config;

@@ -33,22 +33,34 @@ impl Simulation {
             self.cluster.nodes,
             self.config.chaos_us,
         );
-        let scheduled: Vec<ScheduledFault> =
-            self.config.faults.iter().cloned().chain(planned).collect();
-        for fault in scheduled {
+        // An explicit fault carries its index, so that the run can report
+        // the ones that never fired.
+        let explicit = self.config.faults.iter().cloned().map(Some);
+        let scheduled: Vec<(ScheduledFault, Option<usize>)> = explicit
+            .enumerate()
+            .map(|(index, fault)| (fault.expect("explicit"), Some(index)))
+            .chain(planned.into_iter().map(|fault| (fault, None)))
+            .collect();
+        for (fault, explicit) in scheduled {
             match fault.trigger {
-                Trigger::At { time_us } => self.schedule(time_us, Event::Fault(fault.action)),
-                _ => self.triggers.arm(fault),
+                Trigger::At { time_us } => {
+                    let action = fault.action;
+                    self.schedule(time_us, Event::Fault { action, explicit });
+                }
+                _ => self.triggers.arm(fault, explicit),
             }
         }
         self.schedule(self.config.chaos_us, Event::Heal);
     }
 
     /// A fault falls due. Faults strike only in the chaos phase: one still
-    /// queued when the heal begins does nothing.
-    pub(crate) fn fault(&mut self, action: FaultAction) {
+    /// queued when the heal begins does nothing, and has not fired.
+    pub(crate) fn fault(&mut self, action: FaultAction, explicit: Option<usize>) {
         if self.phase != Phase::Chaos {
             return;
+        }
+        if let Some(index) = explicit {
+            self.faults_fired[index] = true;
         }
         self.digest.fault();
         self.record(None, "fault", || format!("{action:?}"));
@@ -57,7 +69,7 @@ impl Simulation {
                 self.crash(node);
                 if let Some(down_us) = down_us {
                     let incarnation = self.hosts[usize::from(node)].incarnation;
-                    self.schedule(self.now_us + down_us, Event::Restart { node, incarnation });
+                    self.schedule_in(down_us, Event::Restart { node, incarnation });
                 }
             }
             FaultAction::Restart { node } => self.restart(node),
@@ -125,7 +137,7 @@ impl Simulation {
         self.network.partition(partition);
         if let Some(duration_us) = duration_us {
             let epoch = self.partition_epoch;
-            self.schedule(self.now_us + duration_us, Event::PartitionEnd { epoch });
+            self.schedule_in(duration_us, Event::PartitionEnd { epoch });
         }
     }
 
@@ -153,7 +165,7 @@ impl Simulation {
         host.paused_epoch = Some(self.pause_epoch);
         self.counters.pauses += 1;
         let epoch = self.pause_epoch;
-        self.schedule(self.now_us + duration_us, Event::Resume { node: id, epoch });
+        self.schedule_in(duration_us, Event::Resume { node: id, epoch });
     }
 
     /// Hold `event` back if it needs a paused node; hand it back otherwise.
@@ -217,7 +229,7 @@ impl Simulation {
                 self.resume(id);
             }
         }
-        self.workload.patient = true;
+        self.wake_clients_for_heal();
         self.check_liveness();
     }
 }

@@ -14,6 +14,9 @@
 //! fewer nodes; renumber keys and drop operations' hold-back times. Every
 //! step is a full run of the candidate; candidates come in a fixed order,
 //! so the same input always gives the same output.
+//!
+//! A caller may abandon a shrink ([`shrink_with`]): the hook it passes is
+//! asked before every run, and once it says so no further run starts.
 
 use crate::config::{ScriptedOp, SimConfig};
 use crate::faults::{self, FaultAction, FaultRates, ScheduledFault, Trigger};
@@ -72,6 +75,10 @@ pub enum ShrinkError {
         expected: &'static str,
         actual: Option<&'static str>,
     },
+    /// The caller's hook asked to stop, after `runs` runs.
+    Abandoned {
+        runs: u64,
+    },
 }
 
 impl std::fmt::Display for ShrinkError {
@@ -84,6 +91,9 @@ impl std::fmt::Display for ShrinkError {
                 "the materialized scenario failed with {} instead of {expected}",
                 actual.unwrap_or("nothing (it passed)")
             ),
+            ShrinkError::Abandoned { runs } => {
+                write!(f, "the shrink was abandoned after {runs} runs")
+            }
         }
     }
 }
@@ -119,11 +129,29 @@ pub fn materialize(config: &SimConfig) -> Result<(SimConfig, RunReport), String>
 
 /// Materialize `config`, check it fails like the seed, and minimize it.
 pub fn shrink(config: &SimConfig, runs_max: u64) -> Result<Shrunk, ShrinkError> {
+    shrink_with(config, runs_max, &|| false)
+}
+
+/// [`shrink`], abandoned once `cancelled` says so: it is asked before every
+/// run (the seed's, the materialized check, each candidate, the last), so a
+/// shrink stops within one run of being told. A run is bounded by its
+/// `limits.steps_max`.
+pub fn shrink_with(
+    config: &SimConfig,
+    runs_max: u64,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Shrunk, ShrinkError> {
     config.validate().map_err(ShrinkError::Invalid)?;
+    if cancelled() {
+        return Err(ShrinkError::Abandoned { runs: 0 });
+    }
     let (materialized, report) = materialize(config).map_err(ShrinkError::Invalid)?;
     let Some(invariant) = report.verdict.invariant_name() else {
         return Err(ShrinkError::Passes);
     };
+    if cancelled() {
+        return Err(ShrinkError::Abandoned { runs: 1 });
+    }
     let replay = run(&materialized).expect("a materialized configuration stays valid");
     if replay.verdict.invariant_name() != Some(invariant) {
         return Err(ShrinkError::NotReproduced {
@@ -137,15 +165,29 @@ pub fn shrink(config: &SimConfig, runs_max: u64) -> Result<Shrunk, ShrinkError> 
         runs: 0,
         runs_max,
         current: materialized.clone(),
+        cancelled,
+        abandoned: false,
     };
     shrinker.minimize();
-    let shrunk = shrinker.current;
+    if shrinker.abandoned || cancelled() {
+        return Err(ShrinkError::Abandoned {
+            runs: shrinker.runs + 2,
+        });
+    }
+    let mut shrunk = shrinker.current;
     let last = run(&shrunk).expect("the shrunk configuration is valid");
     assert_eq!(
         last.verdict.invariant_name(),
         Some(invariant),
         "shrinking must keep the failure"
     );
+    // A fault left that never fired is one removing it changed the run
+    // (or the budget ran out first): keep it, marked optional, since a
+    // scenario with a required fault that never fires fails `paxsim run`.
+    // The mark changes nothing in the run.
+    for &index in &last.unfired_faults {
+        shrunk.faults[index].optional = true;
+    }
     Ok(Shrunk {
         materialized,
         after: Sizes::of(&shrunk, &last),
@@ -156,17 +198,26 @@ pub fn shrink(config: &SimConfig, runs_max: u64) -> Result<Shrunk, ShrinkError> 
     })
 }
 
-struct Shrinker {
+struct Shrinker<'a> {
     invariant: &'static str,
     runs: u64,
     runs_max: u64,
     current: SimConfig,
+    /// Asked before every candidate run.
+    cancelled: &'a dyn Fn() -> bool,
+    /// `cancelled` said so: no candidate runs any more.
+    abandoned: bool,
 }
 
-impl Shrinker {
-    /// Still fails the same way? Spends one run; false once out of budget.
+impl Shrinker<'_> {
+    /// Still fails the same way? Spends one run; false once out of budget
+    /// or abandoned.
     fn fails(&mut self, candidate: &SimConfig) -> bool {
-        if self.runs >= self.runs_max || candidate.validate().is_err() {
+        if self.abandoned || self.runs >= self.runs_max || candidate.validate().is_err() {
+            return false;
+        }
+        if (self.cancelled)() {
+            self.abandoned = true;
             return false;
         }
         self.runs += 1;
@@ -207,7 +258,7 @@ impl Shrinker {
             self.fewer_keys();
             self.fewer_nodes();
             self.tidy_scripts();
-            if self.size() >= size_before || self.runs >= self.runs_max {
+            if self.size() >= size_before || self.runs >= self.runs_max || self.abandoned {
                 return;
             }
         }
