@@ -21,7 +21,8 @@ use crate::units::{
 /// drawing its own cluster, network and fault mix; `replay` reruns one seed
 /// in detail; `run` checks scenario and seed-corpus files against their
 /// expected outcomes. Exit codes: 0 all good, 1 a violation or an unmet
-/// expectation, 2 bad usage or bad input.
+/// expectation, 2 bad usage, bad input or nothing to do, 130 or 143 a
+/// campaign interrupted by SIGINT or SIGTERM.
 #[derive(Parser, Debug)]
 #[command(name = "paxsim", version, propagate_version = true)]
 pub struct Cli {
@@ -47,16 +48,18 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct FuzzArgs {
     /// How many seeds to run [default: 2000, or unbounded with --duration].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seeds: Option<u64>,
     /// The first seed, or `random` to draw one from the OS (it is printed).
-    #[arg(long, value_name = "S", default_value = "0", value_parser = parse_seed_start)]
+    #[arg(long, value_name = "S", default_value = "0", value_parser = parse_seed_start,
+          allow_negative_numbers = true)]
     pub seed_start: SeedStart,
     /// Stop handing out seeds after this much wall time: 30s, 5m, 1h.
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Worker threads [default: every core].
-    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs,
+          allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// Run only seed indices i with i % N == K (for splitting across machines).
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
@@ -74,7 +77,8 @@ pub struct FuzzArgs {
     #[arg(long, requires = "out")]
     pub shrink: bool,
     /// Fraction of seeds (chosen from the seed) run twice to compare digests.
-    #[arg(long, value_name = "RATE", default_value_t = 0.05, value_parser = parse_probability)]
+    #[arg(long, value_name = "RATE", default_value_t = 0.05, value_parser = parse_probability,
+          allow_negative_numbers = true)]
     pub check_determinism: f64,
 }
 
@@ -85,7 +89,12 @@ pub struct FuzzArgs {
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
     /// The seed to replay.
-    #[arg(long, value_name = "S", required_unless_present = "scenario")]
+    #[arg(
+        long,
+        value_name = "S",
+        required_unless_present = "scenario",
+        allow_negative_numbers = true
+    )]
     pub seed: Option<u64>,
     /// Replay a scenario file instead of a seed (no configuration flags then).
     #[arg(long, value_name = "FILE", conflicts_with = "seed")]
@@ -114,7 +123,8 @@ pub struct RunArgs {
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// Worker threads [default: every core].
-    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs,
+          allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// Print {"results": [{file, name, expected, actual, ok}]} instead of a table.
     #[arg(long)]
@@ -131,7 +141,7 @@ pub struct RunArgs {
 #[derive(Args, Debug)]
 pub struct ShrinkArgs {
     /// The failing seed.
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
     pub seed: u64,
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -142,7 +152,8 @@ pub struct ShrinkArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Candidate runs to spend at most.
-    #[arg(long, value_name = "N", default_value_t = sim::shrink::RUNS_MAX_DEFAULT)]
+    #[arg(long, value_name = "N", default_value_t = sim::shrink::RUNS_MAX_DEFAULT,
+          allow_negative_numbers = true)]
     pub runs_max: u64,
     /// Print one JSON object: {seed, invariant, before, after, runs, elapsed_s, file}.
     #[arg(long)]
@@ -155,7 +166,7 @@ pub struct ShrinkArgs {
 /// so the same random fault plan) and can then be edited by hand.
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
     pub seed: u64,
     #[command(flatten)]
     pub config: ConfigArgs,

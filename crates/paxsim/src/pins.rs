@@ -112,7 +112,8 @@ fn knob_arg(knob: &'static Knob) -> Arg {
     if knob.is_switch {
         return arg.action(ArgAction::SetTrue);
     }
-    let arg = arg.value_name(knob.value_name);
+    // `--drop -0.1` is a value to reject for what it is, not a flag.
+    let arg = arg.value_name(knob.value_name).allow_negative_numbers(true);
     let choices = (knob.choices)();
     if choices.is_empty() {
         arg.value_parser(move |text: &str| {
@@ -130,6 +131,7 @@ fn delay_range_arg() -> Arg {
         .value_name("MIN..MAX")
         .help("Network delay range in microseconds.")
         .value_parser(parse_delay_range)
+        .allow_negative_numbers(true)
         .conflicts_with_all([DELAY.min, DELAY.max])
         .help_heading(HEADING)
 }

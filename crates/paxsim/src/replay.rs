@@ -108,6 +108,10 @@ fn print_human(
             .collect();
         println!("counters: {}", line.join(" "));
     }
+    for fault in unfired(config, report) {
+        let optional = if fault.optional { " (optional)" } else { "" };
+        println!("fault {}{optional}", fault.describe());
+    }
     if let Some(finding) = outcome::finding(&report.verdict, report.events, report.time_us) {
         match &report.verdict {
             Verdict::Violation(violation) => println!("violation: {violation}"),
@@ -172,6 +176,10 @@ fn print_json(config: &SimConfig, report: &RunReport) {
         "counters": report.counters,
         "heal": report.heal_core,
         "efficiency": report.efficiency,
+        "unfired_faults": unfired(config, report)
+            .iter()
+            .map(outcome::UnfiredFault::to_json)
+            .collect::<Vec<_>>(),
         "probes": report
             .probes
             .iter()
@@ -204,6 +212,16 @@ fn report_refused(args: &ReplayArgs, config: &SimConfig, refusal: &str) -> ExitC
         );
     }
     ExitCode::SUCCESS
+}
+
+/// The explicit faults the run never fired, each with why.
+fn unfired(config: &SimConfig, report: &RunReport) -> Vec<outcome::UnfiredFault> {
+    outcome::unfired_faults(
+        config,
+        &report.unfired_faults,
+        report.heal_us,
+        report.time_us,
+    )
 }
 
 fn report_panic(args: &ReplayArgs, config: &SimConfig, panic: &str) -> ExitCode {

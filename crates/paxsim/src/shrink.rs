@@ -42,7 +42,7 @@ pub fn command(args: ShrinkArgs) -> Result<ExitCode, InputError> {
             pins::describe(pins)
         );
     }
-    let report = shrink_to_file(&config, pins, &args.out, &name, args.runs_max)?;
+    let report = shrink_to_file(&config, pins, &args.out, &name, args.runs_max, &|| false)?;
     let shrunk = &report.shrunk;
     if args.json {
         let sizes = |sizes: &Sizes| json!({"faults": sizes.faults, "ops": sizes.ops, "events": sizes.events});
@@ -82,17 +82,19 @@ pub fn command(args: ShrinkArgs) -> Result<ExitCode, InputError> {
 }
 
 /// Shrink `config` (drawn from a seed with `pins`) and write the scenario
-/// to `path`, expecting the failure. An error if the seed passes, or if
-/// the written scenario does not fail the same way when read back.
+/// to `path`, expecting the failure. An error if the seed passes, if the
+/// written scenario does not fail the same way when read back, or if
+/// `cancelled` said to stop (it is asked before every run).
 pub fn shrink_to_file(
     config: &SimConfig,
     pins: &Pins,
     path: &Path,
     name: &str,
     runs_max: u64,
+    cancelled: &dyn Fn() -> bool,
 ) -> Result<ShrinkReport, String> {
     let started = Instant::now();
-    let shrunk = guarded::catch(|| shrink::shrink(config, runs_max))
+    let shrunk = guarded::catch(|| shrink::shrink_with(config, runs_max, cancelled))
         .map_err(|panic| {
             format!(
                 "seed {}: the simulator panicked while shrinking: {panic}",

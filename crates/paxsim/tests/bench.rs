@@ -129,6 +129,13 @@ fn throughput_figures(section: &Value) {
             positive(section, &format!("/{side}/{figure}"));
         }
     }
+    // With the checkers off every seed is `unchecked`, by design, and not a
+    // failure; with them on, none is.
+    let seeds = section["seeds"].as_u64().unwrap();
+    assert_eq!(section["checkers_off"]["unchecked"], seeds, "{section}");
+    assert_eq!(section["checkers_off"]["failures"], 0, "{section}");
+    assert_eq!(section["checkers_on"]["unchecked"], 0, "{section}");
+    assert_eq!(section["checkers_on"]["failures"], 0, "{section}");
     // The cost may come out negative on a noisy machine, but it is a number.
     number(section, "/checker_cost_fraction");
     number(section, "/checker_cost_fraction_best");

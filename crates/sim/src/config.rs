@@ -60,6 +60,7 @@ impl NetworkConfig {
 pub const CLIENTS_MAX: u32 = 1_000;
 pub const KEYS_MAX: u32 = 10_000;
 pub const OPS_PER_CLIENT_MAX: u32 = 100_000;
+pub const HEAL_OPS_PER_CLIENT_MAX: u32 = 1_000;
 
 /// The simulated clients. The defaults are those a scenario file may leave out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +69,13 @@ pub struct WorkloadConfig {
     pub clients: u32,
     /// Keys are `user_profile:0` .. `user_profile:{keys-1}`; few keys, much contention.
     pub keys: u32,
+    /// Operations each client runs from the start, faults or not.
     pub ops_per_client: u32,
+    /// Operations each client runs once its first `ops_per_client` are
+    /// done and the heal phase has begun (it waits for the heal if need
+    /// be), so that every run asks liveness of every client. 0: none.
+    #[serde(default = "heal_ops_per_client_default")]
+    pub heal_ops_per_client: u32,
     #[serde(default = "Mix::default_for_files")]
     pub mix: Mix,
     #[serde(default = "think_us_max_default")]
@@ -81,10 +88,15 @@ pub struct WorkloadConfig {
     #[serde(default = "attempts_max_default")]
     pub attempts_max: u32,
     /// Explicit operations, one list per client. When present, client `i`
-    /// runs `scripts[i]` instead of drawing `ops_per_client` operations,
-    /// and `clients` must equal `scripts.len()`.
+    /// runs `scripts[i]` instead of drawing `ops_per_client` and
+    /// `heal_ops_per_client` operations (its ops marked `after_heal` are
+    /// its heal-phase ones), and `clients` must equal `scripts.len()`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scripts: Vec<Vec<ScriptedOp>>,
+}
+
+fn heal_ops_per_client_default() -> u32 {
+    1
 }
 
 fn think_us_max_default() -> u64 {
@@ -134,6 +146,8 @@ impl Mix {
 /// when present, holds the operation back until that virtual time: a
 /// materialized failure keeps each operation's original invocation time, so
 /// removing one operation does not shift when the others start.
+/// `after_heal` holds it back until the heal phase has begun: a client's
+/// heal-phase operations, as materialization writes them out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "op", deny_unknown_fields)]
 pub enum ScriptedOp {
@@ -141,11 +155,15 @@ pub enum ScriptedOp {
         key: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         at_us: Option<u64>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        after_heal: bool,
     },
     Get {
         key: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         at_us: Option<u64>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        after_heal: bool,
     },
     /// `expected_version` absent: the last version this client saw of the key.
     Cas {
@@ -154,6 +172,8 @@ pub enum ScriptedOp {
         expected_version: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         at_us: Option<u64>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        after_heal: bool,
     },
 }
 
@@ -172,6 +192,15 @@ impl ScriptedOp {
             ScriptedOp::Put { at_us, .. }
             | ScriptedOp::Get { at_us, .. }
             | ScriptedOp::Cas { at_us, .. } => *at_us,
+        }
+    }
+
+    /// Not before the heal phase has begun.
+    pub fn after_heal(&self) -> bool {
+        match self {
+            ScriptedOp::Put { after_heal, .. }
+            | ScriptedOp::Get { after_heal, .. }
+            | ScriptedOp::Cas { after_heal, .. } => *after_heal,
         }
     }
 }
@@ -196,6 +225,14 @@ pub struct Limits {
     pub liveness_us: u64,
     /// The linearizability search gives up (inconclusive) past this.
     pub linearizability_steps_max: u64,
+    /// Events waiting in the queue at once: a run that would queue more
+    /// (a duplication storm, say) ends as a limit, so that no run's memory
+    /// grows without bound.
+    pub queued_events_max: u64,
+    /// Slots chosen in any node's log: the core keeps its whole log (there
+    /// is no compaction), so past this a run ends as a limit rather than
+    /// hold ever more memory.
+    pub log_slots_max: u64,
     /// Leader changes in the steady state (stable-leader mode): new leader
     /// ballots heartbeating after the first slot chosen in the heal phase.
     pub leader_changes_max: u64,
@@ -213,6 +250,8 @@ impl Default for Limits {
             time_us_max: 600_000_000,
             liveness_us: 30_000_000,
             linearizability_steps_max: 1_000_000,
+            queued_events_max: 100_000,
+            log_slots_max: 5_000,
             leader_changes_max: LEADER_CHANGES_MAX_DEFAULT,
             messages_per_command_max: MESSAGES_PER_COMMAND_MAX_DEFAULT,
             retries_per_op_max: RETRIES_PER_OP_MAX_DEFAULT,
@@ -248,8 +287,10 @@ pub struct SimConfig {
     pub workload: WorkloadConfig,
     /// How long faults are injected before the heal phase.
     pub chaos_us: u64,
-    /// Begin the heal phase as soon as every client is done, rather than at
-    /// `chaos_us`: nothing is left to disturb, so the run ends sooner.
+    /// Begin the heal phase as soon as every client has finished its
+    /// chaos-phase operations (its first `ops_per_client`, or its script
+    /// up to its first `after_heal` operation), rather than at `chaos_us`:
+    /// nothing is left to disturb, so the run ends sooner.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub heal_when_clients_done: bool,
     /// Random faults drawn from the seed; none unless given.
@@ -268,10 +309,12 @@ pub struct SimConfig {
 
 impl SimConfig {
     /// Check everything a run relies on; the message names the field.
+    /// Every number's bounds are checked first, in one place (`bounds`).
     pub fn validate(&self) -> Result<(), String> {
         self.cluster
             .validate()
             .map_err(|error| format!("cluster.{}: {error}", error.field()))?;
+        crate::bounds::check(self)?;
         let network = &self.network;
         if network.delay_us_min > network.delay_us_max {
             return Err(format!(
@@ -314,6 +357,11 @@ impl SimConfig {
                 "ops_per_client",
                 workload.ops_per_client,
                 OPS_PER_CLIENT_MAX,
+            ),
+            (
+                "heal_ops_per_client",
+                workload.heal_ops_per_client,
+                HEAL_OPS_PER_CLIENT_MAX,
             ),
         ] {
             if value > max {
@@ -369,7 +417,13 @@ impl SimConfig {
                     ));
                 }
             }
-            if let crate::faults::Trigger::OnSend { node, message, .. } = &fault.trigger {
+            if let crate::faults::Trigger::OnSend { node, message, nth } = &fault.trigger {
+                if *nth == 0 {
+                    return Err(format!(
+                        "faults[{index}].when.nth is 0, expected at least 1 \
+                         (sends count from 1, so the 0th never comes and the fault never fires)"
+                    ));
+                }
                 if *node >= self.cluster.nodes {
                     return Err(format!(
                         "faults[{index}]: trigger node {node} does not exist in a {}-node cluster",
@@ -395,9 +449,6 @@ impl SimConfig {
         let (quorum_phase1, quorum_phase2) = crate::spec::quorum_sizes(&self.cluster);
         let quorum_max = quorum_phase1.max(quorum_phase2) as u8;
         self.heal.validate(self.cluster.nodes, quorum_max)?;
-        if self.limits.steps_max == 0 || self.limits.time_us_max == 0 {
-            return Err("limits.steps_max and limits.time_us_max must be above 0".into());
-        }
         Ok(())
     }
 }
@@ -412,6 +463,10 @@ fn is_no_fault_rates(rates: &FaultRates) -> bool {
 
 fn is_zero(ppm: &Ppm) -> bool {
     *ppm == 0
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 fn yes() -> bool {

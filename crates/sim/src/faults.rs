@@ -242,12 +242,24 @@ pub const MESSAGE_KINDS: [&str; 9] = [
 ];
 
 /// A fault and when it fires: `{"when": {...}, "action": {...}}`.
+///
+/// A run reports every explicit fault that never fired (its time came
+/// after the heal or after the run's end, its trigger never matched): a
+/// regression whose fault no longer fires has lost its purpose, so a
+/// scenario with one fails, unless the fault is marked `optional`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduledFault {
     #[serde(rename = "when")]
     pub trigger: Trigger,
     pub action: FaultAction,
+    /// The scenario means it if it fires and does not mind if it does not.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Rates of random faults during the chaos phase. A zero interval turns
@@ -353,15 +365,18 @@ pub fn plan(
         if interval_us == 0 || partition_impossible {
             continue;
         }
-        let mut time_us = 0;
+        let mut time_us: u64 = 0;
         loop {
-            time_us += between(rng, interval_us / 2, interval_us * 3 / 2).max(1);
+            // Saturating: an interval may be as large as a time may be.
+            let step_us = between(rng, interval_us / 2, interval_us.saturating_mul(3) / 2);
+            time_us = time_us.saturating_add(step_us.max(1));
             if time_us >= chaos_us {
                 break;
             }
             faults.push(ScheduledFault {
                 trigger: Trigger::At { time_us },
                 action: draw(rng),
+                optional: false,
             });
         }
     }
@@ -398,6 +413,7 @@ fn draw_triggered_crash(rng: &mut ChaCha8Rng, rates: &FaultRates, nodes: u8) -> 
             node,
             down_us: Some(down_us),
         },
+        optional: false,
     }
 }
 
@@ -468,6 +484,7 @@ mod tests {
                     node: 0,
                     down_us: Some(5_000),
                 },
+                optional: false,
             },
             ScheduledFault {
                 trigger: Trigger::At { time_us: 10 },
@@ -479,6 +496,7 @@ mod tests {
                     },
                     duration_us: None,
                 },
+                optional: false,
             },
         ];
         let text = serde_json::to_string(&faults).unwrap();

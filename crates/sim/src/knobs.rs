@@ -25,7 +25,10 @@ use serde::{Deserializer, Serializer};
 
 use paxos::{Flaws, Mode, NODES_MAX};
 
-use crate::config::{CLIENTS_MAX, KEYS_MAX, OPS_PER_CLIENT_MAX, SimConfig};
+use crate::bounds::{self, TIME_US_MAX};
+use crate::config::{
+    CLIENTS_MAX, HEAL_OPS_PER_CLIENT_MAX, KEYS_MAX, OPS_PER_CLIENT_MAX, SimConfig,
+};
 use crate::edge::{Choice, Count, Kind, Micros, Probability, Switch};
 use crate::rng::Ppm;
 
@@ -77,7 +80,8 @@ macro_rules! knobs {
     (@name $field:ident $name:literal) => { $name };
     ($(
         $(#[doc = $help:literal])+
-        $field:ident $($name:literal)? : $ty:ty as $kind:ident $(in $range:expr)? => $set:expr;
+        $field:ident $($name:literal)? : $ty:ty as $kind:ident $(check $check:ident)?
+            $(in $range:expr)? => $set:expr;
     )*) => {
         /// Swarm options pinned instead of drawn: `None` lets the seed draw it.
         #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -101,6 +105,7 @@ macro_rules! knobs {
                     let value = <$kind as Kind<$ty>>::parse(text)
                         .map_err(|error| format!("{name}: {error}"))?;
                     $( within(name, value, $range)?; )?
+                    $( bounds::$check(name, value.into())?; )?
                     pins.$field = Some(value);
                     Ok(())
                 },
@@ -154,6 +159,7 @@ macro_rules! knobs {
                         let value = <$kind as Kind<$ty>>::from_edge(edge)
                             .map_err(|error| A::Error::custom(format!("{name}: {error}")))?;
                         $( within(name, value, $range).map_err(A::Error::custom)?; )?
+                        $( bounds::$check(name, value.into()).map_err(A::Error::custom)?; )?
                         self.$field = Some(value);
                         return Ok(());
                     }
@@ -259,19 +265,21 @@ knobs! {
     duplicate_ppm "duplicate": Ppm as Probability
         => |config, ppm| config.network.duplicate_ppm = ppm;
     /// Shortest network delay in microseconds.
-    delay_us_min: u64 as Micros => drawn;
+    delay_us_min: u64 as Micros in 0..=TIME_US_MAX => drawn;
     /// Longest network delay in microseconds.
-    delay_us_max: u64 as Micros => drawn;
-    /// Mean time between random crashes (0: none).
-    crash_interval_us: u64 as Micros => |config, us| config.fault_rates.crash_interval_us = us;
-    /// Mean time between random partitions (0: none).
-    partition_interval_us: u64 as Micros
+    delay_us_max: u64 as Micros in 0..=TIME_US_MAX => drawn;
+    /// Mean time between random crashes (0: none, else at least 10000).
+    crash_interval_us: u64 as Micros check fault_interval_us in 0..=TIME_US_MAX
+        => |config, us| config.fault_rates.crash_interval_us = us;
+    /// Mean time between random partitions (0: none, else at least 10000).
+    partition_interval_us: u64 as Micros check fault_interval_us in 0..=TIME_US_MAX
         => |config, us| config.fault_rates.partition_interval_us = us;
-    /// Mean time between random pauses (0: none).
-    pause_interval_us: u64 as Micros => |config, us| config.fault_rates.pause_interval_us = us;
+    /// Mean time between random pauses (0: none, else at least 10000).
+    pause_interval_us: u64 as Micros check fault_interval_us in 0..=TIME_US_MAX
+        => |config, us| config.fault_rates.pause_interval_us = us;
     /// Random crashes at a protocol moment: a node's n-th send of a kind,
     /// an acceptance in a slot (0: none).
-    triggered_crashes: u32 as Count in 0..=16
+    triggered_crashes: u32 as Count in 0..=bounds::TRIGGERED_CRASHES_MAX
         => |config, count| config.fault_rates.triggered_crashes = count;
     /// Simulated clients.
     clients: u32 as Count in 1..=CLIENTS_MAX => |config, clients| config.workload.clients = clients;
@@ -280,6 +288,10 @@ knobs! {
     /// Operations each client runs.
     ops_per_client: u32 as Count in 1..=OPS_PER_CLIENT_MAX
         => |config, ops| config.workload.ops_per_client = ops;
+    /// Operations each client runs in the heal phase, after the others (at
+    /// least one, so that every seed asks liveness of every client).
+    heal_ops_per_client: u32 as Count in 1..=HEAL_OPS_PER_CLIENT_MAX
+        => |config, ops| config.workload.heal_ops_per_client = ops;
     /// Nodes in the live core at the heal, clamped to each seed's cluster:
     /// at least its larger quorum, at most its size (7: a full heal).
     core_nodes: u8 as Count in 1..=NODES_MAX as u8 => drawn;

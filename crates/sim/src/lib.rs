@@ -26,14 +26,16 @@
 //! - what a run leaves: [`report`] (verdict, violations, probes, counters),
 //!   [`digest`] (its fingerprint) and [`trace`] (the readable timeline);
 //! - configuration: [`config`] (a run's configuration, its file form),
-//!   `swarm` (one drawn per seed), [`knobs`] (what may be pinned instead
-//!   of drawn, described once), [`admission`] (validation held to the
+//!   `swarm` (one drawn per seed), [`bounds`] (the bounds of every number
+//!   in it, checked once), [`knobs`] (what may be pinned instead of drawn,
+//!   described once), [`admission`] (validation held to the
 //!   specification) and [`edge`] (values as people write them);
 //! - around runs: [`rng`] (one seed, independent streams), [`shrink`] (from
 //!   a failing seed to a minimal scenario) and [`strategies`] (proptest
 //!   generators).
 
 pub mod admission;
+pub mod bounds;
 pub mod check;
 mod client_io;
 pub mod config;
@@ -59,6 +61,7 @@ pub mod spec;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 mod swarm;
+pub mod timeline;
 pub mod trace;
 mod triggers;
 pub mod workload;

@@ -35,27 +35,33 @@ impl Simulation {
     pub(crate) fn schedule_faults(&mut self) {
         let draws = faults::draw(&self.config);
         self.heal_core = draws.heal;
-        let scheduled: Vec<ScheduledFault> = self
-            .config
-            .faults
-            .iter()
-            .cloned()
-            .chain(draws.planned)
+        // An explicit fault carries its index, so that the run can report
+        // the ones that never fired; the random plan's carry none.
+        let explicit = self.config.faults.iter().cloned().enumerate();
+        let scheduled: Vec<(ScheduledFault, Option<usize>)> = explicit
+            .map(|(index, fault)| (fault, Some(index)))
+            .chain(draws.planned.into_iter().map(|fault| (fault, None)))
             .collect();
-        for fault in scheduled {
+        for (fault, explicit) in scheduled {
             match fault.trigger {
-                Trigger::At { time_us } => self.schedule(time_us, Event::Fault(fault.action)),
-                _ => self.triggers.arm(fault),
+                Trigger::At { time_us } => {
+                    let action = fault.action;
+                    self.schedule(time_us, Event::Fault { action, explicit });
+                }
+                _ => self.triggers.arm(fault, explicit),
             }
         }
         self.schedule(self.config.chaos_us, Event::Heal);
     }
 
     /// A fault falls due. Faults strike only in the chaos phase: one still
-    /// queued when the heal begins does nothing.
-    pub(crate) fn fault(&mut self, action: FaultAction) {
+    /// queued when the heal begins does nothing, and has not fired.
+    pub(crate) fn fault(&mut self, action: FaultAction, explicit: Option<usize>) {
         if self.phase != Phase::Chaos {
             return;
+        }
+        if let Some(index) = explicit {
+            self.faults_fired[index] = true;
         }
         self.digest.fault();
         self.record(None, "fault", || format!("{action:?}"));
@@ -64,7 +70,7 @@ impl Simulation {
                 self.crash(node);
                 if let Some(down_us) = down_us {
                     let incarnation = self.hosts[usize::from(node)].incarnation;
-                    self.schedule(self.now_us + down_us, Event::Restart { node, incarnation });
+                    self.schedule_in(down_us, Event::Restart { node, incarnation });
                 }
             }
             FaultAction::Restart { node } => self.restart(node),
@@ -138,7 +144,7 @@ impl Simulation {
         self.network.partition(partition);
         if let Some(duration_us) = duration_us {
             let epoch = self.partition_epoch;
-            self.schedule(self.now_us + duration_us, Event::PartitionEnd { epoch });
+            self.schedule_in(duration_us, Event::PartitionEnd { epoch });
         }
     }
 
@@ -166,7 +172,7 @@ impl Simulation {
         host.paused_epoch = Some(self.pause_epoch);
         self.counters.pauses += 1;
         let epoch = self.pause_epoch;
-        self.schedule(self.now_us + duration_us, Event::Resume { node: id, epoch });
+        self.schedule_in(duration_us, Event::Resume { node: id, epoch });
     }
 
     /// Hold `event` back if it needs a paused node; hand it back otherwise.
@@ -241,7 +247,7 @@ impl Simulation {
         if !core.is_full() {
             self.keep_out(how, &core.core, &core.excluded);
         }
-        self.workload.patient = true;
+        self.wake_clients_for_heal();
         self.check_liveness();
     }
 

@@ -16,7 +16,7 @@ use paxos::{Command, DurableWrite, Message, Node, NodeId, OpResult, Output, Requ
 
 use crate::event::Event;
 use crate::network::Fate;
-use crate::report::ProbePoint;
+use crate::report::{LimitKind, ProbePoint};
 use crate::rng::between;
 use crate::simulation::Simulation;
 
@@ -134,9 +134,8 @@ impl Simulation {
         } else {
             between(&mut self.node_rng, 0, jitter_us)
         };
-        let at = self.now_us + delay_us + jitter;
-        self.schedule(
-            at,
+        self.schedule_in(
+            delay_us.saturating_add(jitter),
             Event::Timer {
                 node: id,
                 timer,
@@ -167,7 +166,13 @@ impl Simulation {
                 self.violation = Some(violation);
             }
         }
-        self.hosts[usize::from(id)].disk.apply(&write);
+        let disk = &mut self.hosts[usize::from(id)].disk;
+        disk.apply(&write);
+        // The core keeps its whole log: past the bound, the run would only
+        // hold more memory; it ends as a limit.
+        if disk.chosen.len() as u64 > self.config.limits.log_slots_max {
+            self.bound_hit = Some(LimitKind::Log);
+        }
     }
 
     /// A node's message: to itself directly, to others over the network.
@@ -241,8 +246,8 @@ impl Simulation {
                 self.violation = Some(violation);
             }
         }
-        for action in self.triggers.on_send(from, message) {
-            self.schedule(self.now_us, Event::Fault(action));
+        for (action, explicit) in self.triggers.on_send(from, message) {
+            self.schedule(self.now_us, Event::Fault { action, explicit });
         }
     }
 }

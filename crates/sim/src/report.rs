@@ -199,11 +199,19 @@ impl std::fmt::Display for Violation {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LimitKind {
+    /// `limits.steps_max` events handled.
     Steps,
+    /// Virtual time past `limits.time_us_max`.
     Time,
+    /// More than `limits.queued_events_max` events waiting at once.
+    Queue,
+    /// More than `limits.log_slots_max` slots in a node's log.
+    Log,
 }
 
-/// How a run ended.
+/// How a run ended. Only [`Verdict::Pass`] is a pass: a run that was fully
+/// checked and found sound. A run that hit a bound, was cut short or ran
+/// without its checkers is never one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Pass,
@@ -215,27 +223,42 @@ pub enum Verdict {
     },
     /// The run hit a bound before it finished: not a pass.
     Limit(LimitKind),
+    /// The run was cut short after event `after_event`
+    /// (`RunOptions::stop_after_event`), so the rest of it and the final
+    /// checks never happened: not a pass.
+    Stopped {
+        after_event: u64,
+    },
+    /// The run went to its end with the checkers off
+    /// (`RunOptions::checkers`): nothing was judged, so not a pass.
+    Unchecked,
 }
 
 impl Verdict {
-    /// `pass`, `violation`, `inconclusive` or `limit`.
+    /// `pass`, `violation`, `inconclusive`, `limit`, `stopped` or `unchecked`.
     pub fn outcome(&self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Violation(_) => "violation",
             Verdict::Inconclusive { .. } => "inconclusive",
             Verdict::Limit(_) => "limit",
+            Verdict::Stopped { .. } => "stopped",
+            Verdict::Unchecked => "unchecked",
         }
     }
 
-    /// The invariant's name, `inconclusive`, or `limit`; `None` for a pass.
-    pub fn invariant_name(&self) -> Option<&'static str> {
+    /// One word for how the run ended: `pass`, the invariant's name for a
+    /// violation, or `inconclusive`, `limit`, `stopped`, `unchecked`.
+    pub fn label(&self) -> &'static str {
         match self {
-            Verdict::Pass => None,
-            Verdict::Violation(violation) => Some(violation.invariant.name()),
-            Verdict::Inconclusive { .. } => Some("inconclusive"),
-            Verdict::Limit(_) => Some("limit"),
+            Verdict::Violation(violation) => violation.invariant.name(),
+            other => other.outcome(),
         }
+    }
+
+    /// [`Verdict::label`] for anything but a pass; `None` for a pass.
+    pub fn invariant_name(&self) -> Option<&'static str> {
+        (!self.is_pass()).then(|| self.label())
     }
 
     pub fn is_pass(&self) -> bool {
@@ -336,7 +359,13 @@ pub struct Counters {
     pub pauses: u64,
     pub timers_fired: u64,
     pub client_requests: u64,
+    /// Client operations invoked, completed (answered) and abandoned (the
+    /// client gave up in the chaos phase: their outcome is unknown). Those
+    /// neither completed nor abandoned were still in flight at the end.
+    pub ops_invoked: u64,
     pub ops_completed: u64,
-    pub ops_unknown: u64,
+    pub ops_abandoned: u64,
+    /// The most events that waited in the queue at once.
+    pub events_queued_max: u64,
     pub slots_chosen: u64,
 }

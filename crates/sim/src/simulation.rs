@@ -43,9 +43,13 @@ use crate::workload::{History, Workload};
 pub struct RunOptions {
     /// Keep a readable trace in memory.
     pub trace: bool,
-    /// Run the checkers. Off only to measure what they cost.
+    /// Run the checkers. Off only to measure what they cost: the safety
+    /// checks and the final ones (agreement, linearizability) are skipped
+    /// and a run that reaches its end is [`Verdict::Unchecked`], never a
+    /// pass. The liveness bound still ends a run that got stuck.
     pub checkers: bool,
-    /// Stop after this event index (to fetch the trace leading to a violation).
+    /// Stop after this event index (to fetch the trace leading to a
+    /// violation); a run cut short is [`Verdict::Stopped`], never a pass.
     pub stop_after_event: Option<u64>,
 }
 
@@ -82,6 +86,10 @@ pub struct RunReport {
     pub efficiency: Efficiency,
     /// Per node at the end: the next slot it would apply, or `None` if down.
     pub applied_upto: Vec<Option<paxos::Slot>>,
+    /// The indices in `config.faults` of the explicit faults that never
+    /// fired: their time came after the heal began or after the run
+    /// ended, or their trigger never matched before the heal.
+    pub unfired_faults: Vec<usize>,
 }
 
 /// A run has two phases: chaos, when faults strike, then heal, when they
@@ -148,6 +156,10 @@ pub struct Simulation {
     /// The core the heal phase brings back, drawn at boot.
     pub(crate) heal_core: HealCore,
     pub(crate) finished: bool,
+    /// A bound on what the run holds was hit (`limits.queued_events_max`
+    /// events waiting, `limits.log_slots_max` slots in a node's log): the
+    /// run ends as that limit after the event being handled.
+    pub(crate) bound_hit: Option<LimitKind>,
 
     // The parts.
     /// One per node, indexed by `NodeId`.
@@ -155,6 +167,8 @@ pub struct Simulation {
     pub(crate) network: Network,
     pub(crate) workload: Workload,
     pub(crate) triggers: Triggers,
+    /// Per explicit fault (`config.faults`), whether it has fired.
+    pub(crate) faults_fired: Vec<bool>,
     /// Timer jitter, the only randomness the nodes see.
     pub(crate) node_rng: ChaCha8Rng,
     /// The generation the next timer set gets; one counter for all nodes.
@@ -220,6 +234,7 @@ impl Simulation {
             efficiency,
             violation,
             triggers: Triggers::new(nodes_count),
+            faults_fired: vec![false; config.faults.len()],
             phase: Phase::Chaos,
             heal_us: None,
             heal_core: HealCore::full(nodes_count),
@@ -233,6 +248,7 @@ impl Simulation {
             trace: Vec::new(),
             outputs: Vec::new(),
             finished: false,
+            bound_hit: None,
             observers: Vec::new(),
             trace_sink: None,
             config,
@@ -277,6 +293,9 @@ impl Simulation {
             return self.report(Verdict::Violation(violation));
         }
         while !self.finished {
+            if let Some(kind) = self.bound_hit {
+                return self.report(Verdict::Limit(kind));
+            }
             let Some((time_us, event)) = self.queue.pop() else {
                 // Nothing left to happen at all: judge the end state now.
                 self.finish();
@@ -299,12 +318,16 @@ impl Simulation {
             if let Some(violation) = self.violation.take() {
                 return self.report(Verdict::Violation(violation));
             }
+            if let Some(kind) = self.bound_hit {
+                return self.report(Verdict::Limit(kind));
+            }
             if self
                 .options
                 .stop_after_event
                 .is_some_and(|stop| self.events > stop)
             {
-                return self.report(Verdict::Pass);
+                let after_event = self.events - 1;
+                return self.report(Verdict::Stopped { after_event });
             }
             if self.phase == Phase::Heal
                 && self.workload.done()
@@ -357,7 +380,7 @@ impl Simulation {
                 seq,
                 attempt,
             } => self.client_timeout(client, seq, attempt),
-            Event::Fault(action) => self.fault(action),
+            Event::Fault { action, explicit } => self.fault(action, explicit),
             Event::Restart { node, incarnation } => self.restart_due(node, incarnation),
             Event::PartitionEnd { epoch } => self.partition_end_due(epoch),
             Event::Resume { node, epoch } => self.resume_due(node, epoch),
@@ -376,7 +399,8 @@ impl Simulation {
             .iter()
             .filter(|op| op.complete.is_some())
             .count() as u64;
-        counters.ops_unknown = self.workload.history.ops.len() as u64 - counters.ops_completed;
+        counters.ops_invoked = self.workload.history.ops.len() as u64;
+        counters.ops_abandoned = self.workload.abandoned;
         RunReport {
             config: self.config.clone(),
             verdict,
@@ -394,6 +418,10 @@ impl Simulation {
                 .hosts
                 .iter()
                 .map(|host| host.node.as_ref().map(Node::applied_upto))
+                .collect(),
+            unfired_faults: (self.faults_fired.iter().enumerate())
+                .filter(|(_, fired)| !**fired)
+                .map(|(index, _)| index)
                 .collect(),
         }
     }
@@ -415,7 +443,8 @@ impl Simulation {
     /// then the steady state's messages per command.
     fn final_verdict(&mut self) -> Verdict {
         if !self.options.checkers {
-            return Verdict::Pass;
+            // Nothing was judged, so nothing passed.
+            return Verdict::Unchecked;
         }
         let place = self.place();
         let core = &self.heal_core.core;
@@ -471,8 +500,24 @@ impl Simulation {
 
     // ------------------------------------------------------------ the queue
 
+    /// Queue `event` at `time_us`, unless `limits.queued_events_max` wait
+    /// already: then the run ends, as a limit, after the current event.
     pub(crate) fn schedule(&mut self, time_us: u64, event: Event) {
+        if self.queue.len() as u64 >= self.config.limits.queued_events_max {
+            self.bound_hit = Some(LimitKind::Queue);
+            return;
+        }
         self.queue.push(time_us, event);
+        let queued = self.queue.len() as u64;
+        if queued > self.counters.events_queued_max {
+            self.counters.events_queued_max = queued;
+        }
+    }
+
+    /// Queue `event` `delay_us` from now. Validation bounds every delay,
+    /// so the sum cannot overflow; it saturates all the same.
+    pub(crate) fn schedule_in(&mut self, delay_us: u64, event: Event) {
+        self.schedule(self.now_us.saturating_add(delay_us), event);
     }
 
     /// Put one message on the network: schedule its delivery, and a
@@ -492,9 +537,9 @@ impl Simulation {
             } => {
                 if let Some(duplicate_us) = duplicate_delay_us {
                     self.counters.messages_duplicated += 1;
-                    self.schedule(self.now_us + duplicate_us, event.duplicated());
+                    self.schedule_in(duplicate_us, event.duplicated());
                 }
-                self.schedule(self.now_us + delay_us, event);
+                self.schedule_in(delay_us, event);
                 return None;
             }
             Fate::Dropped => {

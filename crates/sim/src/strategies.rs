@@ -118,6 +118,7 @@ pub fn fault_schedule(nodes: u8, faults_max: usize) -> impl Strategy<Value = Vec
         (0..CHAOS_US_MAX, fault_action(nodes)).prop_map(|(time_us, action)| ScheduledFault {
             trigger: Trigger::At { time_us },
             action,
+            optional: false,
         }),
         0..=faults_max,
     )
@@ -126,12 +127,21 @@ pub fn fault_schedule(nodes: u8, faults_max: usize) -> impl Strategy<Value = Vec
 /// One scripted operation on `keys` keys.
 pub fn scripted_op(keys: u32) -> impl Strategy<Value = ScriptedOp> {
     prop_oneof![
-        (0..keys).prop_map(|key| ScriptedOp::Put { key, at_us: None }),
-        (0..keys).prop_map(|key| ScriptedOp::Get { key, at_us: None }),
+        (0..keys).prop_map(|key| ScriptedOp::Put {
+            key,
+            at_us: None,
+            after_heal: false,
+        }),
+        (0..keys).prop_map(|key| ScriptedOp::Get {
+            key,
+            at_us: None,
+            after_heal: false,
+        }),
         (0..keys).prop_map(|key| ScriptedOp::Cas {
             key,
             expected_version: None,
             at_us: None,
+            after_heal: false,
         }),
     ]
 }
@@ -150,6 +160,7 @@ pub fn workload(ops_max: usize) -> impl Strategy<Value = WorkloadConfig> {
             clients: scripts.len() as u32,
             keys,
             ops_per_client: 0,
+            heal_ops_per_client: 0,
             mix: crate::Mix::put_get(400_000, 300_000),
             think_us_max,
             request_timeout_us: 200_000,

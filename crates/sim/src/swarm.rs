@@ -4,7 +4,9 @@
 //! [`SimConfig::draw`] reads the swarm stream in one fixed order, one part
 //! at a time: the cluster (size, mode, quorums), the network, the
 //! protocol's timing (drawn against the network's delays), the chaos
-//! phase and its fault rates, the workload, and the heal core's size. Every
+//! phase and its fault rates, the workload, the heal core's size, and last
+//! the operations each client runs in the heal phase (last, so that adding
+//! it kept every earlier draw's value). Every
 //! draw happens whether or not it is pinned, and most pins are written over
 //! the drawn values at the end ([`Pins::apply`]), so a pin changes only its
 //! own field. The few pins that shape later draws are read here: the
@@ -21,7 +23,8 @@
 //!   catch-up intervals, each kept sane against the others and against the
 //!   (fast) network's delays;
 //! - the network, faults and workload as before; the heal core's size
-//!   uniform between the larger quorum and n.
+//!   uniform between the larger quorum and n; 1..=3 heal-phase operations
+//!   per client.
 
 use rand_chacha::ChaCha8Rng;
 
@@ -58,8 +61,10 @@ impl SimConfig {
         cluster.timing = draw_timing(rng, fast_delay_us_max);
         let chaos_us = between(rng, 500_000, 4_000_000);
         let fault_rates = draw_fault_rates(rng);
-        let workload = draw_workload(rng);
+        let mut workload = draw_workload(rng);
         let heal = draw_heal(rng, &cluster, pins);
+        // The last draw, so that every earlier one keeps its value.
+        workload.heal_ops_per_client = between(rng, 1, 3) as u32;
         let mut config = SimConfig {
             seed,
             cluster,
@@ -129,16 +134,17 @@ fn draw_network(rng: &mut ChaCha8Rng, pins: &Pins) -> (NetworkConfig, u64) {
         (fast_delay_us_min, fast_spread_us)
     };
     let delay_us_min = pins.delay_us_min.unwrap_or(delay_us_min);
+    // A pinned delay may be as large as a time may be: add within it.
     let delay_us_max = pins
         .delay_us_max
-        .unwrap_or(delay_us_min + delay_spread_us)
+        .unwrap_or(add_us(delay_us_min, delay_spread_us))
         .max(delay_us_min);
     let tail_ppm = draw_rate(rng, 300_000, 1_000, 50_000);
     let network = NetworkConfig {
         delay_us_min,
         delay_us_max,
         tail_ppm,
-        tail_delay_us_max: Some(delay_us_max + between(rng, 10_000, 200_000)),
+        tail_delay_us_max: Some(add_us(delay_us_max, between(rng, 10_000, 200_000))),
         drop_ppm: draw_rate(rng, 250_000, 1_000, 100_000),
         duplicate_ppm: draw_rate(rng, 250_000, 1_000, 100_000),
     };
@@ -201,6 +207,8 @@ fn draw_workload(rng: &mut ChaCha8Rng) -> WorkloadConfig {
         request_timeout_us: between(rng, 100_000, 400_000),
         attempts_max: between(rng, 2, 8) as u32,
         scripts: Vec::new(),
+        // Drawn last of all, in `SimConfig::draw`.
+        heal_ops_per_client: 0,
     }
 }
 
@@ -223,6 +231,11 @@ fn draw_heal(rng: &mut ChaCha8Rng, cluster: &ClusterConfig, pins: &Pins) -> Heal
         core_nodes: (size < nodes).then_some(size),
         ..HealPlan::default()
     }
+}
+
+/// `a + b`, no larger than the largest time a configuration may hold.
+fn add_us(a: u64, b: u64) -> u64 {
+    a.saturating_add(b).min(crate::bounds::TIME_US_MAX)
 }
 
 /// Zero with probability `zero_ppm`, else uniform in `min..=max` ppm.

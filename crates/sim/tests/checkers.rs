@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use paxos::{Ballot, Command, Flaw, Flaws, Mode, Op, OpResult, Request};
 use sim::check::{Place, SafetyChecker, ValueId};
-use sim::{Admission, Invariant, Pins, ProbePoint, Probes, RunOptions, SimConfig, Verdict};
+use sim::{
+    Admission, Invariant, Pins, ProbePoint, Probes, RunOptions, SimConfig, Simulation, Verdict,
+};
 
 /// The bound the issue sets: every flaw is caught within this many seeds.
 const FLAW_SEEDS_MAX: u64 = 1_000;
@@ -135,7 +137,8 @@ fn a_default_campaign_of_500_seeds_hits_every_probe() {
 #[test]
 fn with_the_checkers_off_the_flaws_go_unnoticed() {
     // The detection above comes from the checkers and nothing else: switch
-    // them off and the same flawed seeds "pass".
+    // them off and the same flawed seeds run to their end unjudged. Such a
+    // run is `unchecked`, never a pass.
     for flaw in [
         Flaw::MinorityQuorum,
         Flaw::AcceptBelowPromise,
@@ -143,11 +146,28 @@ fn with_the_checkers_off_the_flaws_go_unnoticed() {
     ] {
         let flaws = Flaws::NONE.with(flaw);
         let (seed, _) = first_failure(flaws, true, FLAW_SEEDS_MAX).expect("caught with checkers");
-        assert!(
-            run_seed(seed, flaws, false).unwrap().verdict.is_pass(),
-            "{flaw} seed {seed}"
-        );
+        let verdict = run_seed(seed, flaws, false).unwrap().verdict;
+        assert_eq!(verdict, Verdict::Unchecked, "{flaw} seed {seed}");
+        assert!(!verdict.is_pass());
+        assert_eq!(verdict.label(), "unchecked");
     }
+}
+
+#[test]
+fn a_run_cut_short_is_stopped_not_a_pass() {
+    let config = SimConfig::draw(3, &Pins::default());
+    let whole = sim::run(config.clone()).unwrap();
+    assert!(whole.verdict.is_pass(), "{:?}", whole.verdict);
+    let options = RunOptions {
+        stop_after_event: Some(10),
+        ..RunOptions::default()
+    };
+    let cut = Simulation::new(config, options).unwrap().run();
+    assert_eq!(cut.verdict, Verdict::Stopped { after_event: 10 });
+    assert_eq!(cut.events, 11);
+    assert!(!cut.verdict.is_pass());
+    assert_eq!(cut.verdict.label(), "stopped");
+    assert_eq!(cut.verdict.invariant_name(), Some("stopped"));
 }
 
 #[test]
@@ -479,4 +499,33 @@ fn the_checker_tells_two_values_apart_where_the_core_cannot() {
         0,
         &mut Vec::new(),
     );
+}
+
+// ------------------------------------------------- bounds on what a run holds
+
+#[test]
+fn a_run_that_queues_too_many_events_ends_as_a_limit() {
+    let mut config = SimConfig::draw(1, &Pins::default());
+    let whole = sim::run(config.clone()).unwrap();
+    assert!(whole.verdict.is_pass(), "{:?}", whole.verdict);
+    let cap = whole.counters.events_queued_max / 2;
+    assert!(cap > 1, "{whole:?}");
+    config.limits.queued_events_max = cap;
+    let capped = sim::run(config).unwrap();
+    assert_eq!(capped.verdict, Verdict::Limit(sim::LimitKind::Queue));
+    assert_eq!(capped.verdict.label(), "limit");
+    assert!(capped.counters.events_queued_max <= cap);
+    assert!(capped.events < whole.events);
+}
+
+#[test]
+fn a_run_whose_log_outgrows_its_bound_ends_as_a_limit() {
+    let mut config = SimConfig::draw(1, &Pins::default());
+    let whole = sim::run(config.clone()).unwrap();
+    let slots = whole.counters.slots_chosen;
+    assert!(slots > 4, "{whole:?}");
+    config.limits.log_slots_max = slots / 2;
+    let capped = sim::run(config).unwrap();
+    assert_eq!(capped.verdict, Verdict::Limit(sim::LimitKind::Log));
+    assert!(capped.events < whole.events);
 }

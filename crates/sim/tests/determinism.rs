@@ -112,9 +112,51 @@ fn the_digest_depends_on_what_happened() {
             node: 0,
             down_us: Some(100_000),
         },
+        optional: false,
     });
     assert_ne!(
         sim::run(config).unwrap().digest,
         sim::run(crashed).unwrap().digest
     );
+}
+
+#[test]
+fn network_rates_leave_the_other_streams_draws_alone() {
+    use paxos::Op;
+    // What each client drew: its operations, keys and written values (a
+    // Cas's expected version is what the run showed it, so it is left out).
+    fn drawn(report: &sim::RunReport) -> Vec<(u32, u64, String)> {
+        let mut ops: Vec<(u32, u64, String)> = report
+            .history
+            .ops
+            .iter()
+            .map(|record| {
+                let what = match &record.op {
+                    Op::Put { key, value } => format!("put {key} {value}"),
+                    Op::Get { key } => format!("get {key}"),
+                    Op::Cas { key, value, .. } => format!("cas {key} {value}"),
+                };
+                (record.client, record.seq, what)
+            })
+            .collect();
+        ops.sort();
+        ops
+    }
+    for seed in 0..20 {
+        let config = SimConfig::draw(seed, &Pins::default());
+        let mut rough = config.clone();
+        rough.network.tail_ppm = 400_000;
+        rough.network.drop_ppm = 150_000;
+        rough.network.duplicate_ppm = 300_000;
+        let (calm, rough) = (sim::run(config).unwrap(), sim::run(rough).unwrap());
+        assert!(
+            calm.verdict.is_pass() && rough.verdict.is_pass(),
+            "seed {seed}"
+        );
+        assert_ne!(
+            calm.digest, rough.digest,
+            "seed {seed}: the rates changed the run"
+        );
+        assert_eq!(drawn(&calm), drawn(&rough), "seed {seed}");
+    }
 }

@@ -30,6 +30,7 @@ pub(super) fn default_plan(seeds: u64, jobs: usize) -> Plan {
         determinism_ppm: 0,
         out: None,
         shrink: false,
+        bounded: true,
     }
 }
 
