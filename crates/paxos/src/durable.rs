@@ -7,7 +7,10 @@
 //! same method before sending the messages that follow it. Both copies thus
 //! go through the same assertions, and they agree unless a flaw skips the
 //! `Persist` (the bug it models). After a crash the node is rebuilt from the
-//! caller's copy alone with `Node::recover`.
+//! caller's copy alone with `Node::recover`, or, when the caller found
+//! records it could not trust (a checksum failed, a read failed), with
+//! `Node::recover_damaged` and the [`Damage`] it found: such a node
+//! recovers from its peers before it votes again (`node/recovery.rs`).
 
 use std::collections::BTreeMap;
 
@@ -17,7 +20,9 @@ use crate::types::{Ballot, Slot};
 /// One change to durable state.
 #[derive(Clone, Debug)]
 pub enum DurableWrite {
-    /// The acceptor promised `Ballot`.
+    /// The acceptor promised `Ballot`. Written again, unchanged, when a
+    /// re-sent `Prepare` is answered again, so that the answer waits for
+    /// the promise to be durable like the first one did.
     Promised(Ballot),
     /// The proposer used a round this high; it will never use it again.
     RoundMax(u64),
@@ -47,7 +52,7 @@ pub struct Durable {
 impl Durable {
     /// Apply one write, to the node's copy or the caller's. Asserts, at the
     /// writing end, what the node relies on when it reads its durable state
-    /// back: a promise write raises the promise, a round write raises the
+    /// back: a promise write never lowers the promise, a round write raises the
     /// round, a slot is chosen once, never changed, and (in a build without
     /// the flaws) an acceptance neither exceeds the promise nor lowers the
     /// slot's accepted ballot.
@@ -55,8 +60,8 @@ impl Durable {
         match write {
             DurableWrite::Promised(ballot) => {
                 assert!(
-                    *ballot > self.promised,
-                    "durable promise {ballot} does not raise {}",
+                    *ballot >= self.promised,
+                    "durable promise {ballot} lowers {}",
                     self.promised
                 );
                 self.promised = *ballot;
@@ -100,5 +105,33 @@ impl Durable {
                 self.chosen.insert(*slot, command.clone());
             }
         }
+    }
+}
+
+/// What a caller found wrong with its durable copy when it read it back to
+/// rebuild a node: the records whose checksum failed, or that could not be
+/// read. Their content is unknown, so the node must not act as if it had
+/// never promised or accepted: it recovers from its peers first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Damage {
+    /// The promise record.
+    pub promise: bool,
+    /// The proposer's round record.
+    pub round: bool,
+    /// The slots whose acceptance record is damaged.
+    pub accepted: Vec<Slot>,
+    /// The slots whose chosen record is damaged: only a gap to catch up on.
+    pub chosen: Vec<Slot>,
+}
+
+impl Damage {
+    /// Whether the node's votes are at stake: a damaged promise, round or
+    /// acceptance. A damaged chosen record alone is caught up like any gap.
+    pub fn needs_recovery(&self) -> bool {
+        self.promise || self.round || !self.accepted.is_empty()
+    }
+
+    pub fn is_clean(&self) -> bool {
+        !self.needs_recovery() && self.chosen.is_empty()
     }
 }

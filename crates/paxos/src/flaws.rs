@@ -73,6 +73,14 @@ flaws! {
         "the shared command comparison says any two commands are the same",
     HeartbeatKeepsNoTimer = "heartbeat-keeps-no-timer":
         "a heartbeat does not reset the follower's election timer, so followers keep campaigning",
+    PromiseSentBeforePersist = "promise-sent-before-persist":
+        "the acceptor sends its Promise before the promise's write, so a crash in between forgets it",
+    AcceptedSentBeforePersist = "accepted-sent-before-persist":
+        "the acceptor sends Accepted before the acceptance's write, so a crash in between forgets it",
+    TrustCorruptRecord = "trust-corrupt-record":
+        "a record that fails its checksum is taken as never written, and the node votes normally",
+    VoteWhileRecovering = "vote-while-recovering":
+        "a node recovering from damaged records answers Prepare and Accept before it has recovered",
 }
 
 impl Flaw {

@@ -40,8 +40,19 @@
 //! - `Applied` and `Probe`: observations for checkers and coverage counters;
 //!   a production caller may ignore them.
 //!
+//! A caller whose disk makes writes durable some time after it was asked
+//! (every real one) holds each `Send` and `Reply` that comes after a
+//! `Persist` in a batch until that write, and every earlier one, is
+//! durable; a `Send` before the batch's first `Persist` may leave at once.
+//! A crash loses the writes not yet durable and the messages held for them.
+//!
 //! A crash is "drop the `Node`"; pending timers die with it. Recovery is
-//! `Node::recover(config, id, durable.clone(), out)`.
+//! `Node::recover(config, id, durable.clone(), out)` from what was durable.
+//! A caller that checksums its records and finds some damaged (or cannot
+//! read them) calls `Node::recover_damaged(config, id, intact, damage,
+//! out)` with the intact records and the [`Damage`]: the node then asks its
+//! peers (`RecoveryRequest`) before it votes again; see `node/recovery.rs`
+//! for the rule and why it is safe.
 //!
 //! See [`node`] for the algorithm.
 //!
@@ -83,7 +94,7 @@ pub mod types;
 
 pub use command::{ClientId, Command, Key, Op, OpResult, Reply, Request, Value};
 pub use config::{Config, ConfigError, Mode, Timing};
-pub use durable::{Durable, DurableWrite};
+pub use durable::{Damage, Durable, DurableWrite};
 #[cfg(feature = "flaws")]
 pub use flaws::{Flaw, Flaws};
 pub use kv::Kv;

@@ -46,6 +46,16 @@ pub enum Message {
     CatchupRequest { from_slot: Slot },
     /// Chosen entries, contiguous, starting at the requested slot.
     CatchupReply { entries: Vec<(Slot, Command)> },
+    /// "My disk lost votes: tell me what you promised and accepted." Sent
+    /// by a node recovering from damaged records (`node/recovery.rs`).
+    RecoveryRequest,
+    /// The answer of a node that is not recovering itself: its promise, the
+    /// highest round it has used or seen, and every entry it has accepted.
+    RecoveryReply {
+        promised: Ballot,
+        round: u64,
+        accepted: Vec<AcceptedEntry>,
+    },
 }
 
 impl Message {
@@ -61,6 +71,8 @@ impl Message {
             Message::Heartbeat { .. } => "Heartbeat",
             Message::CatchupRequest { .. } => "CatchupRequest",
             Message::CatchupReply { .. } => "CatchupReply",
+            Message::RecoveryRequest => "RecoveryRequest",
+            Message::RecoveryReply { .. } => "RecoveryReply",
         }
     }
 }
@@ -116,15 +128,21 @@ pub enum Probe {
     DedupHit,
     /// A Cas found a version other than the expected one.
     CasConflict,
+    /// A node restarted with damaged records and began recovering.
+    CorruptRecordDetected,
+    /// A recovering node heard enough peers and votes again.
+    RecoveredFromPeers,
 }
 
 impl Probe {
-    pub const ALL: [Probe; 5] = [
+    pub const ALL: [Probe; 7] = [
         Probe::AdoptedValue,
         Probe::RejectedLowerBallot,
         Probe::BecameLeader,
         Probe::DedupHit,
         Probe::CasConflict,
+        Probe::CorruptRecordDetected,
+        Probe::RecoveredFromPeers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -134,6 +152,8 @@ impl Probe {
             Probe::BecameLeader => "leader-changes",
             Probe::DedupHit => "retry-answered-from-dedup-table",
             Probe::CasConflict => "cas-conflicts",
+            Probe::CorruptRecordDetected => "corrupt-record-detected",
+            Probe::RecoveredFromPeers => "node-recovered-from-peers",
         }
     }
 }
@@ -212,6 +232,16 @@ impl std::fmt::Display for Message {
                 }
                 f.write_str(")")
             }
+            Message::RecoveryRequest => f.write_str("RecoveryRequest"),
+            Message::RecoveryReply {
+                promised,
+                round,
+                accepted,
+            } => write!(
+                f,
+                "RecoveryReply(promised b{promised} round {round}, {} accepted)",
+                accepted.len()
+            ),
         }
     }
 }

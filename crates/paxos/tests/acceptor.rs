@@ -143,7 +143,9 @@ fn prepare_with_zero_ballot_is_nacked() {
 }
 
 /// A proposer re-sends its Prepare when the Promise was lost; the acceptor
-/// must answer again (the promise stands) without tripping over itself.
+/// must answer again (the promise stands) without tripping over itself, and
+/// write the promise again first: the first write may not be durable yet,
+/// and an answer that left before it would be forgotten by a crash.
 #[test]
 fn repeated_prepare_for_the_promised_ballot_is_answered_again() {
     let mut solo = acceptor();
@@ -165,7 +167,14 @@ fn repeated_prepare_for_the_promised_ballot_is_answered_again() {
         },
     );
 
-    assert!(persists(&out).is_empty(), "the promise is already durable");
+    assert!(
+        matches!(&persists(&out)[..], [DurableWrite::Promised(again)] if *again == b),
+        "the promise is written again, unchanged"
+    );
+    assert!(
+        matches!(out.first(), Some(Output::Persist(_))),
+        "the write comes before the answer it guards"
+    );
     let sent = sends(&out);
     let [
         (

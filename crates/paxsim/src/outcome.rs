@@ -249,6 +249,12 @@ pub fn unfired_faults(
                 Trigger::OnAccept { node, slot } => {
                     format!("node {node} did not accept in slot {slot} {window}")
                 }
+                Trigger::DuringSend { node, message, nth } => {
+                    format!("node {node} did not send {message} number {nth} {window}")
+                }
+                Trigger::OnWrite { node, record, nth } => {
+                    format!("node {node} did not write {record} record number {nth} {window}")
+                }
             };
             UnfiredFault {
                 index,

@@ -152,7 +152,10 @@ pub(crate) fn check(config: &SimConfig) -> Result<(), String> {
             FaultAction::Crash { down_us, .. } => down_us.map(|us| ("down_us", us)),
             FaultAction::Partition { duration_us, .. } => duration_us.map(|us| ("duration_us", us)),
             FaultAction::Pause { duration_us, .. } => Some(("duration_us", *duration_us)),
-            FaultAction::Restart { .. } | FaultAction::Heal => None,
+            FaultAction::Restart { .. }
+            | FaultAction::Heal
+            | FaultAction::Corrupt { .. }
+            | FaultAction::ReadError { .. } => None,
         };
         if let Some((field, us)) = duration {
             time_us(&format!("faults[{index}].action.{field}"), us)?;

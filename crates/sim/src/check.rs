@@ -383,9 +383,31 @@ impl SafetyChecker {
         replica.versions.clear();
     }
 
-    /// Node `node` restarted: its recovered state must keep every promise and
-    /// acceptance it ever reported. O(acceptances) per restart; restarts are rare.
-    pub fn on_restart(&mut self, place: Place, node: &Node) -> Check {
+    /// Node `node` restarted: its replica replays from its log, and (with
+    /// `judge_votes`) its recovered state must keep every promise and
+    /// acceptance it ever reported. A node that found damaged records and
+    /// recovers from its peers is judged when it has, with
+    /// [`SafetyChecker::check_votes_kept`]. O(acceptances) per restart;
+    /// restarts are rare.
+    pub fn on_restart(&mut self, place: Place, node: &Node, judge_votes: bool) -> Check {
+        let id = node.id();
+        if judge_votes {
+            self.check_votes_kept(place, node)?;
+        }
+        self.prepared_max[usize::from(id)].1 = true;
+        let replica = &mut self.replicas[usize::from(id)];
+        replica.applied_next = node.applied_upto();
+        replica.versions = node
+            .kv()
+            .entries()
+            .map(|(key, (_, version))| (key.clone(), *version))
+            .collect();
+        Ok(())
+    }
+
+    /// Node `node`'s durable state keeps every promise and acceptance it
+    /// ever reported (`promise-monotonic`, `acceptor-durability`).
+    pub fn check_votes_kept(&self, place: Place, node: &Node) -> Check {
         let id = node.id();
         let promised_max = self.promised_max[usize::from(id)];
         if node.promised() < promised_max {
@@ -424,14 +446,6 @@ impl SafetyChecker {
                 .slot(slot as Slot));
             }
         }
-        self.prepared_max[usize::from(id)].1 = true;
-        let replica = &mut self.replicas[usize::from(id)];
-        replica.applied_next = node.applied_upto();
-        replica.versions = node
-            .kv()
-            .entries()
-            .map(|(key, (_, version))| (key.clone(), *version))
-            .collect();
         Ok(())
     }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use paxos::Config as ClusterConfig;
 
+use crate::disk::DiskConfig;
 use crate::edge::probability;
 use crate::faults::{FaultRates, ScheduledFault};
 use crate::heal::HealPlan;
@@ -299,6 +300,9 @@ pub struct SimConfig {
     /// Explicit faults, in addition to the random ones the rates draw.
     #[serde(default)]
     pub faults: Vec<ScheduledFault>,
+    /// How each node's disk behaves; absent: instant, with no faults.
+    #[serde(default, skip_serializing_if = "DiskConfig::is_default")]
+    pub disk: DiskConfig,
     /// Which nodes the heal phase brings back, and how it keeps the others
     /// out; absent: every node.
     #[serde(default, skip_serializing_if = "HealPlan::is_full")]
@@ -330,12 +334,33 @@ impl SimConfig {
                 network.delay_us_max
             ));
         }
+        if self.disk.write_us_min > self.disk.write_us_max {
+            return Err(format!(
+                "disk.write_us_min ({}) is above disk.write_us_max ({})",
+                self.disk.write_us_min, self.disk.write_us_max
+            ));
+        }
+        for (field, us) in [
+            ("disk.write_us_max", self.disk.write_us_max),
+            ("disk.tail_us_max", self.disk.tail_us_max),
+        ] {
+            if us > crate::bounds::TIME_US_MAX {
+                return Err(format!(
+                    "{field} is {us}, expected at most {}",
+                    crate::bounds::TIME_US_MAX
+                ));
+            }
+        }
         let workload = &self.workload;
         let mix = &workload.mix;
         for (field, ppm) in [
             ("network.tail", network.tail_ppm),
             ("network.drop", network.drop_ppm),
             ("network.duplicate", network.duplicate_ppm),
+            ("disk.tail", self.disk.tail_ppm),
+            ("disk.torn", self.disk.torn_ppm),
+            ("disk.corrupt", self.disk.corrupt_ppm),
+            ("disk.read_error", self.disk.read_error_ppm),
         ] {
             if ppm > rng::PPM_ONE {
                 return Err(format!(
@@ -417,7 +442,34 @@ impl SimConfig {
                     ));
                 }
             }
-            if let crate::faults::Trigger::OnSend { node, message, nth } = &fault.trigger {
+            if let crate::faults::FaultAction::Corrupt { record, slot, .. }
+            | crate::faults::FaultAction::ReadError { record, slot, .. } = &fault.action
+            {
+                crate::disk::record_key(record, *slot)
+                    .map_err(|error| format!("faults[{index}].action: {error}"))?;
+            }
+            if let crate::faults::Trigger::OnWrite { node, record, nth } = &fault.trigger {
+                if *nth == 0 {
+                    return Err(format!(
+                        "faults[{index}].when.nth is 0, expected at least 1 (writes count from 1)"
+                    ));
+                }
+                if *node >= self.cluster.nodes {
+                    return Err(format!(
+                        "faults[{index}]: trigger node {node} does not exist in a {}-node cluster",
+                        self.cluster.nodes
+                    ));
+                }
+                if !crate::disk::RECORD_KINDS.contains(&record.as_str()) {
+                    return Err(format!(
+                        "faults[{index}].when.record: unknown record `{record}`, expected one of {}",
+                        crate::disk::RECORD_KINDS.join(", ")
+                    ));
+                }
+            }
+            if let crate::faults::Trigger::OnSend { node, message, nth }
+            | crate::faults::Trigger::DuringSend { node, message, nth } = &fault.trigger
+            {
                 if *nth == 0 {
                     return Err(format!(
                         "faults[{index}].when.nth is 0, expected at least 1 \

@@ -51,6 +51,11 @@ impl Digest {
         self.word(0xfa);
     }
 
+    /// A node's writes up to `write` made durable.
+    pub(crate) fn disk_durable(&mut self, node: NodeId, write: u64) {
+        self.word(0xd0 ^ u64::from(node) << 8 ^ write << 16);
+    }
+
     /// A crashed node coming back from its disk.
     pub(crate) fn restart(&mut self, node: NodeId) {
         self.word(0xa0 ^ u64::from(node) << 8);
@@ -141,6 +146,16 @@ impl Digest {
             Message::CatchupReply { entries } => {
                 self.word(9);
                 self.word(entries.len() as u64);
+            }
+            Message::RecoveryRequest => self.word(10),
+            Message::RecoveryReply {
+                promised,
+                round,
+                accepted,
+            } => {
+                self.word(11 ^ ballot_word(promised) << 4);
+                self.word(*round);
+                self.word(accepted.len() as u64);
             }
         }
     }

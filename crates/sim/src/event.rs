@@ -3,7 +3,7 @@
 //! An event is addressed to a node (a message, a client request, a timer),
 //! to a client (a reply, a timeout, a wake-up) or to the lifecycle (a
 //! fault, a restart or resume falling due, the end of a partition, the heal,
-//! a liveness deadline). Stale lifecycle events carry the incarnation or
+//! a liveness deadline) or to a node's disk (a write durable). Stale lifecycle events carry the incarnation or
 //! epoch they were scheduled for, so one that was overtaken does nothing.
 
 use std::sync::Arc;
@@ -64,6 +64,13 @@ pub(crate) enum Event {
     },
     Heal,
     Deadline,
+    /// Node `node`'s writes up to `write` are durable, unless it crashed
+    /// since (`incarnation`).
+    DiskDurable {
+        node: NodeId,
+        incarnation: u64,
+        write: u64,
+    },
 }
 
 impl Event {
@@ -94,6 +101,7 @@ impl Event {
             Event::Resume { .. } => "resume",
             Event::Heal => "heal",
             Event::Deadline => "deadline",
+            Event::DiskDurable { .. } => "disk-durable",
         }
     }
 
@@ -101,7 +109,7 @@ impl Event {
     pub(crate) fn node(&self) -> Option<NodeId> {
         match self {
             Event::Deliver { to, .. } | Event::ClientRequest { to, .. } => Some(*to),
-            Event::Timer { node, .. } => Some(*node),
+            Event::Timer { node, .. } | Event::DiskDurable { node, .. } => Some(*node),
             _ => None,
         }
     }

@@ -181,6 +181,24 @@ pub enum FaultAction {
     /// Stop `node` from handling anything for `duration_us`: its messages
     /// and timers wait and are handled late, all at once.
     Pause { node: NodeId, duration_us: u64 },
+    /// At `node`'s next restart, its record `record` (`promise`, `round`,
+    /// or `accepted` / `chosen` with a `slot`) fails its checksum, and
+    /// stays corrupt until rewritten. Outside the fault atlas: a scenario
+    /// may ask for damage the protocol cannot survive.
+    Corrupt {
+        node: NodeId,
+        record: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slot: Option<u64>,
+    },
+    /// At `node`'s next restart, its record `record` cannot be read (that
+    /// restart only).
+    ReadError {
+        node: NodeId,
+        record: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slot: Option<u64>,
+    },
 }
 
 impl FaultAction {
@@ -191,6 +209,8 @@ impl FaultAction {
             FaultAction::Partition { .. } => "partition",
             FaultAction::Heal => "heal",
             FaultAction::Pause { .. } => "pause",
+            FaultAction::Corrupt { .. } => "corrupt",
+            FaultAction::ReadError { .. } => "read-error",
         }
     }
 
@@ -199,7 +219,9 @@ impl FaultAction {
         match self {
             FaultAction::Crash { node, .. }
             | FaultAction::Restart { node }
-            | FaultAction::Pause { node, .. } => vec![*node],
+            | FaultAction::Pause { node, .. }
+            | FaultAction::Corrupt { node, .. }
+            | FaultAction::ReadError { node, .. } => vec![*node],
             FaultAction::Partition { partition, .. } => partition.nodes(),
             FaultAction::Heal => Vec::new(),
         }
@@ -222,6 +244,37 @@ pub enum Trigger {
     },
     /// Right after `node`, as an acceptor, accepts a value in `slot`.
     OnAccept { node: NodeId, slot: u64 },
+    /// During `node`'s `nth` send of kind `message`: the fault strikes at
+    /// once, before the rest of that handler's outputs are carried out (the
+    /// other messages of a broadcast, its delivery to itself).
+    DuringSend {
+        node: NodeId,
+        message: String,
+        #[serde(default = "one")]
+        nth: u32,
+    },
+    /// While `node`'s `nth` write of a `record` (`promise`, `round`,
+    /// `accepted`, `chosen`) is on its way to disk, at once: "crash node 2
+    /// while its promise is on its way to disk".
+    OnWrite {
+        node: NodeId,
+        record: String,
+        #[serde(default = "one")]
+        nth: u32,
+    },
+}
+
+impl Trigger {
+    /// The node whose step the trigger waits for, if any.
+    pub fn node(&self) -> Option<NodeId> {
+        match self {
+            Trigger::At { .. } => None,
+            Trigger::OnSend { node, .. }
+            | Trigger::OnAccept { node, .. }
+            | Trigger::DuringSend { node, .. }
+            | Trigger::OnWrite { node, .. } => Some(*node),
+        }
+    }
 }
 
 fn one() -> u32 {
@@ -229,7 +282,7 @@ fn one() -> u32 {
 }
 
 /// The message kinds a trigger may name.
-pub const MESSAGE_KINDS: [&str; 9] = [
+pub const MESSAGE_KINDS: [&str; 11] = [
     "Prepare",
     "Promise",
     "Nack",
@@ -239,6 +292,8 @@ pub const MESSAGE_KINDS: [&str; 9] = [
     "Heartbeat",
     "CatchupRequest",
     "CatchupReply",
+    "RecoveryRequest",
+    "RecoveryReply",
 ];
 
 /// A fault and when it fires: `{"when": {...}, "action": {...}}`.
@@ -306,6 +361,9 @@ impl FaultRates {
 /// The message kinds a random triggered crash may wait for: the protocol's
 /// own steps, where a crash in between is what recovery must survive.
 pub const TRIGGER_KINDS: [&str; 5] = ["Prepare", "Promise", "Accept", "Accepted", "Decide"];
+
+/// The records a random `OnWrite` crash waits for.
+pub const TRIGGER_RECORDS: [&str; 2] = ["promise", "accepted"];
 
 /// The largest slot a random `OnAccept` crash waits for.
 pub const TRIGGER_SLOT_MAX: u64 = 15;
@@ -399,10 +457,25 @@ fn draw_triggered_crash(rng: &mut ChaCha8Rng, rates: &FaultRates, nodes: u8) -> 
     let nth = between(rng, 1, 4 * u64::from(nodes)) as u32;
     let slot = between(rng, 0, TRIGGER_SLOT_MAX);
     let down_us = between(rng, 1_000, rates.crash_down_us_max.max(1_000));
+    // Half the crashes at a send strike during it, before the rest of the
+    // handler's outputs; half the crashes at an acceptance strike instead
+    // while a promise or acceptance is on its way to disk.
+    let during = rng::chance(rng, 500_000);
+    let record = TRIGGER_RECORDS[between(rng, 0, TRIGGER_RECORDS.len() as u64 - 1) as usize];
     let trigger = match TRIGGER_KINDS.get(kind) {
+        Some(message) if during => Trigger::DuringSend {
+            node,
+            message: (*message).to_string(),
+            nth,
+        },
         Some(message) => Trigger::OnSend {
             node,
             message: (*message).to_string(),
+            nth,
+        },
+        None if during => Trigger::OnWrite {
+            node,
+            record: record.to_string(),
             nth,
         },
         None => Trigger::OnAccept { node, slot },
@@ -567,11 +640,7 @@ mod plan_tests {
                     .collect();
                 assert_eq!(triggered.len(), 4, "every triggered crash is planned");
                 for fault in triggered {
-                    let (Trigger::OnSend { node, .. } | Trigger::OnAccept { node, .. }) =
-                        fault.trigger
-                    else {
-                        unreachable!()
-                    };
+                    let node = fault.trigger.node().unwrap();
                     assert!(node < nodes);
                     assert!(
                         matches!(fault.action, FaultAction::Crash { node: crashed, .. } if crashed == node),

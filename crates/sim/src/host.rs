@@ -1,20 +1,28 @@
 //! The simulator's record of one node: the node while it is up, its disk,
-//! and the lifecycle bookkeeping around them (incarnation, live timers,
-//! pause, held-back events).
+//! the messages held until a write is durable, and the lifecycle
+//! bookkeeping around them (incarnation, live timers, pause, held-back
+//! events).
 //!
 //! The node itself is the volatile part: a crash drops it and everything
 //! here that belonged to that run of the process. The disk survives; a
 //! restart rebuilds the node from it.
 
-use paxos::{Ballot, Durable, Message, Node, Timer};
+use paxos::{Ballot, Message, Node, NodeId, Timer};
 
+use crate::disk::{Disk, RecordKey};
 use crate::event::Event;
 
 pub(crate) struct Host {
     /// The running node, or `None` while it is down.
     pub(crate) node: Option<Node>,
-    /// The node's disk: every `Persist` it emitted, applied in order.
-    pub(crate) disk: Durable,
+    /// The node's disk: what is durable, what is on its way.
+    pub(crate) disk: Disk,
+    /// Sends and replies that wait for a write (by id) to be durable, in
+    /// the order the node emitted them. A crash loses them.
+    pub(crate) held: Vec<(u64, Held)>,
+    /// Storage faults an explicit fault armed for the next restart: the
+    /// record, and whether it is corrupt (else unreadable).
+    pub(crate) damage_armed: Vec<(RecordKey, bool)>,
     /// Bumped on every crash, so a stale scheduled restart is ignored.
     pub(crate) incarnation: u64,
     /// The live generation of each timer kind; a fired timer whose
@@ -35,7 +43,9 @@ impl Host {
     pub(crate) fn boot(node: Node) -> Host {
         Host {
             node: Some(node),
-            disk: Durable::default(),
+            disk: Disk::default(),
+            held: Vec::new(),
+            damage_armed: Vec::new(),
             incarnation: 0,
             timer_generation: [0; Timer::ALL.len()],
             paused_epoch: None,
@@ -82,8 +92,16 @@ impl Host {
         self.incarnation += 1;
         self.paused_epoch = None;
         self.backlog.clear();
+        self.held.clear();
         self.timer_generation = [0; Timer::ALL.len()];
         self.prepare_ballot = None;
         self.accept_sent = false;
     }
+}
+
+/// An output held until a write is durable.
+#[derive(Debug)]
+pub(crate) enum Held {
+    Send { to: NodeId, message: Message },
+    Reply(Event),
 }

@@ -292,6 +292,17 @@ knobs! {
     /// least one, so that every seed asks liveness of every client).
     heal_ops_per_client: u32 as Count in 1..=HEAL_OPS_PER_CLIENT_MAX
         => |config, ops| config.workload.heal_ops_per_client = ops;
+    /// Torn writes: the share of crashes with a write in flight that leave
+    /// part of it durable, 0..=1.
+    disk_torn_ppm "disk_torn": Ppm as Probability => |config, ppm| config.disk.torn_ppm = ppm;
+    /// Corrupt records: the share of restarts at which one promise or
+    /// acceptance record fails its checksum (within the fault atlas), 0..=1.
+    disk_corrupt_ppm "disk_corrupt": Ppm as Probability
+        => |config, ppm| config.disk.corrupt_ppm = ppm;
+    /// Latent read errors: the share of restarts at which one promise or
+    /// acceptance record cannot be read (within the fault atlas), 0..=1.
+    disk_read_error_ppm "disk_read_error": Ppm as Probability
+        => |config, ppm| config.disk.read_error_ppm = ppm;
     /// Nodes in the live core at the heal, clamped to each seed's cluster:
     /// at least its larger quorum, at most its size (7: a full heal).
     core_nodes: u8 as Count in 1..=NODES_MAX as u8 => drawn;

@@ -9,9 +9,12 @@
 //! Parts, one concern each (private ones without a link):
 //! - the driver: [`simulation`] (virtual time, the loop, routing, the
 //!   report), `event` (what can happen) and [`queue`] (in which order);
-//! - the nodes: `host` (a node, its disk, its lifecycle record), `node_io`
-//!   (a node's inputs handed in, its outputs carried out) and `lifecycle`
-//!   (crash, restart, pause, partition, the heal phase);
+//! - the nodes: `host` (a node, its disk, its lifecycle record), [`disk`]
+//!   (writes durable after a latency, lost at a crash, torn, corrupt or
+//!   unreadable records), `node_io` (a node's inputs handed in, its outputs
+//!   carried out, sends held until their write is durable), `lifecycle`
+//!   (crash, restart, pause, partition, the heal phase) and `atlas`
+//!   (storage faults within what the protocol can survive);
 //! - faults: [`faults`] (what can go wrong, the random plan), `triggers`
 //!   (faults at a protocol moment), [`heal`] (the live core and how the
 //!   others are kept out) and [`network`] (delay, loss, duplication,
@@ -35,11 +38,13 @@
 //!   generators).
 
 pub mod admission;
+mod atlas;
 pub mod bounds;
 pub mod check;
 mod client_io;
 pub mod config;
 pub mod digest;
+pub mod disk;
 pub mod edge;
 pub mod efficiency;
 mod event;
@@ -68,6 +73,7 @@ pub mod workload;
 
 pub use admission::{Admission, admit, run_admitted};
 pub use config::{Limits, Mix, NetworkConfig, ScriptedOp, SimConfig, WorkloadConfig};
+pub use disk::DiskConfig;
 pub use efficiency::Efficiency;
 pub use faults::{FaultAction, FaultRates, Partition, ScheduledFault, Trigger};
 pub use heal::{Exclusion, HealCore, HealPlan};

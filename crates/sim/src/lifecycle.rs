@@ -11,7 +11,9 @@
 //! `faults` says what can go wrong and draws the random plan; `triggers`
 //! holds the faults that wait for a protocol moment; this file carries a
 //! fault out when it strikes. A crash drops a node's volatile state and
-//! keeps its disk (`host`); a restart rebuilds the node from the disk. A
+//! its disk's writes in flight, and keeps what was durable (`host`,
+//! `disk`); a restart rebuilds the node from what it reads back, damaged
+//! records named (`atlas`). A
 //! pause holds the node's events back until it resumes. A partition cuts
 //! links in the network until it heals.
 //!
@@ -84,6 +86,9 @@ impl Simulation {
                 }
             }
             FaultAction::Pause { node, duration_us } => self.pause(node, duration_us),
+            FaultAction::Corrupt { .. } | FaultAction::ReadError { .. } => {
+                self.arm_damage(&action);
+            }
         }
     }
 
@@ -97,6 +102,7 @@ impl Simulation {
             self.probes.hit(ProbePoint::CrashBetweenPrepareAndAccept);
         }
         host.crash();
+        self.crash_disk(id);
         self.counters.crashes += 1;
         self.checker.on_crash(id);
         self.record(Some(id), "crash", String::new);
@@ -125,17 +131,41 @@ impl Simulation {
         self.record(Some(id), "restart", String::new);
         let mut out = std::mem::take(&mut self.outputs);
         out.clear();
-        let durable = self.hosts[usize::from(id)].disk.clone();
-        let node = Node::recover(self.cluster.clone(), id, durable, &mut out);
+        self.damage_at_restart(id);
+        let (durable, damage) = self.hosts[usize::from(id)].disk.read();
+        if !damage.is_clean() {
+            self.record(Some(id), "disk-read-damaged", || format!("{damage:?}"));
+        }
+        let node = Node::recover_damaged(self.cluster.clone(), id, durable, &damage, &mut out);
         if self.options.checkers && self.violation.is_none() {
             let place = self.place();
-            if let Err(violation) = self.checker.on_restart(place, &node) {
+            // A node that detected damage is judged once it has recovered,
+            // on what it recovered (`recovered`); one that trusts its disk,
+            // now, on its intact records.
+            let judge_votes = !node.is_recovering();
+            if let Err(violation) = self.checker.on_restart(place, &node, judge_votes) {
                 self.violation = Some(violation);
             }
         }
         self.hosts[usize::from(id)].node = Some(node);
         self.carry_out(id, &mut out);
         self.outputs = out;
+    }
+
+    /// Node `id` finished recovering from its peers: it must now keep every
+    /// promise and acceptance it ever reported.
+    pub(crate) fn recovered(&mut self, id: NodeId) {
+        self.record(Some(id), "recovered", String::new);
+        if self.options.checkers && self.violation.is_none() {
+            let place = self.place();
+            let node = self.hosts[usize::from(id)]
+                .node
+                .as_ref()
+                .expect("a live node recovers");
+            if let Err(violation) = self.checker.check_votes_kept(place, node) {
+                self.violation = Some(violation);
+            }
+        }
     }
 
     fn partition(&mut self, partition: Partition, duration_us: Option<u64>) {

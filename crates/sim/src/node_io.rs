@@ -4,8 +4,12 @@
 //! Inputs are a message, a client's request or a timer; one for a crashed
 //! node is lost, a stale timer is ignored. The node's outputs are carried
 //! out in the order it emitted them, which the core relies on (persist
-//! before send): a `Persist` goes to the node's disk, a `Send` through the
-//! network, a `SetTimer` into the queue, a `Reply` back to its client. The
+//! before send): a `Persist` goes to the node's disk (`disk`), a `Send`
+//! through the network, a `SetTimer` into the queue, a `Reply` back to its
+//! client. A `Send` or `Reply` after a `Persist` in the same batch is held
+//! until that write is durable (a "write durable" event releases it); one
+//! before the batch's first `Persist` leaves at once. A fault that strikes
+//! mid-batch (a crash at a send or a write) drops the rest of it. The
 //! safety checker sees each output as it is carried out (a promise, an
 //! acceptance, a value learned or applied) and judges it against its own
 //! record of what was chosen.
@@ -15,9 +19,10 @@ use std::sync::Arc;
 use paxos::{Command, DurableWrite, Message, Node, NodeId, OpResult, Output, Request, Slot, Timer};
 
 use crate::event::Event;
+use crate::host::Held;
 use crate::network::Fate;
 use crate::report::{LimitKind, ProbePoint};
-use crate::rng::between;
+use crate::rng::{between, chance};
 use crate::simulation::Simulation;
 
 impl Simulation {
@@ -92,11 +97,34 @@ impl Simulation {
     }
 
     /// Carry out a node's outputs in order, showing each to the checkers.
+    /// Consecutive `Persist`s form one write; a `Send` or `Reply` after a
+    /// `Persist` waits for it. A crash partway (a trigger at a send or a
+    /// write) loses the rest.
     pub(crate) fn carry_out(&mut self, id: NodeId, out: &mut Vec<Output>) {
+        let incarnation = self.hosts[usize::from(id)].incarnation;
+        // The write this batch last issued, if still in flight, and whether
+        // the previous output was a `Persist` (the next one joins it).
+        let mut write: Option<u64> = None;
+        let mut joining = false;
         for output in out.drain(..) {
+            if self.hosts[usize::from(id)].incarnation != incarnation {
+                // Crashed partway through: the rest never happened.
+                break;
+            }
+            let is_persist = matches!(output, Output::Persist(_));
             match output {
-                Output::Persist(write) => self.persist(id, write),
-                Output::Send { to, message } => self.send(id, to, message),
+                Output::Persist(persist) => {
+                    let join = write.filter(|_| joining);
+                    if let Some(issued) = self.persist(id, persist, join) {
+                        write = Some(issued);
+                    }
+                }
+                Output::Send { to, message } => match write {
+                    Some(write) if self.hosts[usize::from(id)].disk.writing() => {
+                        self.hold(id, write, Held::Send { to, message });
+                    }
+                    _ => self.send(id, to, message),
+                },
                 Output::SetTimer {
                     timer,
                     delay_us,
@@ -110,14 +138,68 @@ impl Simulation {
                         reply,
                         duplicate: false,
                     };
-                    self.transmit(None, event);
+                    match write {
+                        Some(write) if self.hosts[usize::from(id)].disk.writing() => {
+                            self.hold(id, write, Held::Reply(event));
+                        }
+                        _ => {
+                            self.transmit(None, event);
+                        }
+                    }
                 }
                 Output::Applied {
                     slot,
                     command,
                     result,
                 } => self.applied(id, slot, &command, result.as_ref()),
-                Output::Probe(probe) => self.probes.hit(ProbePoint::Core(probe)),
+                Output::Probe(probe) => {
+                    self.probes.hit(ProbePoint::Core(probe));
+                    if probe == paxos::Probe::RecoveredFromPeers {
+                        self.recovered(id);
+                    }
+                }
+            }
+            joining = is_persist;
+        }
+    }
+
+    /// Hold a send or reply of node `id` until write `write` is durable.
+    fn hold(&mut self, id: NodeId, write: u64, held: Held) {
+        self.counters.messages_held += 1;
+        self.hosts[usize::from(id)].held.push((write, held));
+    }
+
+    /// Node `id`'s writes up to `write` are durable: release what waited.
+    pub(crate) fn disk_durable(&mut self, id: NodeId, incarnation: u64, write: u64) {
+        let host = &mut self.hosts[usize::from(id)];
+        if host.incarnation != incarnation {
+            return;
+        }
+        let records = host.disk.complete(write);
+        self.digest.disk_durable(id, write);
+        self.record(Some(id), "durable", || {
+            format!("write {write}: {records} records")
+        });
+        let waiting = self.hosts[usize::from(id)]
+            .held
+            .iter()
+            .take_while(|(held, _)| *held <= write)
+            .count();
+        if waiting == 0 {
+            return;
+        }
+        self.probes.hit(ProbePoint::MessageHeldUntilDurable);
+        let released: Vec<(u64, Held)> =
+            self.hosts[usize::from(id)].held.drain(..waiting).collect();
+        for (_, held) in released {
+            if self.hosts[usize::from(id)].incarnation != incarnation {
+                break;
+            }
+            match held {
+                Held::Send { to, message } => self.send(id, to, message),
+                Held::Reply(event) => {
+                    self.transmit(None, event);
+                }
             }
         }
     }
@@ -155,8 +237,11 @@ impl Simulation {
         }
     }
 
-    /// Write to node `id`'s disk, after the checkers saw what it learned.
-    fn persist(&mut self, id: NodeId, write: DurableWrite) {
+    /// Write to node `id`'s disk, after the checkers saw what it learned:
+    /// at once on an instant disk, else as part of write `join` (or a new
+    /// one), durable after a latency from the disk stream. Returns the
+    /// write in flight, if any.
+    fn persist(&mut self, id: NodeId, write: DurableWrite, join: Option<u64>) -> Option<u64> {
         if let DurableWrite::Chosen { slot, command } = &write
             && self.options.checkers
             && self.violation.is_none()
@@ -166,13 +251,51 @@ impl Simulation {
                 self.violation = Some(violation);
             }
         }
-        let disk = &mut self.hosts[usize::from(id)].disk;
-        disk.apply(&write);
+        let kind = crate::disk::RecordKey::of(&write).kind();
+        let issued = if self.config.disk.instant() {
+            self.hosts[usize::from(id)].disk.write_now(write);
+            None
+        } else {
+            let disk_config = &self.config.disk;
+            let tail = chance(&mut self.disk_rng, disk_config.tail_ppm);
+            let normal_us = between(
+                &mut self.disk_rng,
+                disk_config.write_us_min,
+                disk_config.write_us_max,
+            );
+            let tail_us = between(
+                &mut self.disk_rng,
+                disk_config.write_us_max,
+                disk_config.tail_us_max.max(disk_config.write_us_max),
+            );
+            let latency_us = if tail { tail_us } else { normal_us };
+            let host = &mut self.hosts[usize::from(id)];
+            let joined = join.is_some();
+            let issued = host.disk.issue(write, join);
+            if !joined {
+                let at_us = host.disk.durable_at(self.now_us, latency_us);
+                let incarnation = host.incarnation;
+                self.schedule(
+                    at_us,
+                    Event::DiskDurable {
+                        node: id,
+                        incarnation,
+                        write: issued,
+                    },
+                );
+            }
+            self.record(Some(id), "write", || format!("write {issued}: {kind}"));
+            Some(issued)
+        };
         // The core keeps its whole log: past the bound, the run would only
         // hold more memory; it ends as a limit.
-        if disk.chosen.len() as u64 > self.config.limits.log_slots_max {
+        if self.hosts[usize::from(id)].disk.chosen_count() > self.config.limits.log_slots_max {
             self.bound_hit = Some(LimitKind::Log);
         }
+        for (action, explicit) in self.triggers.on_write(id, kind) {
+            self.fault(action, explicit);
+        }
+        issued
     }
 
     /// A node's message: to itself directly, to others over the network.
@@ -246,8 +369,13 @@ impl Simulation {
                 self.violation = Some(violation);
             }
         }
-        for (action, explicit) in self.triggers.on_send(from, message) {
+        let (later, now) = self.triggers.on_send(from, message);
+        for (action, explicit) in later {
             self.schedule(self.now_us, Event::Fault { action, explicit });
+        }
+        // A crash during the send: before the rest of the batch.
+        for (action, explicit) in now {
+            self.fault(action, explicit);
         }
     }
 }

@@ -120,6 +120,10 @@ impl Invariant {
             Flaw::RoundFromPromise => Invariant::BallotMonotonic,
             Flaw::SameAsAlwaysTrue => Invariant::SingleChosenValue,
             Flaw::HeartbeatKeepsNoTimer => Invariant::LeaderChangeBudget,
+            Flaw::PromiseSentBeforePersist => Invariant::PromiseMonotonic,
+            Flaw::AcceptedSentBeforePersist => Invariant::AcceptorDurability,
+            Flaw::TrustCorruptRecord => Invariant::AcceptorDurability,
+            Flaw::VoteWhileRecovering => Invariant::PromiseMonotonic,
         }
     }
 
@@ -278,10 +282,16 @@ pub enum ProbePoint {
     /// A configuration asked for quorums that need not intersect, and
     /// validation refused it, as it must (`admission`).
     UnsafeQuorumsRefused,
+    /// A crash lost writes that were not yet durable.
+    WriteLostAtCrash,
+    /// A crash left part of a multi-record write durable.
+    TornWrite,
+    /// A send or reply waited for its write to be durable.
+    MessageHeldUntilDurable,
 }
 
 impl ProbePoint {
-    pub const ALL: [ProbePoint; 11] = [
+    pub const ALL: [ProbePoint; 16] = [
         ProbePoint::Core(paxos::Probe::AdoptedValue),
         ProbePoint::Core(paxos::Probe::RejectedLowerBallot),
         ProbePoint::Core(paxos::Probe::BecameLeader),
@@ -293,6 +303,11 @@ impl ProbePoint {
         ProbePoint::Core(paxos::Probe::CasConflict),
         ProbePoint::PausedNodeResumesWithBacklog,
         ProbePoint::UnsafeQuorumsRefused,
+        ProbePoint::WriteLostAtCrash,
+        ProbePoint::TornWrite,
+        ProbePoint::MessageHeldUntilDurable,
+        ProbePoint::Core(paxos::Probe::CorruptRecordDetected),
+        ProbePoint::Core(paxos::Probe::RecoveredFromPeers),
     ];
 
     pub fn name(self) -> &'static str {
@@ -304,6 +319,9 @@ impl ProbePoint {
             ProbePoint::HealThenProgress => "partition-heals-then-progress",
             ProbePoint::PausedNodeResumesWithBacklog => "paused-node-resumes-with-backlog",
             ProbePoint::UnsafeQuorumsRefused => "unsafe-quorums-refused",
+            ProbePoint::WriteLostAtCrash => "write-lost-at-crash",
+            ProbePoint::TornWrite => "torn-write",
+            ProbePoint::MessageHeldUntilDurable => "message-held-until-durable",
         }
     }
 
@@ -368,4 +386,10 @@ pub struct Counters {
     /// The most events that waited in the queue at once.
     pub events_queued_max: u64,
     pub slots_chosen: u64,
+    /// Sends and replies held until their write was durable.
+    pub messages_held: u64,
+    /// Records lost in flight at a crash, and records damaged (corrupt or
+    /// unreadable) at a restart.
+    pub records_lost: u64,
+    pub records_damaged: u64,
 }

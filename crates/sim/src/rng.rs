@@ -20,6 +20,8 @@ pub enum Stream {
     Faults = 3,
     /// Timer jitter handed to the nodes.
     Nodes = 4,
+    /// Disk write latencies, torn writes, corrupt records, read errors.
+    Disk = 5,
     /// Client operations, keys, values and think times. Each client gets
     /// its own stream above this one, so a removed client shifts no other.
     Workload = 16,

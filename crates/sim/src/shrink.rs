@@ -576,8 +576,8 @@ fn restrict(partition: &mut Partition, nodes: u8) {
 fn fault_nodes(fault: &ScheduledFault) -> Vec<u8> {
     let mut nodes = fault.action.nodes();
     match &fault.trigger {
-        Trigger::OnSend { node, .. } | Trigger::OnAccept { node, .. } => nodes.push(*node),
         Trigger::At { .. } => {}
+        trigger => nodes.extend(trigger.node()),
     }
     nodes
 }
@@ -588,7 +588,10 @@ fn halve_duration(fault: &mut ScheduledFault) -> bool {
         FaultAction::Crash { down_us, .. } => down_us.as_mut(),
         FaultAction::Partition { duration_us, .. } => duration_us.as_mut(),
         FaultAction::Pause { duration_us, .. } => Some(duration_us),
-        FaultAction::Restart { .. } | FaultAction::Heal => None,
+        FaultAction::Restart { .. }
+        | FaultAction::Heal
+        | FaultAction::Corrupt { .. }
+        | FaultAction::ReadError { .. } => None,
     };
     match duration {
         Some(duration) if *duration > 1_000 => {

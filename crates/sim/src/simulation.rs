@@ -171,6 +171,10 @@ pub struct Simulation {
     pub(crate) faults_fired: Vec<bool>,
     /// Timer jitter, the only randomness the nodes see.
     pub(crate) node_rng: ChaCha8Rng,
+    /// Disk latencies and storage faults.
+    pub(crate) disk_rng: ChaCha8Rng,
+    /// The storage faults so far, for a violation's report.
+    pub(crate) storage_faults: Vec<String>,
     /// The generation the next timer set gets; one counter for all nodes.
     pub(crate) timer_generation_next: u64,
     /// Bumped per partition and per pause, so that a stale end or resume
@@ -228,6 +232,8 @@ impl Simulation {
             hosts: Vec::new(),
             network,
             node_rng: rng::stream(seed, Stream::Nodes),
+            disk_rng: rng::stream(seed, Stream::Disk),
+            storage_faults: Vec::new(),
             workload,
             checker,
             liveness,
@@ -386,10 +392,26 @@ impl Simulation {
             Event::Resume { node, epoch } => self.resume_due(node, epoch),
             Event::Heal => self.begin_heal(),
             Event::Deadline => self.check_liveness(),
+            Event::DiskDurable {
+                node,
+                incarnation,
+                write,
+            } => self.disk_durable(node, incarnation, write),
         }
     }
 
-    fn report(mut self, verdict: Verdict) -> RunReport {
+    fn report(mut self, mut verdict: Verdict) -> RunReport {
+        if let Verdict::Violation(violation) = &mut verdict {
+            // The storage faults that came before it, for the reader.
+            for fault in self.storage_faults.drain(..) {
+                violation.evidence.push(crate::report::Evidence {
+                    value: "storage fault".into(),
+                    ballot: None,
+                    acceptors: Vec::new(),
+                    note: fault,
+                });
+            }
+        }
         let mut counters = self.counters;
         counters.slots_chosen = self.checker.slots_chosen;
         counters.ops_completed = self

@@ -195,6 +195,7 @@ pub fn scenario(flaws: Flaws) -> impl Strategy<Value = SimConfig> {
                 fault_rates: FaultRates::NONE,
                 faults,
                 workload,
+                disk: crate::disk::DiskConfig::default(),
                 heal: crate::heal::HealPlan::default(),
                 limits: Limits::default(),
             },

@@ -31,6 +31,7 @@ use rand_chacha::ChaCha8Rng;
 use paxos::{Config as ClusterConfig, Mode, Timing};
 
 use crate::config::{Limits, Mix, NetworkConfig, SimConfig, WorkloadConfig};
+use crate::disk::DiskConfig;
 use crate::faults::FaultRates;
 use crate::heal::HealPlan;
 use crate::knobs::Pins;
@@ -63,8 +64,9 @@ impl SimConfig {
         let fault_rates = draw_fault_rates(rng);
         let mut workload = draw_workload(rng);
         let heal = draw_heal(rng, &cluster, pins);
-        // The last draw, so that every earlier one keeps its value.
         workload.heal_ops_per_client = between(rng, 1, 3) as u32;
+        // The last draw, so that every earlier one keeps its value.
+        let disk = draw_disk(rng);
         let mut config = SimConfig {
             seed,
             cluster,
@@ -74,6 +76,7 @@ impl SimConfig {
             heal_when_clients_done: true,
             fault_rates,
             faults: Vec::new(),
+            disk,
             heal,
             limits: Limits::default(),
         };
@@ -209,6 +212,26 @@ fn draw_workload(rng: &mut ChaCha8Rng) -> WorkloadConfig {
         scripts: Vec::new(),
         // Drawn last of all, in `SimConfig::draw`.
         heal_ops_per_client: 0,
+    }
+}
+
+/// The disk: writes durable after 20..=500 µs plus a spread of up to
+/// 5 ms, a long tail (to 50 ms) on up to 5% of writes for most seeds; and
+/// the storage faults, each off for a share of seeds: torn writes (off for
+/// 30%, else 10%..=100% of crashes with a write in flight), corrupt records
+/// and read errors at a restart (each off for 40%, else 5%..=50% of
+/// restarts), within the fault atlas.
+fn draw_disk(rng: &mut ChaCha8Rng) -> DiskConfig {
+    let write_us_min = between(rng, 20, 500);
+    let write_us_max = write_us_min + between(rng, 0, 5_000);
+    DiskConfig {
+        write_us_min,
+        write_us_max,
+        tail_ppm: draw_rate(rng, 300_000, 1_000, 50_000),
+        tail_us_max: write_us_max + between(rng, 1_000, 50_000),
+        torn_ppm: draw_rate(rng, 300_000, 100_000, 1_000_000),
+        corrupt_ppm: draw_rate(rng, 400_000, 50_000, 500_000),
+        read_error_ppm: draw_rate(rng, 400_000, 50_000, 500_000),
     }
 }
 

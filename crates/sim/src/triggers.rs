@@ -1,10 +1,13 @@
-//! Faults that wait for a protocol moment rather than a time: `OnSend` and
-//! `OnAccept` triggers, and the per-node send counts they are matched
-//! against.
+//! Faults that wait for a protocol moment rather than a time: `OnSend`,
+//! `OnAccept`, `DuringSend` and `OnWrite` triggers, and the per-node send
+//! and write counts they are matched against.
 //!
-//! Each trigger fires at most once, right after the send that matches it;
-//! the driver schedules its action at the current time. The heal phase
-//! disarms every trigger that has not fired.
+//! Each trigger fires at most once. `OnSend` and `OnAccept` fire right
+//! after the send that matches them: the driver schedules their action at
+//! the current time, after the rest of the node's outputs. `DuringSend` and
+//! `OnWrite` strike at once, partway through the outputs (a write still on
+//! its way to disk). The heal phase disarms every trigger that has not
+//! fired.
 
 use paxos::{Message, NodeId};
 
@@ -16,13 +19,19 @@ pub(crate) struct Triggers {
     armed: Vec<(ScheduledFault, Option<usize>, bool)>,
     /// Per node, sends per message kind (indexed as `MESSAGE_KINDS`).
     sent_by_kind: Vec<[u32; faults::MESSAGE_KINDS.len()]>,
+    /// Per node, writes per record kind (indexed as `RECORD_KINDS`).
+    written_by_kind: Vec<[u32; crate::disk::RECORD_KINDS.len()]>,
 }
+
+/// Fired actions with their explicit index.
+pub(crate) type Fired = Vec<(FaultAction, Option<usize>)>;
 
 impl Triggers {
     pub(crate) fn new(nodes: u8) -> Triggers {
         Triggers {
             armed: Vec::new(),
             sent_by_kind: vec![[0; faults::MESSAGE_KINDS.len()]; usize::from(nodes)],
+            written_by_kind: vec![[0; crate::disk::RECORD_KINDS.len()]; usize::from(nodes)],
         }
     }
 
@@ -42,19 +51,16 @@ impl Triggers {
 
     /// Count `from`'s send of `message`, and return the actions of the
     /// triggers it fires (with their explicit index), in the order they
-    /// were armed.
+    /// were armed: those that strike after the node's outputs, then those
+    /// that strike at once (`DuringSend`).
     ///
     /// Sends are counted only while the list is not empty, fired triggers
     /// included: from the end of the boot, when the triggers are armed,
     /// until the heal. A node's boot outputs do not count towards the `nth`
     /// of an `OnSend` trigger.
-    pub(crate) fn on_send(
-        &mut self,
-        from: NodeId,
-        message: &Message,
-    ) -> Vec<(FaultAction, Option<usize>)> {
+    pub(crate) fn on_send(&mut self, from: NodeId, message: &Message) -> (Fired, Fired) {
         if self.armed.is_empty() {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let kind = message.kind();
         let kind_index = faults::MESSAGE_KINDS
@@ -70,19 +76,60 @@ impl Triggers {
             Message::Accepted { slot, .. } => Some(*slot),
             _ => None,
         };
-        let mut fire = Vec::new();
+        let mut later = Vec::new();
+        let mut now = Vec::new();
         for (fault, explicit, fired) in &mut self.armed {
             if *fired {
                 continue;
             }
-            let hit = match &fault.trigger {
+            let (hit, at_once) = match &fault.trigger {
                 Trigger::OnSend { node, message, nth } => {
-                    *node == from && message == kind && *nth == count
+                    (*node == from && message == kind && *nth == count, false)
                 }
-                Trigger::OnAccept { node, slot } => *node == from && accepted_slot == Some(*slot),
-                Trigger::At { .. } => false,
+                Trigger::DuringSend { node, message, nth } => {
+                    (*node == from && message == kind && *nth == count, true)
+                }
+                Trigger::OnAccept { node, slot } => {
+                    (*node == from && accepted_slot == Some(*slot), false)
+                }
+                Trigger::At { .. } | Trigger::OnWrite { .. } => (false, false),
             };
             if hit {
+                *fired = true;
+                let fire = if at_once { &mut now } else { &mut later };
+                fire.push((fault.action.clone(), *explicit));
+            }
+        }
+        (later, now)
+    }
+
+    /// Count `from`'s write of a `record` kind, and return the actions of
+    /// the `OnWrite` triggers it fires, which strike at once.
+    pub(crate) fn on_write(&mut self, from: NodeId, record: &str) -> Fired {
+        if self.armed.is_empty() {
+            return Vec::new();
+        }
+        let kind_index = crate::disk::RECORD_KINDS
+            .iter()
+            .position(|known| *known == record)
+            .expect("every record kind is listed");
+        let count = {
+            let written = &mut self.written_by_kind[usize::from(from)][kind_index];
+            *written += 1;
+            *written
+        };
+        let mut fire = Vec::new();
+        for (fault, explicit, fired) in &mut self.armed {
+            if let Trigger::OnWrite {
+                node,
+                record: wanted,
+                nth,
+            } = &fault.trigger
+                && !*fired
+                && *node == from
+                && wanted == record
+                && *nth == count
+            {
                 *fired = true;
                 fire.push((fault.action.clone(), *explicit));
             }
@@ -134,11 +181,17 @@ mod tests {
             },
             None,
         );
-        assert!(triggers.on_send(0, &prepare(1)).is_empty(), "another node");
-        assert!(triggers.on_send(1, &accepted(0)).is_empty(), "another kind");
-        assert!(triggers.on_send(1, &prepare(1)).is_empty(), "the first");
-        assert_eq!(triggers.on_send(1, &prepare(2)), vec![(crash(1), None)]);
-        assert!(triggers.on_send(1, &prepare(3)).is_empty(), "fired once");
+        assert!(
+            triggers.on_send(0, &prepare(1)).0.is_empty(),
+            "another node"
+        );
+        assert!(
+            triggers.on_send(1, &accepted(0)).0.is_empty(),
+            "another kind"
+        );
+        assert!(triggers.on_send(1, &prepare(1)).0.is_empty(), "the first");
+        assert_eq!(triggers.on_send(1, &prepare(2)).0, vec![(crash(1), None)]);
+        assert!(triggers.on_send(1, &prepare(3)).0.is_empty(), "fired once");
     }
 
     #[test]
@@ -160,10 +213,10 @@ mod tests {
             },
             None,
         );
-        assert!(triggers.on_send(2, &accepted(4)).is_empty());
-        assert!(triggers.on_send(1, &accepted(5)).is_empty());
+        assert!(triggers.on_send(2, &accepted(4)).0.is_empty());
+        assert!(triggers.on_send(1, &accepted(5)).0.is_empty());
         assert_eq!(
-            triggers.on_send(2, &accepted(5)),
+            triggers.on_send(2, &accepted(5)).0,
             vec![(crash(0), None), (crash(1), None)],
             "both, in the order armed"
         );
@@ -172,7 +225,7 @@ mod tests {
     #[test]
     fn sends_count_only_while_armed() {
         let mut triggers = Triggers::new(2);
-        assert!(triggers.on_send(0, &prepare(1)).is_empty());
+        assert!(triggers.on_send(0, &prepare(1)).0.is_empty());
         triggers.arm(
             ScheduledFault {
                 trigger: Trigger::OnSend {
@@ -186,11 +239,45 @@ mod tests {
             None,
         );
         assert_eq!(
-            triggers.on_send(0, &prepare(2)),
+            triggers.on_send(0, &prepare(2)).0,
             vec![(crash(0), None)],
             "the send before arming did not count"
         );
         triggers.disarm();
-        assert!(triggers.on_send(0, &prepare(3)).is_empty());
+        assert!(triggers.on_send(0, &prepare(3)).0.is_empty());
+    }
+
+    #[test]
+    fn during_send_and_on_write_strike_at_once() {
+        let mut triggers = Triggers::new(2);
+        for trigger in [
+            Trigger::DuringSend {
+                node: 0,
+                message: "Prepare".into(),
+                nth: 1,
+            },
+            Trigger::OnWrite {
+                node: 1,
+                record: "promise".into(),
+                nth: 2,
+            },
+        ] {
+            let action = crash(trigger.node().unwrap());
+            triggers.arm(
+                ScheduledFault {
+                    trigger,
+                    action,
+                    optional: false,
+                },
+                None,
+            );
+        }
+        assert_eq!(
+            triggers.on_send(0, &prepare(1)),
+            (vec![], vec![(crash(0), None)])
+        );
+        assert!(triggers.on_write(1, "promise").is_empty(), "the first");
+        assert!(triggers.on_write(1, "accepted").is_empty(), "another kind");
+        assert_eq!(triggers.on_write(1, "promise"), vec![(crash(1), None)]);
     }
 }

@@ -23,6 +23,9 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         self.observe_round(ballot);
+        if !self.may_vote() {
+            return;
+        }
         // A re-sent Prepare for the ballot already promised is answered
         // again: the promise stands, and the first answer may have been lost.
         let repeat = ballot == self.durable.promised && ballot != Ballot::ZERO;
@@ -32,11 +35,10 @@ impl Node {
             self.send(from, Message::Nack { ballot, promised }, out);
             return;
         }
-        // A repeat is already promised and durable: answer, write nothing.
-        if !repeat {
-            self.raise_promise(ballot, out);
-        }
-        let accepted = self
+        // A repeat is already promised, but perhaps not yet durable (the
+        // first answer may still wait for the disk): the promise is written
+        // again, unchanged, so that this answer waits for the disk too.
+        let accepted: Vec<AcceptedEntry> = self
             .durable
             .accepted
             .range(from_slot..)
@@ -46,7 +48,29 @@ impl Node {
                 command: command.clone(),
             })
             .collect();
-        self.send(from, Message::Promise { ballot, accepted }, out);
+        let promise = Message::Promise { ballot, accepted };
+        // Flaw promise-sent-before-persist: the Promise is sent before the
+        // promise is written (a reply issued before the fsync it depends on).
+        if flaw!(self.config, PromiseSentBeforePersist) {
+            self.send(from, promise, out);
+            self.write_promise(ballot, repeat, out);
+            return;
+        }
+        self.write_promise(ballot, repeat, out);
+        self.send(from, promise, out);
+    }
+
+    /// Promise `ballot` durably: raise the promise, or write it again for a
+    /// repeat.
+    fn write_promise(&mut self, ballot: Ballot, repeat: bool, out: &mut Vec<Output>) {
+        if repeat && flaw!(self.config, PromiseNotPersisted) {
+            // The flaw below skipped the first write; it skips this one too.
+            self.persist_skipped(DurableWrite::Promised(ballot));
+        } else if repeat {
+            self.persist(DurableWrite::Promised(ballot), out);
+        } else {
+            self.raise_promise(ballot, out);
+        }
     }
 
     pub(super) fn on_accept(
@@ -58,6 +82,9 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         self.observe_round(ballot);
+        if !self.may_vote() {
+            return;
+        }
         let below_promise = ballot < self.durable.promised;
         // Flaw accept-below-promise: the acceptor forgets to compare the
         // ballot with its promise (the missing `if` of many hand-rolled Paxos).
@@ -78,6 +105,16 @@ impl Node {
             ballot,
             command: command.clone(),
         };
+        let message = Message::Accepted {
+            ballot,
+            slot,
+            command,
+        };
+        // Flaw accepted-sent-before-persist: `Accepted` is sent before the
+        // acceptance is written (a reply issued ahead of its fsync).
+        if flaw!(self.config, AcceptedSentBeforePersist) {
+            self.send(from, message.clone(), out);
+        }
         if flaw!(self.config, AcceptNotPersisted) {
             // Flaw accept-not-persisted: `Accepted` leaves before the acceptance
             // is on disk (an fsync skipped or batched past the reply).
@@ -85,12 +122,9 @@ impl Node {
         } else {
             self.persist(write, out);
         }
-        let message = Message::Accepted {
-            ballot,
-            slot,
-            command,
-        };
-        self.send(from, message, out);
+        if !flaw!(self.config, AcceptedSentBeforePersist) {
+            self.send(from, message, out);
+        }
     }
 
     /// Raise the promise to `ballot`, durably, and step down from any lower

@@ -102,6 +102,7 @@ impl Node {
             self.request_catchup(peer, out);
         }
         self.fill_stuck_gap(out);
+        self.recovery_tick(out);
         self.set_timer(Timer::Catchup, out);
     }
 }

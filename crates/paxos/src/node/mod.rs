@@ -40,8 +40,9 @@
 //! constructors, the getters and the `handle_*` inputs, which only dispatch.
 //! Each role's handlers live in their own file: `acceptor`, `proposer`,
 //! `learner` (with the replica), `catchup` (following a leader, catching
-//! up), `clients` (the request queue and replies) and `outputs` (sends,
-//! timers).
+//! up), `clients` (the request queue and replies), `outputs` (sends,
+//! timers) and `recovery` (a node whose disk lost votes asks its peers
+//! before it votes again).
 
 mod acceptor;
 mod catchup;
@@ -49,13 +50,14 @@ mod clients;
 mod learner;
 mod outputs;
 mod proposer;
+mod recovery;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use crate::command::{ClientId, Command, OpResult, Reply, Request};
 use crate::config::{Config, Mode};
-use crate::durable::Durable;
+use crate::durable::{Damage, Durable};
 use crate::kv::Kv;
 use crate::message::{Message, Output, Probe, Timer};
 use crate::types::{Ballot, NodeId, NodeSet, Slot};
@@ -143,6 +145,8 @@ struct Volatile {
     /// Leaderless: the first unapplied slot, when the last catch-up tick
     /// found it empty below a chosen slot.
     gap_seen_at: Option<Slot>,
+    /// Recovering from damaged records: no vote until enough peers answer.
+    recovery: Option<recovery::Recovery>,
 }
 
 /// One node. Build it with [`Node::new`] or [`Node::recover`], then feed it
@@ -167,6 +171,20 @@ impl Node {
         config: Arc<Config>,
         id: NodeId,
         durable: Durable,
+        out: &mut Vec<Output>,
+    ) -> Node {
+        Node::recover_damaged(config, id, durable, &Damage::default(), out)
+    }
+
+    /// Rebuild a node from the intact part of its durable state, knowing
+    /// that the records `damage` names were lost: with a damaged promise or
+    /// acceptance it recovers from its peers before it votes again
+    /// (`recovery`). With no damage, the same as [`Node::recover`].
+    pub fn recover_damaged(
+        config: Arc<Config>,
+        id: NodeId,
+        durable: Durable,
+        damage: &Damage,
         out: &mut Vec<Output>,
     ) -> Node {
         assert!(id < config.nodes, "node id {id} outside the cluster");
@@ -201,8 +219,9 @@ impl Node {
             backing_off: false,
             campaigns_failed: 0,
             gap_seen_at: None,
+            recovery: None,
         };
-        let node = Node {
+        let mut node = Node {
             config,
             id,
             durable,
@@ -210,6 +229,7 @@ impl Node {
         };
         node.set_timer(Timer::Election, out);
         node.set_timer(Timer::Catchup, out);
+        node.begin_recovery(damage, out);
         node
     }
 
@@ -351,6 +371,12 @@ impl Node {
                     self.learn(slot, command, out);
                 }
             }
+            Message::RecoveryRequest => self.on_recovery_request(from, out),
+            Message::RecoveryReply {
+                promised,
+                round,
+                accepted,
+            } => self.on_recovery_reply(from, promised, round, accepted, out),
         }
     }
 

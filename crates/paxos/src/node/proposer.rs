@@ -27,6 +27,12 @@ use super::{
 
 impl Node {
     pub(super) fn start_phase1(&mut self, out: &mut Vec<Output>) {
+        if self.is_recovering() {
+            // No ballot before recovery says which rounds are safe: try
+            // again at the next election timeout.
+            self.set_timer(Timer::Election, out);
+            return;
+        }
         if matches!(self.volatile.role, Role::Candidate(_)) {
             // The last campaign timed out without a quorum of promises.
             self.campaign_failed();
