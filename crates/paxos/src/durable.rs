@@ -25,6 +25,8 @@ pub enum DurableWrite {
     /// the promise to be durable like the first one did.
     Promised(Ballot),
     /// The proposer used a round this high; it will never use it again.
+    /// Written again, unchanged, when a `Prepare` is resent, so that the
+    /// resend waits for the disk like the first send did.
     RoundMax(u64),
     /// The acceptor accepted `command` in `slot` at `ballot`.
     Accepted {
@@ -52,7 +54,7 @@ pub struct Durable {
 impl Durable {
     /// Apply one write, to the node's copy or the caller's. Asserts, at the
     /// writing end, what the node relies on when it reads its durable state
-    /// back: a promise write never lowers the promise, a round write raises the
+    /// back: a promise write never lowers the promise, nor a round write the
     /// round, a slot is chosen once, never changed, and (in a build without
     /// the flaws) an acceptance neither exceeds the promise nor lowers the
     /// slot's accepted ballot.
@@ -68,8 +70,8 @@ impl Durable {
             }
             DurableWrite::RoundMax(round) => {
                 assert!(
-                    *round > self.round_max,
-                    "durable round {round} does not raise {}",
+                    *round >= self.round_max,
+                    "durable round {round} lowers {}",
                     self.round_max
                 );
                 self.round_max = *round;

@@ -52,11 +52,13 @@ fn a_promise_write_never_lowers_the_promise() {
 }
 
 #[test]
-#[should_panic(expected = "durable round 4 does not raise 4")]
-fn a_round_is_used_once() {
+#[should_panic(expected = "durable round 3 lowers 4")]
+fn a_round_never_falls() {
     let mut durable = Durable::default();
     durable.apply(&DurableWrite::RoundMax(4));
+    // Written again unchanged, for a resent Prepare: allowed.
     durable.apply(&DurableWrite::RoundMax(4));
+    durable.apply(&DurableWrite::RoundMax(3));
 }
 
 #[test]

@@ -323,6 +323,16 @@ impl Node {
                     from_slot: phase1.from_slot,
                 };
                 let promised_by = phase1.promised_by;
+                let round = phase1.ballot.round;
+                // The round's first write may not be durable yet: write it
+                // again, unchanged, so that the resent Prepare waits for the
+                // disk too (else a crash could forget a ballot already out,
+                // and the restarted node reuse it).
+                let skipped = flaw!(self.config, BallotReuseAfterRestart)
+                    || flaw!(self.config, RoundFromPromise);
+                if !skipped && round == self.durable.round_max {
+                    self.persist(DurableWrite::RoundMax(round), out);
+                }
                 for to in 0..self.config.nodes {
                     if !promised_by.contains(to) {
                         self.send(to, message.clone(), out);
