@@ -290,7 +290,9 @@ impl Disk {
     /// is given, that many records of the oldest one (fewer than it holds).
     pub(crate) fn crash(&mut self, torn_at: Option<usize>) -> CrashLoss {
         let mut loss = CrashLoss::default();
-        if let (Some(kept), Some(oldest)) = (torn_at, self.pending.pop_front()) {
+        if let Some(kept) = torn_at
+            && let Some(oldest) = self.pending.pop_front()
+        {
             assert!(
                 kept < oldest.records.len(),
                 "a torn write keeps only a prefix"

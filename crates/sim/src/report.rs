@@ -120,7 +120,9 @@ impl Invariant {
             Flaw::RoundFromPromise => Invariant::BallotMonotonic,
             Flaw::SameAsAlwaysTrue => Invariant::SingleChosenValue,
             Flaw::HeartbeatKeepsNoTimer => Invariant::LeaderChangeBudget,
-            Flaw::PromiseSentBeforePersist => Invariant::PromiseMonotonic,
+            // A node that lost its promise accepts below it: usually the first
+            // sign, before its next Promise shows the lower promise.
+            Flaw::PromiseSentBeforePersist => Invariant::AcceptBelowPromise,
             Flaw::AcceptedSentBeforePersist => Invariant::AcceptorDurability,
             Flaw::TrustCorruptRecord => Invariant::AcceptorDurability,
             Flaw::VoteWhileRecovering => Invariant::PromiseMonotonic,

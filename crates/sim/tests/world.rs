@@ -214,17 +214,33 @@ fn a_core_that_needs_every_node_fails_only_under_a_partial_heal() {
     assert_eq!(first_caught(&full, Invariant::Liveness, found + 100), None);
 }
 
+/// Crashes at a protocol moment catch a ballot recovery bug far more often
+/// than timed crashes alone. (Before the simulated disk, timed crashes never
+/// caught it within the first few hundred seeds; a write's latency now opens
+/// a window a timed crash can also land in, so the comparison is of rates.)
 #[test]
-fn a_ballot_recovery_bug_needs_a_crash_at_a_protocol_moment() {
+fn a_ballot_recovery_bug_is_caught_mostly_by_crashes_at_a_protocol_moment() {
     let triggered = flawed(Flaw::RoundFromPromise);
-    let found = first_caught(&triggered, Invariant::BallotMonotonic, 1_000).expect("caught");
     let timed_only = Pins {
         triggered_crashes: Some(0),
         ..triggered
     };
-    assert_eq!(
-        first_caught(&timed_only, Invariant::BallotMonotonic, found + 300),
-        None
+    let caught = |pins: &Pins| {
+        (0..600)
+            .filter(|seed| {
+                sim::run_admitted(SimConfig::draw(*seed, pins))
+                    .unwrap()
+                    .is_some_and(|report| {
+                        matches!(report.verdict, Verdict::Violation(violation)
+                            if violation.invariant == Invariant::BallotMonotonic)
+                    })
+            })
+            .count()
+    };
+    let (with_triggers, timed) = (caught(&triggered), caught(&timed_only));
+    assert!(
+        with_triggers >= 3 * timed.max(1),
+        "{with_triggers} seeds caught with triggered crashes, {timed} with timed ones only"
     );
 }
 
