@@ -290,6 +290,15 @@ impl Node {
         }
     }
 
+    /// Whether a flaw keeps the proposer's round off the disk (the flaws
+    /// `ballot-reuse-after-restart` and `round-from-promise`).
+    fn round_write_skipped(&self) -> bool {
+        if flaw!(self.config, BallotReuseAfterRestart) {
+            return true;
+        }
+        flaw!(self.config, RoundFromPromise)
+    }
+
     pub(super) fn on_election_timer(&mut self, out: &mut Vec<Output>) {
         match self.config.mode {
             Mode::StableLeader => {
@@ -328,9 +337,7 @@ impl Node {
                 // again, unchanged, so that the resent Prepare waits for the
                 // disk too (else a crash could forget a ballot already out,
                 // and the restarted node reuse it).
-                let skipped = flaw!(self.config, BallotReuseAfterRestart)
-                    || flaw!(self.config, RoundFromPromise);
-                if !skipped && round == self.durable.round_max {
+                if round == self.durable.round_max && !self.round_write_skipped() {
                     self.persist(DurableWrite::RoundMax(round), out);
                 }
                 for to in 0..self.config.nodes {
