@@ -234,7 +234,7 @@ impl Default for Limits {
             steps_max: 2_000_000,
             time_us_max: 600_000_000,
             liveness_us: 30_000_000,
-            linearizability_steps_max: 1_000_000,
+            linearizability_steps_max: crate::linearizability::BUDGET_STEPS_DEFAULT,
             queued_events_max: 100_000,
             log_slots_max: 5_000,
         }

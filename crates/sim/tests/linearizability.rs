@@ -715,6 +715,14 @@ fn tiny_budget_is_inconclusive() {
     assert!(matches!(check_key(&bad, 2), Verdict::Inconclusive { .. }));
 }
 
+#[test]
+fn the_simulator_and_the_module_share_one_default_budget() {
+    assert_eq!(
+        sim::Limits::default().linearizability_steps_max,
+        BUDGET_STEPS_DEFAULT
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Agreement with the brute-force definition
 // ---------------------------------------------------------------------------

@@ -120,9 +120,11 @@ pub use generator::generate_history;
 use prepare::Prepared;
 use search::Search;
 
-/// A default step budget: far above what fuzz-sized histories need (2-8
-/// steps per operation on linearizable histories).
-pub const BUDGET_STEPS_DEFAULT: u64 = 2_000_000;
+/// The default step budget, the one default there is: the simulator's
+/// `limits.linearizability_steps_max` starts from it. Far above what
+/// fuzz-sized histories need (2-8 steps per operation on linearizable
+/// histories).
+pub const BUDGET_STEPS_DEFAULT: u64 = 1_000_000;
 
 /// An operation on a single key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
