@@ -18,7 +18,8 @@
 //! - the clients: [`workload`] (clients and their history) and `client_io`
 //!   (their events in and out of the queue);
 //! - the checkers: [`check`] (safety, as events happen), `liveness`
-//!   (progress after the heal) and [`linearizability`] (the history);
+//!   (progress after the heal), [`linearizability`] (one key's history) and
+//!   [`history_check`] (the whole history, key by key, and its report);
 //! - what a run leaves: [`report`] (verdict, violations, probes, counters),
 //!   [`digest`] (its fingerprint) and [`trace`] (the readable timeline);
 //! - configuration: [`config`] (a run's configuration, its file form, the
@@ -37,6 +38,7 @@ pub mod digest;
 pub mod edge;
 mod event;
 pub mod faults;
+pub mod history_check;
 mod host;
 pub mod knobs;
 mod lifecycle;
@@ -51,6 +53,7 @@ pub mod shrink;
 pub mod simulation;
 #[cfg(feature = "proptest")]
 pub mod strategies;
+pub mod text;
 pub mod timeline;
 pub mod trace;
 mod triggers;

@@ -22,10 +22,11 @@ use rand_chacha::ChaCha8Rng;
 
 use paxos::{Node, NodeId, Output};
 
-use crate::check::{self, HistoryVerdict, Place, SafetyChecker};
+use crate::check::{Place, SafetyChecker};
 use crate::config::SimConfig;
 use crate::digest::Digest;
 use crate::event::Event;
+use crate::history_check::{self, HistoryVerdict};
 use crate::host::Host;
 use crate::liveness::{self, LivenessChecker, Progress};
 use crate::network::{Fate, Network};
@@ -436,13 +437,13 @@ impl Simulation {
         if let Err(violation) = self.checker.final_agreement(place, &nodes) {
             return Verdict::Violation(violation);
         }
-        match check::check_history(
+        match history_check::check_history(
             &self.workload.history,
             place,
             self.config.limits.linearizability_steps_max,
         ) {
             HistoryVerdict::Linearizable => Verdict::Pass,
-            HistoryVerdict::Violation(violation) => Verdict::Violation(violation),
+            HistoryVerdict::Violation(violation, _failure) => Verdict::Violation(violation),
             HistoryVerdict::Inconclusive { key, steps } => Verdict::Inconclusive { key, steps },
         }
     }
@@ -540,6 +541,7 @@ impl Simulation {
                     node,
                     message,
                     evidence: Vec::new(),
+                    ops: Vec::new(),
                 }));
                 return;
             }
