@@ -237,6 +237,7 @@ fn known_timeline() -> Timeline {
             ],
             unplaceable: Some(2),
         }),
+        truncated: None,
     }
 }
 

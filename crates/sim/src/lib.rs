@@ -21,7 +21,9 @@
 //!   (progress after the heal), [`linearizability`] (one key's history) and
 //!   [`history_check`] (the whole history, key by key, and its report);
 //! - what a run leaves: [`report`] (verdict, violations, probes, counters),
-//!   [`digest`] (its fingerprint) and [`trace`] (the readable timeline);
+//!   [`digest`] (its fingerprint), [`trace`] (the readable event log) and,
+//!   when asked for, [`timeline`] (a run as data for a page to draw, filled
+//!   by [`recorder`]); [`text`] says values the same way in all of them;
 //! - configuration: [`config`] (a run's configuration, its file form, the
 //!   swarm draw), [`bounds`] (the bounds of every number in it, checked
 //!   once), [`knobs`] (what may be pinned instead of drawn, described
@@ -47,6 +49,7 @@ mod liveness;
 pub mod network;
 mod node_io;
 pub mod queue;
+pub mod recorder;
 pub mod report;
 pub mod rng;
 pub mod shrink;

@@ -19,6 +19,8 @@ use crate::faults::{self, FaultAction, Partition, ScheduledFault, Trigger};
 use crate::report::ProbePoint;
 use crate::rng::{self, Stream};
 use crate::simulation::{Phase, Simulation};
+use crate::text;
+use crate::timeline::NodeState;
 
 impl Simulation {
     /// Put the run's faults in place: the configured ones and the random
@@ -63,7 +65,7 @@ impl Simulation {
             self.faults_fired[index] = true;
         }
         self.digest.fault();
-        self.record(None, "fault", || format!("{action:?}"));
+        self.record(None, "fault", || text::fault(&action));
         match action {
             FaultAction::Crash { node, down_us } => {
                 self.crash(node);
@@ -98,6 +100,10 @@ impl Simulation {
         host.crash();
         self.counters.crashes += 1;
         self.checker.on_crash(id);
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.crashed(id, place);
+        }
         self.record(Some(id), "crash", String::new);
     }
 
@@ -116,6 +122,12 @@ impl Simulation {
         self.digest.restart(id);
         self.counters.restarts += 1;
         self.record(Some(id), "restart", String::new);
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            // Recovery is instant today; a disk that takes time to read
+            // would open a `NodeState::Recovering` span here.
+            recorder.span_end(id, NodeState::Crashed, place);
+        }
         let mut out = std::mem::take(&mut self.outputs);
         out.clear();
         let durable = self.hosts[usize::from(id)].disk.clone();
@@ -134,6 +146,10 @@ impl Simulation {
     fn partition(&mut self, partition: Partition, duration_us: Option<u64>) {
         self.counters.partitions += 1;
         self.partition_epoch += 1;
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.partition_began(&partition, self.cluster.nodes, place);
+        }
         self.network.partition(partition);
         if let Some(duration_us) = duration_us {
             let epoch = self.partition_epoch;
@@ -151,6 +167,10 @@ impl Simulation {
     fn heal_partition(&mut self) {
         self.network.heal();
         self.heal_progress_pending = true;
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.partition_healed(place);
+        }
         self.record(None, "heal", String::new);
     }
 
@@ -164,6 +184,10 @@ impl Simulation {
         self.pause_epoch += 1;
         host.paused_epoch = Some(self.pause_epoch);
         self.counters.pauses += 1;
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.span_start(id, NodeState::Paused, place);
+        }
         let epoch = self.pause_epoch;
         self.schedule_in(duration_us, Event::Resume { node: id, epoch });
     }
@@ -179,6 +203,12 @@ impl Simulation {
         }
         self.digest.deferred();
         self.record(Some(node), "deferred", || "paused".into());
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder
+            && event.is_message()
+        {
+            recorder.held(node, self.event_sequence, place);
+        }
         self.hosts[usize::from(node)].backlog.push(event);
         None
     }
@@ -201,8 +231,18 @@ impl Simulation {
         self.record(Some(id), "resume", || {
             format!("{} events waited", backlog.len())
         });
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.span_end(id, NodeState::Paused, place);
+        }
         for event in backlog {
-            self.schedule(self.now_us, event);
+            let message = event.is_message();
+            let sequence = self.schedule(self.now_us, event);
+            if let Some(recorder) = &mut self.recorder
+                && message
+            {
+                recorder.released(id, sequence);
+            }
         }
     }
 

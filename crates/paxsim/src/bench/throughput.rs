@@ -30,9 +30,8 @@ struct SerialRun {
 /// One seed of the default swarm, panics caught.
 pub(super) fn run_seed(seed: u64, pins: &Pins, checkers: bool) -> Result<sim::RunReport, String> {
     let options = RunOptions {
-        trace: false,
         checkers,
-        stop_after_event: None,
+        ..RunOptions::default()
     };
     guarded::catch(|| Simulation::new(SimConfig::draw(seed, pins), options).map(Simulation::run))
         .and_then(|result| result)
