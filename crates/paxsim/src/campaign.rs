@@ -317,6 +317,13 @@ fn record_file(context: &FileContext, seed: u64, finding: &Finding, totals: &mut
         }
     };
     totals.files_written.push(path.clone());
+    // A panicking run leaves no timeline to draw.
+    if finding.label != PANIC {
+        match crate::pages::beside_failure(&path, seed, &plan.pins, finding.label) {
+            Ok(page) => totals.files_written.push(page),
+            Err(error) => totals.write_errors.push(error),
+        }
+    }
     let shrinkable = ![PANIC, outcome::NONDETERMINISTIC].contains(&finding.label);
     if plan.shrink && shrinkable {
         record_shrunk(context, seed, finding.label, &path, totals);

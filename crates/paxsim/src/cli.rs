@@ -69,7 +69,8 @@ pub struct FuzzArgs {
     /// Print one JSON object on stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
-    /// Write each failure here as a seed-corpus file that `paxsim run` replays.
+    /// Write each failure here as a seed-corpus file that `paxsim run`
+    /// replays, and beside it its timeline page (NAME.html).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Also shrink each failure and write the minimal scenario next to its
@@ -107,7 +108,11 @@ pub struct ReplayArgs {
     /// Write the whole timeline to FILE as JSON Lines.
     #[arg(long, value_name = "FILE")]
     pub trace_json: Option<PathBuf>,
-    /// Print one JSON object instead: {seed, outcome, invariant, events, digest, config}.
+    /// Write the run's timeline to FILE as a self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print one JSON object instead: {seed, outcome, invariant, events,
+    /// digest, violation, config}.
     #[arg(long)]
     pub json: bool,
 }
@@ -129,6 +134,9 @@ pub struct RunArgs {
     /// Print {"results": [{file, name, expected, actual, ok}]} instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Write a timeline page (HTML) here for every unmet expectation.
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
 }
 
 /// Shrink a failing seed into a minimal regression scenario.

@@ -26,6 +26,8 @@ pub struct Entry {
     /// Probes the run must hit at least once.
     pub expect_probes: Vec<&'static str>,
     pub config: SimConfig,
+    /// The command that replays the entry on its own.
+    pub replay: String,
 }
 
 /// The files `paths` stand for: files as given, directories as their
@@ -98,6 +100,7 @@ pub fn load(path: &Path) -> Result<Vec<Entry>, InputError> {
             .to_config()
             .map_err(|error| InputError(format!("{file}: {error}")))?;
         Ok(vec![Entry {
+            replay: format!("paxsim replay --scenario {file}"),
             file,
             name: scenario.name,
             expect: scenario.expect,
@@ -133,6 +136,7 @@ fn corpus_entries(file: &str, corpus: CorpusFile) -> Result<Vec<Entry>, InputErr
                 .draw_checked(entry.seed)
                 .map_err(|error| InputError(format!("{file}: entries[{index}].pins: {error}")))?;
             Ok(Entry {
+                replay: crate::summary::replay_command(entry.seed, &entry.pins()),
                 file: file.to_string(),
                 name: entry.display_name(),
                 expect: entry.expect,

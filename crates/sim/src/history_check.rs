@@ -272,9 +272,15 @@ fn report(history: &History, failure: &KeyFailure, place: Place) -> Box<Violatio
     );
     report.key = Some(failure.key.clone());
     report.ops.push(failure.unplaceable);
+    let state = prefix_states(history, &failure.prefix)
+        .pop()
+        .unwrap_or_else(|| text::state(0, None));
     report.evidence.push(evidence(
         stuck,
-        format!("{}: cannot be placed", timing(stuck)),
+        format!(
+            "{}: cannot be placed after the prefix, which leaves the key at {state}",
+            timing(stuck)
+        ),
     ));
     if let Some(index) = failure.contradicted {
         report.ops.push(index);
@@ -326,6 +332,32 @@ fn report(history: &History, failure: &KeyFailure, place: Place) -> Box<Violatio
         }
     }
     report
+}
+
+/// The key's state after each operation of `prefix` (a linearizable order
+/// of history indices), as people read it: `v2 {"name":"Bob"}`.
+pub fn prefix_states(history: &History, prefix: &[usize]) -> Vec<String> {
+    let mut version = 0;
+    let mut value = None;
+    let mut states = Vec::with_capacity(prefix.len());
+    for &index in prefix {
+        let record = &history.ops[index];
+        match (&record.op, &record.complete) {
+            (Op::Get { .. }, _) | (_, Some((_, OpResult::CasConflict { .. }))) => {}
+            (
+                Op::Cas {
+                    expected_version, ..
+                },
+                None,
+            ) if *expected_version != version => {}
+            (Op::Put { value: written, .. } | Op::Cas { value: written, .. }, _) => {
+                version += 1;
+                value = Some(written.clone());
+            }
+        }
+        states.push(text::state(version, value.as_ref()));
+    }
+    states
 }
 
 /// `1 operation`, `3 operations`.
@@ -462,7 +494,7 @@ mod tests {
         assert_eq!(violation.ops, vec![3, 1]);
         let text = violation.to_string();
         assert!(
-            text.contains(r#"client 2 seq 1: Get(k) (invoked at 40us, returned {"value":{"name":"Alice"},"version":1} at 50us: cannot be placed)"#),
+            text.contains(r#"client 2 seq 1: Get(k) (invoked at 40us, returned {"value":{"name":"Alice"},"version":1} at 50us: cannot be placed after the prefix, which leaves the key at v3 {"name":"Carol"})"#),
             "{text}"
         );
         assert!(
@@ -500,7 +532,7 @@ mod tests {
         assert_eq!(failure.observable, vec![4]);
         let text = violation.to_string();
         assert!(
-            text.contains(r#"returned {"value":null,"version":0} at 110us: cannot be placed"#),
+            text.contains(r#"returned {"value":null,"version":0} at 110us: cannot be placed after the prefix, which leaves the key at v5 {"name":"Alice"}"#),
             "{text}"
         );
         assert!(!text.contains("Some("), "{text}");

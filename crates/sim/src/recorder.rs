@@ -19,12 +19,12 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use paxos::{ClientId, Command, Message, NodeId, Op, OpResult, Slot};
+use paxos::{ClientId, Command, Message, NodeId, Op, Slot};
 
 use crate::check::Place;
 use crate::event::Event;
 use crate::faults::Partition;
-use crate::history_check::KeyFailure;
+use crate::history_check::{self, KeyFailure};
 use crate::network;
 use crate::report::Verdict;
 use crate::text;
@@ -365,34 +365,13 @@ impl Recorder {
     }
 }
 
-/// A linearizability failure in the page's terms, with the key's state
-/// after each operation of the prefix worked out on the real values.
+/// A linearizability failure in the page's terms.
 fn linearizability(failure: &KeyFailure, history: &History) -> LinearizabilityFailure {
-    let mut version = 0;
-    let mut value = None;
-    let mut prefix_states = Vec::with_capacity(failure.prefix.len());
-    for &index in &failure.prefix {
-        let record = &history.ops[index];
-        match (&record.op, &record.complete) {
-            (Op::Get { .. }, _) | (_, Some((_, OpResult::CasConflict { .. }))) => {}
-            (
-                Op::Cas {
-                    expected_version, ..
-                },
-                None,
-            ) if *expected_version != version => {}
-            (Op::Put { value: written, .. } | Op::Cas { value: written, .. }, _) => {
-                version += 1;
-                value = Some(written.clone());
-            }
-        }
-        prefix_states.push(text::state(version, value.as_ref()));
-    }
     LinearizabilityFailure {
         key: failure.key.clone(),
         ops: failure.ops.iter().map(|&op| op as u64).collect(),
         prefix: failure.prefix.iter().map(|&op| op as u64).collect(),
-        prefix_states,
+        prefix_states: history_check::prefix_states(history, &failure.prefix),
         unplaceable: Some(failure.unplaceable as u64),
     }
 }
