@@ -20,6 +20,7 @@ use crate::corpus;
 use crate::guarded;
 use crate::outcome::{self, Finding, INVALID_CONFIG, PANIC};
 use crate::progress::Counters;
+use crate::shard::ShardSource;
 use crate::shrink;
 use crate::units::Shard;
 
@@ -32,6 +33,8 @@ pub struct Plan {
     /// The last seed index to run, inclusive: seeds are `seed_start + i`.
     pub index_last: u64,
     pub shard: Shard,
+    /// Where the shard came from (`--shard K/N`, or the CI environment).
+    pub shard_source: ShardSource,
     /// Stop handing out seeds once this much wall time has passed.
     pub duration: Option<Duration>,
     pub jobs: usize,
@@ -387,6 +390,7 @@ mod tests {
             seed_start: 0,
             index_last,
             shard,
+            shard_source: ShardSource::new("flag"),
             duration: None,
             jobs: 1,
             determinism_ppm: 0,
