@@ -21,7 +21,8 @@ use crate::units::{
 /// Every run is decided by one u64 seed: `fuzz` runs many seeds, each
 /// drawing its own cluster, network and fault mix; `replay` reruns one seed
 /// in detail; `run` checks scenario and seed-corpus files against their
-/// expected outcomes. Exit codes: 0 all good, 1 a violation or an unmet
+/// expected outcomes; `merge` puts the summaries of a campaign's shards
+/// together. Exit codes: 0 all good, 1 a violation or an unmet
 /// expectation, 2 bad usage, bad input or nothing to do, 130 or 143 a
 /// campaign interrupted by SIGINT or SIGTERM.
 #[derive(Parser, Debug)]
