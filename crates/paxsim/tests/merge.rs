@@ -171,6 +171,34 @@ fn missing_and_interrupted_shards_are_named_with_the_seeds_they_left_out() {
         missing["not_covered"],
         json!({"first_seed": 2, "step": 4, "seeds": 10})
     );
+    // Merged again, it still names what is missing: never a later pass.
+    write_json(&dir.join("merged.json"), &merged);
+    let again = paxsim_in(&dir, &["merge", "merged.json"], &[]);
+    assert_eq!(code(&again), 1);
+    assert!(
+        stdout(&again).contains("shard 2/4 missing"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+#[test]
+fn nondeterministic_seeds_of_the_shards_are_merged_and_fail() {
+    let dir = scratch_dir("merge-nondeterministic");
+    run_shards(&dir, 20, 2, &[]);
+    // As if seed 3, which shard 1/2 ran, had given two digests.
+    let path = dir.join("shard-1.json");
+    let mut shard = read_json(&path);
+    shard["nondeterministic"] = json!([3]);
+    write_json(&path, &shard);
+    let (exit, merged) = merge_json(&dir, &["shard-0.json", "shard-1.json"]);
+    assert_eq!(exit, 1);
+    assert_eq!(merged["nondeterministic"], json!([3]));
+    let output = paxsim_in(&dir, &["merge", "."], &[]);
+    let text = stdout(&output);
+    assert!(text.contains("nondeterministic: 1"), "{text}");
+    assert!(text.contains("replay: paxsim replay --seed 3"), "{text}");
+    assert!(text.contains("result: FAIL (1 seeds)"), "{text}");
 }
 
 /// `paxsim merge FILES` exits 2 with a message containing every `needle`.
