@@ -375,7 +375,20 @@ fn print_human(merged: &SummaryFile, files: usize) {
         merged.seeds_without_completed_ops
     );
     println!("probes:");
-    for (name, hits) in &merged.probes {
+    // In the order `fuzz` prints them; names this build does not know last.
+    let known: Vec<&str> = sim::Probes::default()
+        .iter()
+        .map(|(name, _)| name)
+        .collect();
+    let unknown = merged
+        .probes
+        .keys()
+        .map(String::as_str)
+        .filter(|name| !known.contains(name));
+    for name in known.iter().copied().chain(unknown) {
+        let Some(hits) = merged.probes.get(name) else {
+            continue;
+        };
         let note = if *hits == 0 { "  (never hit)" } else { "" };
         println!("  {name:<36} {hits:>10}{note}");
     }
