@@ -360,6 +360,15 @@ fn print_human(merged: &SummaryFile, files: usize) {
         .map(|planned| format!(" of {planned}"))
         .unwrap_or_default();
     println!("seeds run: {}{of}", merged.seeds_run);
+    if merged.seed_last.is_none() {
+        let prefix = merged
+            .covered
+            .map_or("none".into(), |seeds| seeds.describe());
+        println!(
+            "bounded by time: every seed ran in {prefix}; past them each shard ran \
+             as far as its --duration allowed"
+        );
+    }
     println!(
         "events: {} (the longest shard took {:.2}s; {:.2}M events/s over all shards)",
         merged.events,
