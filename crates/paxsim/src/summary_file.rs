@@ -484,13 +484,8 @@ mod tests {
         );
         let json = summary::to_json(&plan, &result, None);
         let file: SummaryFile = serde_json::from_value(json.clone()).unwrap();
-        assert!(
-            file.other.is_empty(),
-            "the type names every field: {:?}",
-            file.other
-        );
-        assert!(file.failures.iter().all(|f| f.other.is_empty()));
         file.check().unwrap();
+        // Nothing is lost, fields the type does not name (`other`) included.
         assert_eq!(serde_json::to_value(&file).unwrap(), json);
         assert_eq!(file.plan().seeds_in_shard(), plan.seeds_in_shard());
         assert_eq!(file.all_pins(), plan.pins);
