@@ -489,6 +489,12 @@ mod tests {
         assert_eq!(serde_json::to_value(&file).unwrap(), json);
         assert_eq!(file.plan().seeds_in_shard(), plan.seeds_in_shard());
         assert_eq!(file.all_pins(), plan.pins);
+        // A field a later version adds survives a read and a write.
+        let mut newer = json.clone();
+        newer["disk"] = serde_json::json!({"latency_us": 5});
+        newer["failures"][0]["config"] = serde_json::json!({"nodes": 3});
+        let file: SummaryFile = serde_json::from_value(newer.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&file).unwrap(), newer);
     }
 
     #[test]
