@@ -100,7 +100,8 @@ pub struct Totals {
     pub ops_invoked: u64,
     pub ops_completed: u64,
     pub ops_abandoned: u64,
-    /// Seeds in which no client operation completed.
+    /// Seeds that ran and completed no client operation (a seed refused
+    /// for its unsafe quorums, as it must be, runs nothing and is not one).
     pub seeds_without_completed_ops: u64,
     pub probes: Probes,
     pub failures: Vec<SeedFailure>,
@@ -265,7 +266,8 @@ fn run_seed(plan: &Plan, seed: u64, totals: &mut Totals, counters: &Counters, st
     totals.ops_invoked += ops.ops_invoked;
     totals.ops_completed += ops.ops_completed;
     totals.ops_abandoned += ops.ops_abandoned;
-    totals.seeds_without_completed_ops += u64::from(ops.ops_completed == 0);
+    // A seed refused as it must be ran nothing, and checked what it had to.
+    totals.seeds_without_completed_ops += u64::from(!outcome.refused && ops.ops_completed == 0);
     totals.probes.add(&outcome.probes);
     counters.seed_done(outcome.events, !outcome.is_pass());
     let context = FileContext {
@@ -293,6 +295,7 @@ fn panic_outcome(message: String) -> outcome::Outcome {
         counters: sim::Counters::default(),
         finding: Some(Finding::bare(PANIC, message)),
         unfired_faults: Vec::new(),
+        refused: false,
         nondeterminism: None,
     }
 }

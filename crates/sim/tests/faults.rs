@@ -35,6 +35,7 @@ fn busy_config(seed: u64) -> SimConfig {
         partition_duration_us_max: 300_000,
         pause_interval_us: 400_000,
         pause_duration_us_max: 200_000,
+        triggered_crashes: 2,
     };
     config
 }
