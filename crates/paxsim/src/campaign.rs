@@ -20,6 +20,7 @@ use crate::corpus;
 use crate::guarded;
 use crate::outcome::{self, Finding, INVALID_CONFIG, PANIC};
 use crate::progress::Counters;
+use crate::shard::ShardSource;
 use crate::shrink;
 use crate::units::Shard;
 
@@ -32,6 +33,8 @@ pub struct Plan {
     /// The last seed index to run, inclusive: seeds are `seed_start + i`.
     pub index_last: u64,
     pub shard: Shard,
+    /// Where the shard came from (`--shard K/N`, or the CI environment).
+    pub shard_source: ShardSource,
     /// Stop handing out seeds once this much wall time has passed.
     pub duration: Option<Duration>,
     pub jobs: usize,
@@ -97,7 +100,8 @@ pub struct Totals {
     pub ops_invoked: u64,
     pub ops_completed: u64,
     pub ops_abandoned: u64,
-    /// Seeds in which no client operation completed.
+    /// Seeds that ran and completed no client operation (a seed refused
+    /// for its unsafe quorums, as it must be, runs nothing and is not one).
     pub seeds_without_completed_ops: u64,
     pub probes: Probes,
     pub failures: Vec<SeedFailure>,
@@ -262,7 +266,8 @@ fn run_seed(plan: &Plan, seed: u64, totals: &mut Totals, counters: &Counters, st
     totals.ops_invoked += ops.ops_invoked;
     totals.ops_completed += ops.ops_completed;
     totals.ops_abandoned += ops.ops_abandoned;
-    totals.seeds_without_completed_ops += u64::from(ops.ops_completed == 0);
+    // A seed refused as it must be ran nothing, and checked what it had to.
+    totals.seeds_without_completed_ops += u64::from(!outcome.refused && ops.ops_completed == 0);
     totals.probes.add(&outcome.probes);
     counters.seed_done(outcome.events, !outcome.is_pass());
     let context = FileContext {
@@ -290,6 +295,7 @@ fn panic_outcome(message: String) -> outcome::Outcome {
         counters: sim::Counters::default(),
         finding: Some(Finding::bare(PANIC, message)),
         unfired_faults: Vec::new(),
+        refused: false,
         nondeterminism: None,
     }
 }
@@ -394,6 +400,7 @@ mod tests {
             seed_start: 0,
             index_last,
             shard,
+            shard_source: ShardSource::new("flag"),
             duration: None,
             jobs: 1,
             determinism_ppm: 0,
@@ -437,10 +444,13 @@ mod tests {
         run_seed(&plan, 0, &mut totals, &Counters::default(), &stop);
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(totals.failures.len(), 1, "the failure is reported");
+        let written: Vec<_> = (totals.files_written.iter())
+            .map(|file| file.extension().unwrap().to_str().unwrap().to_string())
+            .collect();
         assert_eq!(
-            totals.files_written.len(),
-            1,
-            "its failure file, no scenario"
+            written,
+            ["json", "html"],
+            "its failure file and page, no scenario"
         );
         let [note] = totals.shrink_failures.as_slice() else {
             panic!("one note: {:?}", totals.shrink_failures);

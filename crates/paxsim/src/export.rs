@@ -15,6 +15,13 @@ pub fn command(args: ExportArgs) -> Result<ExitCode, InputError> {
         .pins
         .draw_checked(args.seed)
         .map_err(|error| InputError(format!("configuration flags: {error}")))?;
+    if sim::admission::refusal_expected(&config) {
+        return Err(InputError(format!(
+            "seed {} asks for quorums that need not intersect, which validation refuses (its \
+             expected outcome): there is no run to export",
+            args.seed
+        )));
+    }
     let expect = match &args.expect {
         Some(name) => {
             Expect::from_name(name).map_err(|error| InputError(format!("--expect: {error}")))?

@@ -147,7 +147,8 @@ fn corpus_entries(file: &str, corpus: CorpusFile) -> Result<Vec<Entry>, InputErr
         .collect()
 }
 
-fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, InputError> {
+/// Parse `text` as a `T`; an error names the file, line, column and field.
+pub fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, InputError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -166,7 +167,8 @@ fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, InputError> {
     Ok(value)
 }
 
-fn syntax_error(file: &str, error: &serde_json::Error) -> InputError {
+/// A JSON syntax error as `file:line:column: message`.
+pub fn syntax_error(file: &str, error: &serde_json::Error) -> InputError {
     InputError(format!("{}: {}", position(file, error), message_of(error)))
 }
 

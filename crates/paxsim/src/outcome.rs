@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use sim::{
-    Counters, Invariant, LimitKind, Probes, RunOptions, SimConfig, Simulation, Trigger, Verdict,
+    Admission, Counters, Invariant, LimitKind, Probes, RunOptions, SimConfig, Trigger, Verdict,
 };
 
 use crate::guarded;
@@ -274,6 +274,10 @@ pub struct Outcome {
     pub finding: Option<Finding>,
     /// The explicit faults that never fired (none when the run panicked).
     pub unfired_faults: Vec<UnfiredFault>,
+    /// The configuration asks for quorums that need not intersect and
+    /// validation refused it, as it must: a pass with nothing run, so no
+    /// operation (`sim::admission`).
+    pub refused: bool,
     /// Set when a second run of the same configuration differed.
     pub nondeterminism: Option<String>,
 }
@@ -317,6 +321,7 @@ pub fn run(config: &SimConfig, recheck: bool) -> Outcome {
                 report.heal_us,
                 report.time_us,
             ),
+            refused: report.refused,
             nondeterminism: None,
         },
         Err(finding) => Outcome {
@@ -327,6 +332,7 @@ pub fn run(config: &SimConfig, recheck: bool) -> Outcome {
             counters: Counters::default(),
             finding: Some(finding.clone()),
             unfired_faults: Vec::new(),
+            refused: false,
             nondeterminism: None,
         },
     };
@@ -343,18 +349,35 @@ type Fingerprint = (u64, u64, &'static str);
 fn run_once(config: &SimConfig) -> Result<RunSummary, Finding> {
     let config = config.clone();
     let result = guarded::catch(move || {
-        Simulation::new(config, RunOptions::default()).map(|simulation| {
-            let report = simulation.run();
-            RunSummary {
-                verdict: report.verdict,
-                events: report.events,
-                digest: report.digest,
-                time_us: report.time_us,
-                probes: report.probes,
-                counters: report.counters,
-                unfired_faults: report.unfired_faults,
-                heal_us: report.heal_us,
+        sim::admit(config, RunOptions::default()).map(|admission| match admission {
+            Admission::Run(simulation) => {
+                let report = simulation.run();
+                RunSummary {
+                    verdict: report.verdict,
+                    events: report.events,
+                    digest: report.digest,
+                    time_us: report.time_us,
+                    probes: report.probes,
+                    counters: report.counters,
+                    unfired_faults: report.unfired_faults,
+                    heal_us: report.heal_us,
+                    refused: false,
+                }
             }
+            // Refused as the specification says it must be: the seed's
+            // correct outcome, counted by its probe. Nothing ran, so it
+            // has no operations and no faults.
+            Admission::Refused { probes, .. } => RunSummary {
+                verdict: Verdict::Pass,
+                events: 0,
+                digest: 0,
+                time_us: 0,
+                probes,
+                counters: Counters::default(),
+                unfired_faults: Vec::new(),
+                heal_us: None,
+                refused: true,
+            },
         })
     });
     match result {
@@ -374,6 +397,8 @@ struct RunSummary {
     counters: Counters,
     unfired_faults: Vec<usize>,
     heal_us: Option<u64>,
+    /// Refused by validation as the specification says it must be.
+    refused: bool,
 }
 
 impl RunSummary {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use sim::{Pins, RunOptions, RunReport, SimConfig, Simulation, TraceEvent, Verdict};
+use sim::{Admission, Pins, RunOptions, RunReport, SimConfig, TraceEvent, Verdict};
 
 use crate::atomic;
 use crate::cli::ReplayArgs;
@@ -35,9 +35,15 @@ pub fn command(args: ReplayArgs) -> Result<ExitCode, InputError> {
         ..RunOptions::default()
     };
     let run_config = config.clone();
-    let result = guarded::catch(move || Simulation::new(run_config, options).map(Simulation::run));
+    let result = guarded::catch(move || {
+        sim::admit(run_config, options).map(|admission| match admission {
+            Admission::Run(simulation) => Ok(simulation.run()),
+            Admission::Refused { reason, .. } => Err(reason),
+        })
+    });
     let mut report = match result {
-        Ok(Ok(report)) => report,
+        Ok(Ok(Ok(report))) => report,
+        Ok(Ok(Err(refusal))) => return Ok(report_refused(&args, &config, &refusal)),
         Ok(Err(invalid)) => return Err(InputError(format!("configuration: {invalid}"))),
         Err(panic) => return Ok(report_panic(&args, &config, &panic)),
     };
@@ -102,6 +108,9 @@ fn print_human(
         report.events,
         format_time_us(report.time_us)
     );
+    if let Some(core) = &report.heal_core {
+        println!("heal: {}", core.describe());
+    }
     let counters = serde_json::to_value(report.counters).expect("counters serialize");
     if let Some(fields) = counters.as_object() {
         let line: Vec<String> = fields
@@ -214,6 +223,8 @@ fn print_json(config: &SimConfig, report: &RunReport) {
             _ => serde_json::Value::Null,
         },
         "counters": report.counters,
+        "heal": report.heal_core,
+        "efficiency": report.efficiency,
         "unfired_faults": unfired(config, report)
             .iter()
             .map(outcome::UnfiredFault::to_json)
@@ -226,6 +237,30 @@ fn print_json(config: &SimConfig, report: &RunReport) {
         "config": config,
     });
     println!("{object}");
+}
+
+/// A seed that asks for quorums that need not intersect, refused by
+/// validation as it must be: the seed's correct outcome.
+fn report_refused(args: &ReplayArgs, config: &SimConfig, refusal: &str) -> ExitCode {
+    if args.json {
+        let object = json!({
+            "seed": config.seed,
+            "outcome": "refused",
+            "invariant": null,
+            "events": 0,
+            "digest": null,
+            "message": refusal,
+            "config": config,
+        });
+        println!("{object}");
+    } else {
+        println!();
+        println!(
+            "seed {}: refused as expected (its quorums need not intersect): {refusal}",
+            config.seed
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 /// The explicit faults the run never fired, each with why.

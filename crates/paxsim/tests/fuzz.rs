@@ -259,3 +259,33 @@ fn a_campaign_whose_seeds_complete_nothing_says_so() {
     );
     assert!(stderr(&output).contains(&format!("warning: {warning}")));
 }
+
+#[test]
+fn refused_unsafe_quorums_count_as_correct_and_admitted_ones_fail() {
+    let output = paxsim(&["fuzz", "--seeds", "200", "--json"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let report = json(&output);
+    let refused = report["probes"]["unsafe-quorums-refused"].as_u64().unwrap();
+    assert!(
+        refused > 0,
+        "the swarm asks for unsafe quorums now and then"
+    );
+    assert!(report["failures"].as_array().unwrap().is_empty());
+    let output = paxsim(&[
+        "fuzz",
+        "--seeds",
+        "200",
+        "--flaw",
+        "validation-off-by-one",
+        "--json",
+    ]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    let failures = failures_of(&json(&output));
+    assert!(!failures.is_empty());
+    assert!(
+        failures
+            .iter()
+            .all(|(_, label)| label == "unsafe-quorums-admitted"),
+        "{failures:?}"
+    );
+}

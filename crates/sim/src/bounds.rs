@@ -8,7 +8,8 @@
 //! most [`TIME_US_MAX`], so `now + delay`, even after the core's largest
 //! backoff, stays far below `u64::MAX`. They also bound what a run holds
 //! in memory: the random fault plan (at most `2 * CHAOS_US_MAX /
-//! FAULT_INTERVAL_US_MIN` faults of each kind, all drawn up front), the
+//! FAULT_INTERVAL_US_MIN` faults of each timed kind and at most
+//! `TRIGGERED_CRASHES_MAX` triggered crashes, all drawn up front), the
 //! explicit schedule and the scripts. Two limits bound what grows with a
 //! run's length and end it as a `limit`: the events waiting in the queue
 //! (`limits.queued_events_max`) and the slots in a node's log
@@ -35,6 +36,10 @@ pub const FAULT_INTERVAL_US_MIN: u64 = 10_000;
 
 /// The most explicit faults a configuration may schedule.
 pub const FAULTS_MAX: usize = 10_000;
+
+/// The most random message-triggered crashes (`fault_rates.
+/// triggered_crashes`) the plan may draw; each is one fault, drawn up front.
+pub const TRIGGERED_CRASHES_MAX: u32 = 16;
 
 /// The largest `limits.steps_max` and `limits.linearizability_steps_max`.
 pub const STEPS_MAX_LIMIT: u64 = 1_000_000_000;
@@ -129,6 +134,11 @@ pub(crate) fn check(config: &SimConfig) -> Result<(), String> {
         };
         time_us(&duration_name, duration_us)?;
     }
+    at_most(
+        "fault_rates.triggered_crashes",
+        u64::from(rates.triggered_crashes),
+        u64::from(TRIGGERED_CRASHES_MAX),
+    )?;
     at_most(
         "faults (their number)",
         config.faults.len() as u64,
@@ -227,6 +237,10 @@ mod tests {
                 "limits.queued_events_max is",
             ),
             (|c| c.limits.liveness_us = 0, "limits.liveness_us is 0"),
+            (
+                |c| c.fault_rates.triggered_crashes = TRIGGERED_CRASHES_MAX + 1,
+                "fault_rates.triggered_crashes is 17",
+            ),
         ];
         for (edit, needle) in cases {
             let mut config = drawn();

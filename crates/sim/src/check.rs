@@ -6,10 +6,22 @@
 //! phase-2 quorum of distinct acceptors accepted it in one ballot, and stays
 //! chosen even if those acceptors later crash and forget. Each event costs
 //! O(1) amortized work: only that event's outputs are looked at.
+//!
+//! The checker shares no logic with the core it checks, only plain data
+//! types (`Command`, `Ballot`, `Op` as values): a bug in the core's own
+//! comparison, vote set or quorum arithmetic must not silence the check
+//! that would catch it. So it names values by its own `ValueId` (the
+//! writing request's `(client, seq)`), counts acceptors in its own
+//! `Acceptors` set, and takes its quorum sizes from the specification
+//! (`quorum_sizes`: the configuration's plain fields, a majority where
+//! none is given), all in `spec`; never `paxos::Config::quorum_phase2()`,
+//! `Command::same_as` or `paxos::NodeSet`.
 
 use std::collections::BTreeMap;
 
-use paxos::{Ballot, Command, Key, Node, NodeId, NodeSet, Op, OpResult, Slot};
+use paxos::{Ballot, Command, Key, Node, NodeId, Op, OpResult, Slot};
+
+pub use crate::spec::{Acceptors, ValueId, quorum_sizes};
 
 use crate::report::{Evidence, Invariant, Violation};
 
@@ -17,8 +29,10 @@ use crate::report::{Evidence, Invariant, Violation};
 #[derive(Clone, Debug)]
 struct BallotVotes {
     ballot: Ballot,
+    value: ValueId,
+    /// Kept to describe the value in a report.
     command: Command,
-    acceptors: NodeSet,
+    acceptors: Acceptors,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -88,9 +102,9 @@ impl SafetyChecker {
     }
 
     /// The value chosen in `slot`, by the ghost's record.
-    pub fn chosen(&self, slot: Slot) -> Option<&Command> {
+    pub fn chosen(&self, slot: Slot) -> Option<ValueId> {
         let ghost = self.slots.get(usize::try_from(slot).ok()?)?;
-        ghost.chosen.as_ref().map(|votes| &votes.command)
+        ghost.chosen.as_ref().map(|votes| votes.value)
     }
 
     /// Node `proposer` sent `Prepare(ballot)`. A proposer never lowers a
@@ -159,6 +173,7 @@ impl SafetyChecker {
         }
         self.promised_max[usize::from(acceptor)] = ballot;
         let quorum = self.quorum_phase2;
+        let value = ValueId::of(command);
         let ghost = self.slot(slot);
         let index = match ghost
             .ballots
@@ -169,17 +184,19 @@ impl SafetyChecker {
             None => {
                 ghost.ballots.push(BallotVotes {
                     ballot,
+                    value,
                     command: command.clone(),
-                    acceptors: NodeSet::default(),
+                    acceptors: Acceptors::default(),
                 });
                 ghost.ballots.len() - 1
             }
         };
         let votes = &mut ghost.ballots[index];
-        if !votes.command.same_as(command) {
+        if votes.value != value {
             let mut other = votes.clone();
-            other.acceptors = NodeSet::default();
+            other.acceptors = Acceptors::default();
             other.acceptors.insert(acceptor);
+            other.value = value;
             other.command = command.clone();
             return Err(violation(
                 Invariant::UniqueBallotValue,
@@ -201,7 +218,7 @@ impl SafetyChecker {
                 self.slots_chosen += 1;
                 Ok(true)
             }
-            Some(chosen) if chosen.command.same_as(&votes.command) => Ok(false),
+            Some(chosen) if chosen.value == votes.value => Ok(false),
             Some(chosen) => Err(violation(
                 Invariant::SingleChosenValue,
                 place,
@@ -232,9 +249,10 @@ impl SafetyChecker {
         command: &Command,
         verb: &str,
     ) -> Check {
+        let value = ValueId::of(command);
         let ghost = self.slot(slot);
         match &ghost.chosen {
-            Some(chosen) if chosen.command.same_as(command) => Ok(()),
+            Some(chosen) if chosen.value == value => Ok(()),
             Some(chosen) => Err(violation(
                 Invariant::LearnerAgreement,
                 place,

@@ -38,6 +38,14 @@ impl Simulation {
         });
         let now_us = self.now_us;
         if let Some(effect) = self.workload.on_reply(client, seq, reply, now_us) {
+            // A reply that sets the client thinking completed its operation.
+            let completed = matches!(effect, ClientEffect::Think { .. });
+            if completed && self.options.checkers && self.violation.is_none() {
+                let place = self.place();
+                if let Err(violation) = self.efficiency.on_completed(place, client, seq) {
+                    self.violation = Some(violation);
+                }
+            }
             self.client_effect(client, effect);
         }
     }
@@ -72,6 +80,9 @@ impl Simulation {
             self.record_for(None, "timeout", Some((client, seq)), || {
                 format!("client {client} seq {seq} attempt {attempt}")
             });
+            if matches!(effect, ClientEffect::Send { .. }) {
+                self.efficiency.on_retry(client, seq);
+            }
             self.client_effect(client, effect);
         }
     }

@@ -55,7 +55,8 @@ pub struct Knob {
 
 /// The setter of a pin that [`SimConfig::draw`] reads while drawing,
 /// because it shapes later draws (the cluster size bounds the quorum draw;
-/// the delay range bounds the long tail): nothing is left to do after.
+/// the delay range bounds the long tail; the core's size is clamped to the
+/// cluster): nothing is left to do after.
 pub fn drawn<T>(_config: &mut SimConfig, _value: T) {}
 
 fn within<T: PartialOrd + Display>(
@@ -188,6 +189,10 @@ impl Pins {
 
     /// `seed`'s configuration under these pins, checked: the pins against
     /// each other, then the drawn whole. The message names the pin or field.
+    /// A configuration that asks for quorums that need not intersect (a
+    /// share of the swarm does, on purpose) is returned as drawn: refusing
+    /// it is validation's job when the run starts, and that refusal is the
+    /// seed's expected outcome ([`crate::admission`]).
     pub fn draw_checked(&self, seed: u64) -> Result<SimConfig, String> {
         if (self.quorum_phase1.is_some() || self.quorum_phase2.is_some()) && self.nodes.is_none() {
             // The drawn cluster size varies by seed; a fixed quorum would be
@@ -202,6 +207,9 @@ impl Pins {
             ));
         }
         let config = SimConfig::draw(seed, self);
+        if crate::admission::refusal_expected(&config) {
+            return Ok(config);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -269,6 +277,10 @@ knobs! {
     /// Mean time between random pauses (0: none, else at least 10000).
     pause_interval_us: u64 as Micros check fault_interval_us in 0..=TIME_US_MAX
         => |config, us| config.fault_rates.pause_interval_us = us;
+    /// Random crashes at a protocol moment: a node's n-th send of a kind,
+    /// an acceptance in a slot (0: none).
+    triggered_crashes: u32 as Count in 0..=bounds::TRIGGERED_CRASHES_MAX
+        => |config, count| config.fault_rates.triggered_crashes = count;
     /// Simulated clients.
     clients: u32 as Count in 1..=CLIENTS_MAX => |config, clients| config.workload.clients = clients;
     /// Distinct keys the clients share (few keys, much contention).
@@ -280,6 +292,9 @@ knobs! {
     /// least one, so that every seed asks liveness of every client).
     heal_ops_per_client: u32 as Count in 1..=HEAL_OPS_PER_CLIENT_MAX
         => |config, ops| config.workload.heal_ops_per_client = ops;
+    /// Nodes in the live core at the heal, clamped to each seed's cluster:
+    /// at least its larger quorum, at most its size (7: a full heal).
+    core_nodes: u8 as Count in 1..=NODES_MAX as u8 => drawn;
 }
 
 #[cfg(test)]
@@ -338,13 +353,15 @@ mod tests {
     }
 
     /// The pins `SimConfig::draw` reads while drawing: the cluster size, a
-    /// quorum (which replaces the flexible pair) and the delay range.
-    const READ_BY_THE_DRAW: [&str; 5] = [
+    /// quorum (which replaces the flexible pair), the delay range and the
+    /// core's size.
+    const READ_BY_THE_DRAW: [&str; 6] = [
         "nodes",
         "quorum_phase1",
         "quorum_phase2",
         "delay_us_min",
         "delay_us_max",
+        "core_nodes",
     ];
 
     #[test]
@@ -358,9 +375,10 @@ mod tests {
                 let mut applied = drawn.clone();
                 pins.apply(&mut applied);
                 if READ_BY_THE_DRAW.contains(&knob.name) {
-                    // The cluster or the network differs; nothing else.
+                    // The cluster, the network or the heal differs; nothing else.
                     pinned.network = drawn.network.clone();
                     pinned.cluster = drawn.cluster.clone();
+                    pinned.heal = drawn.heal.clone();
                     assert_eq!(pinned, drawn, "{} (seed {seed})", knob.name);
                 } else {
                     assert_eq!(pinned, applied, "{} (seed {seed})", knob.name);

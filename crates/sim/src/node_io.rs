@@ -180,7 +180,7 @@ impl Simulation {
 
     /// A node's message: to itself directly, to others over the network.
     fn send(&mut self, from: NodeId, to: NodeId, message: Message) {
-        self.observe_send(from, &message);
+        self.observe_send(from, to, &message);
         if from == to {
             // A node's messages to itself never touch the network.
             let event = Event::Deliver {
@@ -213,10 +213,11 @@ impl Simulation {
     }
 
     /// What the checkers, probes and triggers learn from a send.
-    fn observe_send(&mut self, from: NodeId, message: &Message) {
+    fn observe_send(&mut self, from: NodeId, to: NodeId, message: &Message) {
         self.hosts[usize::from(from)].note_send(message);
         if self.options.checkers && self.violation.is_none() {
             let place = self.place();
+            let budgets = self.efficiency.on_send(place, from, to, message);
             let result = match message {
                 Message::Prepare { ballot, .. } => self.checker.on_prepare(place, from, *ballot),
                 Message::Promise { ballot, .. } => self.checker.on_promise(place, from, *ballot),
@@ -229,6 +230,9 @@ impl Simulation {
                     .on_accepted(place, from, *ballot, *slot, command)
                 {
                     Ok(chosen) => {
+                        if chosen {
+                            self.efficiency.on_chosen(self.now_us);
+                        }
                         if let Some(recorder) = &mut self.recorder
                             && chosen
                         {
@@ -244,7 +248,9 @@ impl Simulation {
                 },
                 _ => Ok(()),
             };
-            if let Err(violation) = result {
+            // Safety first: a budget overrun is reported only without a
+            // safety violation at the same send.
+            if let Err(violation) = result.and(budgets) {
                 self.violation = Some(violation);
             }
         }

@@ -32,12 +32,20 @@ pub enum Invariant {
     Linearizability,
     /// After the heal phase began, work did not finish within the bound.
     Liveness,
+    /// Validation admitted quorums that need not intersect, unasked.
+    UnsafeQuorumsAdmitted,
+    /// Too many leader changes in the heal phase's steady state.
+    LeaderChangeBudget,
+    /// Too many messages per chosen command in the heal phase's steady state.
+    MessageBudget,
+    /// Too many retries of one operation in the heal phase.
+    RetryBudget,
     /// A checker added with `Simulation::observe` reported a violation.
     Observer,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 13] = [
+    pub const ALL: [Invariant; 17] = [
         Invariant::SingleChosenValue,
         Invariant::UniqueBallotValue,
         Invariant::LearnerAgreement,
@@ -50,6 +58,10 @@ impl Invariant {
         Invariant::BallotMonotonic,
         Invariant::Linearizability,
         Invariant::Liveness,
+        Invariant::UnsafeQuorumsAdmitted,
+        Invariant::LeaderChangeBudget,
+        Invariant::MessageBudget,
+        Invariant::RetryBudget,
         Invariant::Observer,
     ];
 
@@ -67,6 +79,10 @@ impl Invariant {
             Invariant::BallotMonotonic => "ballot-monotonic",
             Invariant::Linearizability => "linearizability",
             Invariant::Liveness => "liveness",
+            Invariant::UnsafeQuorumsAdmitted => "unsafe-quorums-admitted",
+            Invariant::LeaderChangeBudget => "leader-change-budget",
+            Invariant::MessageBudget => "message-budget",
+            Invariant::RetryBudget => "retry-budget",
             Invariant::Observer => "observer",
         }
     }
@@ -88,12 +104,35 @@ impl Invariant {
             Flaw::BallotReuseAfterRestart => Invariant::BallotMonotonic,
             Flaw::BallotWithoutNodeId => Invariant::UniqueBallotValue,
             Flaw::AcceptBelowPromise => Invariant::AcceptBelowPromise,
-            Flaw::MinorityQuorum => Invariant::SingleChosenValue,
+            // The checker's quorum is the specification's, not the flawed
+            // one, so the first decision by a minority is already one no
+            // quorum accepted.
+            Flaw::MinorityQuorum => Invariant::LearnerAgreement,
             Flaw::DoubleCountVotes => Invariant::LearnerAgreement,
             Flaw::LearnAcrossBallots => Invariant::LearnerAgreement,
             Flaw::StaleLeaderRead => Invariant::Linearizability,
             Flaw::NoClientDedup => Invariant::Linearizability,
             Flaw::SkipGapFill => Invariant::ReplicaOrder,
+            Flaw::DecideWithAll => Invariant::Liveness,
+            Flaw::LearnWithPhase1Quorum => Invariant::LearnerAgreement,
+            Flaw::EvenSizeMajority => Invariant::LearnerAgreement,
+            Flaw::ValidationOffByOne => Invariant::UnsafeQuorumsAdmitted,
+            Flaw::RoundFromPromise => Invariant::BallotMonotonic,
+            Flaw::SameAsAlwaysTrue => Invariant::SingleChosenValue,
+            Flaw::HeartbeatKeepsNoTimer => Invariant::LeaderChangeBudget,
+        }
+    }
+
+    /// The flaws a campaign switches on to show `flaw` caught by
+    /// [`Invariant::catching`]: the flaw itself, and for one that only
+    /// breaks code the checkers might share (`same-as-always-true`), also
+    /// the flaw whose violation it would silence in a checker that shared it.
+    pub fn shown_with(flaw: paxos::Flaw) -> paxos::Flaws {
+        use paxos::{Flaw, Flaws};
+        let flaws = Flaws::NONE.with(flaw);
+        match flaw {
+            Flaw::SameAsAlwaysTrue => flaws.with(Flaw::IgnorePromisedValues),
+            _ => flaws,
         }
     }
 }
@@ -241,10 +280,13 @@ pub enum ProbePoint {
     MessageDropped,
     HealThenProgress,
     PausedNodeResumesWithBacklog,
+    /// A configuration asked for quorums that need not intersect, and
+    /// validation refused it, as it must (`admission`).
+    UnsafeQuorumsRefused,
 }
 
 impl ProbePoint {
-    pub const ALL: [ProbePoint; 10] = [
+    pub const ALL: [ProbePoint; 11] = [
         ProbePoint::Core(paxos::Probe::AdoptedValue),
         ProbePoint::Core(paxos::Probe::RejectedLowerBallot),
         ProbePoint::Core(paxos::Probe::BecameLeader),
@@ -255,6 +297,7 @@ impl ProbePoint {
         ProbePoint::Core(paxos::Probe::DedupHit),
         ProbePoint::Core(paxos::Probe::CasConflict),
         ProbePoint::PausedNodeResumesWithBacklog,
+        ProbePoint::UnsafeQuorumsRefused,
     ];
 
     pub fn name(self) -> &'static str {
@@ -265,6 +308,7 @@ impl ProbePoint {
             ProbePoint::MessageDropped => "message-dropped",
             ProbePoint::HealThenProgress => "partition-heals-then-progress",
             ProbePoint::PausedNodeResumesWithBacklog => "paused-node-resumes-with-backlog",
+            ProbePoint::UnsafeQuorumsRefused => "unsafe-quorums-refused",
         }
     }
 

@@ -25,7 +25,9 @@ use paxos::{ClientId, Node, NodeId, Output};
 use crate::check::{Place, SafetyChecker};
 use crate::config::SimConfig;
 use crate::digest::Digest;
+use crate::efficiency::{Efficiency, EfficiencyChecker};
 use crate::event::Event;
+use crate::heal::HealCore;
 use crate::history_check::{self, HistoryVerdict};
 use crate::host::Host;
 use crate::liveness::{self, LivenessChecker, Progress};
@@ -87,6 +89,11 @@ pub struct RunReport {
     pub timeline: Option<Timeline>,
     /// When the heal phase began, if it did.
     pub heal_us: Option<u64>,
+    /// The live core the heal phase brought back, and how the others were
+    /// kept out, if the heal phase began.
+    pub heal_core: Option<HealCore>,
+    /// What the heal phase cost, as the efficiency budgets count it.
+    pub efficiency: Efficiency,
     /// Per node at the end: the next slot it would apply, or `None` if down.
     pub applied_upto: Vec<Option<paxos::Slot>>,
     /// The indices in `config.faults` of the explicit faults that never
@@ -158,6 +165,8 @@ pub struct Simulation {
     pub(crate) phase: Phase,
     /// When the heal phase began, if it did.
     pub(crate) heal_us: Option<u64>,
+    /// The core the heal phase brings back, drawn at boot.
+    pub(crate) heal_core: HealCore,
     pub(crate) finished: bool,
     /// A bound on what the run holds was hit (`limits.queued_events_max`
     /// events waiting, `limits.log_slots_max` slots in a node's log): the
@@ -186,6 +195,7 @@ pub struct Simulation {
     // The checkers and what they found.
     pub(crate) checker: SafetyChecker,
     pub(crate) liveness: LivenessChecker,
+    pub(crate) efficiency: EfficiencyChecker,
     pub(crate) violation: Option<Box<Violation>>,
     /// A partition healed and no new value was chosen since: the next one
     /// hits the `HealThenProgress` probe.
@@ -216,8 +226,13 @@ impl Simulation {
             rng::stream(seed, Stream::Network),
         );
         let workload = Workload::new(seed, config.workload.clone(), nodes_count);
-        let checker = SafetyChecker::new(nodes_count, cluster.quorum_phase2());
+        let (_, quorum_phase2) = crate::spec::quorum_sizes(&cluster);
+        let checker = SafetyChecker::new(nodes_count, quorum_phase2);
         let liveness = LivenessChecker::new(config.limits.liveness_us);
+        let judged = crate::efficiency::timing_holds(&config);
+        let efficiency = EfficiencyChecker::new(&config.limits, config.workload.clients, judged);
+        // Validation admitted it; the specification may still say it must not have.
+        let violation = crate::admission::admitted_unsafe(&config);
         let mut simulation = Simulation {
             cluster: cluster.clone(),
             options,
@@ -231,11 +246,13 @@ impl Simulation {
             workload,
             checker,
             liveness,
-            violation: None,
+            efficiency,
+            violation,
             triggers: Triggers::new(nodes_count),
             faults_fired: vec![false; config.faults.len()],
             phase: Phase::Chaos,
             heal_us: None,
+            heal_core: HealCore::full(nodes_count),
             partition_epoch: 0,
             pause_epoch: 0,
             timer_generation_next: 1,
@@ -290,6 +307,10 @@ impl Simulation {
 
     /// Run to the end and report.
     pub fn run(mut self) -> RunReport {
+        if let Some(violation) = self.violation.take() {
+            // Found before the first event (an unsafe configuration admitted).
+            return self.report(Verdict::Violation(violation));
+        }
         while !self.finished {
             if let Some(kind) = self.bound_hit {
                 return self.report(Verdict::Limit(kind));
@@ -328,7 +349,9 @@ impl Simulation {
                 let after_event = self.events - 1;
                 return self.report(Verdict::Stopped { after_event });
             }
-            if self.phase == Phase::Heal && self.workload.done() && liveness::converged(&self.hosts)
+            if self.phase == Phase::Heal
+                && self.workload.done()
+                && liveness::converged(&self.hosts, &self.heal_core.core)
             {
                 self.finish();
             }
@@ -426,6 +449,8 @@ impl Simulation {
             trace: std::mem::take(&mut self.trace),
             timeline,
             heal_us: self.heal_us,
+            heal_core: self.heal_us.map(|_| self.heal_core.clone()),
+            efficiency: self.efficiency.figures(),
             applied_upto: self
                 .hosts
                 .iter()
@@ -450,25 +475,26 @@ impl Simulation {
     }
 
     /// The checks on a run that ended without a violation: liveness (the
-    /// run must not have gone quiet unconverged), agreement of the
-    /// replicas, then linearizability of the clients' history.
+    /// run must not have gone quiet with its core unconverged), agreement
+    /// of the core's replicas, linearizability of the clients' history,
+    /// then the steady state's messages per command.
     fn final_verdict(&mut self) -> Verdict {
         if !self.options.checkers {
             // Nothing was judged, so nothing passed.
             return Verdict::Unchecked;
         }
         let place = self.place();
-        if !(self.workload.done() && liveness::converged(&self.hosts)) {
+        let core = &self.heal_core.core;
+        if !(self.workload.done() && liveness::converged(&self.hosts, core)) {
             let why = "the run went quiet";
             let violation = self
                 .liveness
                 .violation(why, place, &self.workload, &self.hosts);
             return Verdict::Violation(violation);
         }
-        let nodes: Vec<&Node> = self
-            .hosts
+        let nodes: Vec<&Node> = core
             .iter()
-            .filter_map(|host| host.node.as_ref())
+            .filter_map(|id| self.hosts[usize::from(*id)].node.as_ref())
             .collect();
         if let Err(violation) = self.checker.final_agreement(place, &nodes) {
             return Verdict::Violation(violation);
@@ -478,14 +504,20 @@ impl Simulation {
             place,
             self.config.limits.linearizability_steps_max,
         ) {
-            HistoryVerdict::Linearizable => Verdict::Pass,
+            HistoryVerdict::Linearizable => {}
             HistoryVerdict::Violation(violation, failure) => {
                 if let Some(recorder) = &mut self.recorder {
                     recorder.key_failure(*failure);
                 }
-                Verdict::Violation(violation)
+                return Verdict::Violation(violation);
             }
-            HistoryVerdict::Inconclusive { key, steps } => Verdict::Inconclusive { key, steps },
+            HistoryVerdict::Inconclusive { key, steps } => {
+                return Verdict::Inconclusive { key, steps };
+            }
+        }
+        match self.efficiency.check_at_end(place) {
+            Ok(()) => Verdict::Pass,
+            Err(violation) => Verdict::Violation(violation),
         }
     }
 

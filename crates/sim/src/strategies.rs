@@ -195,6 +195,7 @@ pub fn scenario(flaws: Flaws) -> impl Strategy<Value = SimConfig> {
                 fault_rates: FaultRates::NONE,
                 faults,
                 workload,
+                heal: crate::heal::HealPlan::default(),
                 limits: Limits::default(),
             },
         )

@@ -4,7 +4,7 @@
 
 use paxos::{ClientId, Op, OpResult, Reply, Value};
 
-use crate::faults::FaultAction;
+use crate::faults::{FaultAction, Partition};
 
 /// `client 3 seq 4: Put(user_profile:1, {"name":"Alice"})`.
 pub fn request(client: ClientId, seq: u64, op: &Op) -> String {
@@ -69,6 +69,11 @@ pub fn state(version: u64, value: Option<&Value>) -> String {
 /// A fault as a scenario file writes it: `{"fault":"crash","node":1}`.
 pub fn fault(action: &FaultAction) -> String {
     serde_json::to_string(action).expect("a fault action serializes")
+}
+
+/// A partition as a scenario file writes it: `{"shape":"isolate","node":1}`.
+pub fn partition(partition: &Partition) -> String {
+    serde_json::to_string(partition).expect("a partition serializes")
 }
 
 #[cfg(test)]

@@ -93,7 +93,14 @@ pub struct Client {
     /// The think time before the first operation, drawn when the stream opens.
     first_think_us: Option<u64>,
     ops_issued: u32,
+    /// Where the next request goes: the last node that answered, or the
+    /// leader a redirect named.
     target: NodeId,
+    /// Where a timeout sends the request next: one step on round the
+    /// cluster per timeout, whatever redirects did meanwhile, so that two
+    /// nodes cut off together (one redirecting to the other) cannot hold a
+    /// client forever.
+    rotation: NodeId,
     state: State,
     /// The last version this client saw per key; Cas expects it.
     versions_seen: BTreeMap<u32, u64>,
@@ -127,6 +134,7 @@ impl Workload {
                     first_think_us: Some(opening.think_us),
                     ops_issued: 0,
                     target: opening.target,
+                    rotation: opening.target,
                     state: State::Idle,
                     versions_seen: BTreeMap::new(),
                 }
@@ -361,7 +369,8 @@ impl Workload {
         *attempt += 1;
         *redirects = 0;
         self.history.ops[*history_index].attempts = *attempt;
-        c.target = (c.target + 1) % nodes;
+        c.rotation = (c.rotation + 1) % nodes;
+        c.target = c.rotation;
         Some(ClientEffect::Send {
             node: c.target,
             request: request.clone(),

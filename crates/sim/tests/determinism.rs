@@ -2,9 +2,11 @@
 
 use sim::{Pins, RunOptions, SimConfig, Simulation};
 
-fn digest(seed: u64) -> (u64, u64) {
-    let report = sim::run(SimConfig::draw(seed, &Pins::default())).unwrap();
-    (report.digest, report.events)
+/// The seed's digest and event count; `None` when its quorums were
+/// refused, as the specification says they must be.
+fn digest(seed: u64) -> Option<(u64, u64)> {
+    let report = sim::run_admitted(SimConfig::draw(seed, &Pins::default())).unwrap()?;
+    Some((report.digest, report.events))
 }
 
 #[test]
@@ -14,11 +16,13 @@ fn every_one_of_200_seeds_run_twice_gives_the_same_digest() {
         let first = digest(seed);
         let second = digest(seed);
         assert_eq!(first, second, "seed {seed} ran differently twice");
-        distinct.insert(first.0);
+        if let Some((digest, _)) = first {
+            distinct.insert(digest);
+        }
     }
-    // Different seeds really are different runs.
+    // Different seeds really are different runs (a few are refused).
     assert!(
-        distinct.len() >= 195,
+        distinct.len() >= 190,
         "only {} distinct digests",
         distinct.len()
     );
@@ -27,9 +31,9 @@ fn every_one_of_200_seeds_run_twice_gives_the_same_digest() {
 #[test]
 fn a_batch_spread_over_threads_gives_the_same_digests() {
     let seeds: Vec<u64> = (1_000..1_120).collect();
-    let serial: Vec<(u64, u64)> = seeds.iter().map(|seed| digest(*seed)).collect();
+    let serial: Vec<Option<(u64, u64)>> = seeds.iter().map(|seed| digest(*seed)).collect();
     let threads = 4;
-    let parallel: Vec<(u64, u64)> = std::thread::scope(|scope| {
+    let parallel: Vec<Option<(u64, u64)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|worker| {
                 let seeds = &seeds;
@@ -43,7 +47,7 @@ fn a_batch_spread_over_threads_gives_the_same_digests() {
                 })
             })
             .collect();
-        let mut results: Vec<(usize, (u64, u64))> = handles
+        let mut results: Vec<(usize, Option<(u64, u64)>)> = handles
             .into_iter()
             .flat_map(|handle| handle.join().unwrap())
             .collect();

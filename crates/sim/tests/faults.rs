@@ -35,6 +35,7 @@ fn busy_config(seed: u64) -> SimConfig {
         partition_duration_us_max: 300_000,
         pause_interval_us: 400_000,
         pause_duration_us_max: 200_000,
+        triggered_crashes: 2,
     };
     config
 }
@@ -66,7 +67,7 @@ fn with_a_fixed_seed_each_fault_kind_appears_in_the_trace() {
     let partition = report
         .trace
         .iter()
-        .any(|line| line.event == "fault" && line.detail.contains("Partition"));
+        .any(|line| line.event == "fault" && line.detail.contains(r#""fault":"partition""#));
     assert!(partition, "no partition in the trace");
     let counters = report.counters;
     assert!(counters.crashes > 0 && counters.restarts >= counters.crashes);

@@ -1,17 +1,21 @@
 //! Shrinking keeps the failure, is deterministic, and really shrinks.
 
-use paxos::{Flaw, Flaws};
+use paxos::Flaw;
 use sim::shrink::{self, ShrinkError};
 use sim::{Pins, SimConfig};
 
 fn first_failing(flaw: Flaw) -> SimConfig {
     let pins = Pins {
-        flaws: Flaws::NONE.with(flaw),
+        flaws: sim::Invariant::shown_with(flaw),
         ..Pins::default()
     };
     (0..1_000)
         .map(|seed| SimConfig::draw(seed, &pins))
-        .find(|config| !sim::run(config.clone()).unwrap().verdict.is_pass())
+        .find(|config| {
+            sim::run_admitted(config.clone())
+                .unwrap()
+                .is_some_and(|report| !report.verdict.is_pass())
+        })
         .expect("the flaw is caught within 1,000 seeds")
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use sim::{Pins, RunOptions, SimConfig, Simulation, Verdict};
+use sim::{Admission, Pins, RunOptions, SimConfig, Verdict};
 
 use super::{SectionReport, Target, finite_or_null, median, rate};
 use crate::guarded;
@@ -27,14 +27,32 @@ struct SerialRun {
     elapsed: Duration,
 }
 
-/// One seed of the default swarm, panics caught.
-pub(super) fn run_seed(seed: u64, pins: &Pins, checkers: bool) -> Result<sim::RunReport, String> {
+/// One seed of the default swarm, panics caught; `Ok(None)` when its
+/// configuration was refused as expected (quorums that need not intersect).
+pub(super) fn run_seed(
+    seed: u64,
+    pins: &Pins,
+    checkers: bool,
+) -> Result<Option<sim::RunReport>, String> {
+    run_config(SimConfig::draw(seed, pins), checkers)
+}
+
+/// One configuration, panics caught; `Ok(None)` when refused as expected.
+pub(super) fn run_config(
+    config: SimConfig,
+    checkers: bool,
+) -> Result<Option<sim::RunReport>, String> {
     let options = RunOptions {
         checkers,
         ..RunOptions::default()
     };
-    guarded::catch(|| Simulation::new(SimConfig::draw(seed, pins), options).map(Simulation::run))
-        .and_then(|result| result)
+    guarded::catch(|| {
+        sim::admit(config, options).map(|admission| match admission {
+            Admission::Run(simulation) => Some(simulation.run()),
+            Admission::Refused { .. } => None,
+        })
+    })
+    .and_then(|result| result)
 }
 
 fn run_serial(seeds: u64, checkers: bool) -> SerialRun {
@@ -48,7 +66,7 @@ fn run_serial(seeds: u64, checkers: bool) -> SerialRun {
     };
     for seed in 0..seeds {
         match run_seed(seed, &pins, checkers) {
-            Ok(report) => {
+            Ok(Some(report)) => {
                 run.events += report.events;
                 let expected = if checkers {
                     Verdict::Pass
@@ -58,6 +76,7 @@ fn run_serial(seeds: u64, checkers: bool) -> SerialRun {
                 run.unchecked += u64::from(report.verdict == Verdict::Unchecked);
                 run.failures += u64::from(report.verdict != expected);
             }
+            Ok(None) => {}
             Err(_) => run.failures += 1,
         }
     }

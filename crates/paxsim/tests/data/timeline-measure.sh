@@ -1,6 +1,6 @@
 #!/bin/sh
-# Measure the timeline page of a real run of about 10,000 events: seed 7999
-# of `paxsim fuzz --flaw stale-leader-read` (10,250 events, a linearizability
+# Measure the timeline page of a real run of about 10,000 events: seed 1852
+# of `paxsim fuzz --flaw stale-leader-read` (10,557 events, a linearizability
 # failure). Writes its page with the release binary (`paxsim replay --html`),
 # opens it RUNS times in headless Chromium, and prints its size and the
 # render time the page measured itself (parse, draw and layout, from
@@ -9,7 +9,7 @@
 #   crates/paxsim/tests/data/timeline-measure.sh [--screenshot docs/timeline.png]
 #
 # PAGE=FILE measures that page instead. With --screenshot, also run the html
-# test that renders a real failure (seed 152 of the same flaw, opened on its
+# test that renders a real failure (seed 219 of the same flaw, opened on its
 # violation) and copy its screenshot there. Needs chromium (Debian:
 # apt-get install -y chromium).
 set -eu
@@ -22,7 +22,7 @@ page=${PAGE:-}
 if [ -z "$page" ]; then
     cargo build -q --release -p paxsim
     page="$dir/measure-10000.html"
-    ./target/release/paxsim replay --seed 7999 --flaw stale-leader-read --html "$page" |
+    ./target/release/paxsim replay --seed 1852 --flaw stale-leader-read --html "$page" |
         grep -E '^seed [0-9]+: ' || true
 fi
 times=""
