@@ -86,6 +86,7 @@ pub(crate) fn admitted_unsafe(config: &SimConfig) -> Option<Box<Violation>> {
              in {nodes} nodes (q1 + q2 <= {nodes}), without allow_unsafe_quorums"
         ),
         evidence: Vec::new(),
+        ops: Vec::new(),
     }))
 }
 
