@@ -725,10 +725,11 @@ fn real_failures_are_drawn_whole_with_the_violation_highlighted() {
 #[test]
 fn a_real_ten_thousand_event_page_stays_under_5_mb_and_draws_merged() {
     // A failing seed of about 10,000 events (found with `paxsim fuzz
-    // --flaw stale-leader-read`): a real page, not a sample.
+    // --flaw stale-leader-read`; 816 since the simulated disk changed the
+    // draws): a real page, not a sample.
     let (page, report) = replay_page(
         "real-10000",
-        &["--seed", "1852", "--flaw", "stale-leader-read"],
+        &["--seed", "816", "--flaw", "stale-leader-read"],
     );
     let events = number(&report, "/events");
     assert!((9_000..=11_000).contains(&events), "{events} events");
@@ -757,11 +758,12 @@ fn a_real_ten_thousand_event_page_stays_under_5_mb_and_draws_merged() {
 
 #[test]
 fn a_real_failure_opens_on_its_violation_for_the_readme() {
-    // The README's picture: a stale read under a partition, seed 219 of
-    // `paxsim fuzz --flaw stale-leader-read`, opened on the failure.
+    // The README's picture: a stale read, seed 768 of `paxsim fuzz --flaw
+    // stale-leader-read` (219 before the simulated disk changed the draws),
+    // opened on the failure.
     let (page, report) = replay_page(
         "real-failure",
-        &["--seed", "219", "--flaw", "stale-leader-read"],
+        &["--seed", "768", "--flaw", "stale-leader-read"],
     );
     let key = report["violation"]["key"].as_str().unwrap();
     let fragment = format!("focus=violation&key={key}");
