@@ -118,8 +118,8 @@ impl Simulation {
         }
         let what = if corrupt { "corrupt" } else { "unreadable" };
         self.counters.records_damaged += 1;
-        self.record(Some(id), "disk-damage", || format!("{what} {key:?}"));
-        self.note_storage_fault(id, format!("{what} record {key:?}"));
+        self.record(Some(id), "disk-damage", || format!("{what} {key}"));
+        self.note_storage_fault(id, format!("{what} record {key}"));
     }
 
     /// Replies a recovering node needs, by the specification's quorums.

@@ -118,6 +118,39 @@ impl RecordKey {
     }
 }
 
+/// `promise`, `round`, `accepted s3`, `chosen s3`: as traces and reports
+/// name a record.
+impl std::fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordKey::Accepted { slot } | RecordKey::Chosen { slot } => {
+                write!(f, "{} s{slot}", self.kind())
+            }
+            _ => f.write_str(self.kind()),
+        }
+    }
+}
+
+/// The damaged records a read found, as a trace names them:
+/// `promise, accepted s3`.
+pub fn describe_damage(damage: &Damage) -> String {
+    let mut names: Vec<String> = Vec::new();
+    if damage.promise {
+        names.push("promise".into());
+    }
+    if damage.round {
+        names.push("round".into());
+    }
+    names.extend(
+        damage
+            .accepted
+            .iter()
+            .map(|slot| format!("accepted s{slot}")),
+    );
+    names.extend(damage.chosen.iter().map(|slot| format!("chosen s{slot}")));
+    names.join(", ")
+}
+
 /// The record a storage fault names: `promise` or `round`, or `accepted`
 /// or `chosen` with a slot. The message says what would be right.
 pub fn record_key(record: &str, slot: Option<Slot>) -> Result<RecordKey, String> {

@@ -146,7 +146,9 @@ impl Simulation {
         self.damage_at_restart(id);
         let (durable, damage) = self.hosts[usize::from(id)].disk.read();
         if !damage.is_clean() {
-            self.record(Some(id), "disk-read-damaged", || format!("{damage:?}"));
+            self.record(Some(id), "disk-read-damaged", || {
+                crate::disk::describe_damage(&damage)
+            });
         }
         let node = Node::recover_damaged(self.cluster.clone(), id, durable, &damage, &mut out);
         if self.options.checkers && self.violation.is_none() {
