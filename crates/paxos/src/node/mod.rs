@@ -40,12 +40,13 @@
 //! constructors, the getters and the `handle_*` inputs, which only dispatch.
 //! Each role's handlers live in their own file: `acceptor`, `proposer`,
 //! `learner` (with the replica), `catchup` (following a leader, catching
-//! up), `clients` (the request queue and replies) and `outputs` (sends,
-//! timers).
+//! up), `clients` (the request queue and replies), `outputs` (sends,
+//! timers) and `fingerprint` (the whole state fed to a hasher).
 
 mod acceptor;
 mod catchup;
 mod clients;
+mod fingerprint;
 mod learner;
 mod outputs;
 mod proposer;
