@@ -6,6 +6,10 @@
 //! phase-2 quorum of distinct acceptors accepted it in one ballot, and stays
 //! chosen even if those acceptors later crash and forget. Each event costs
 //! O(1) amortized work: only that event's outputs are looked at.
+//!
+//! `feed` is the one place a node's outputs reach the checker, for the
+//! simulator and the explorer alike; `fingerprint` hashes the ghost state,
+//! for the explorer, which must tell checker states apart.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +19,9 @@ use paxos::{Ballot, Command, Key, Node, NodeId, NodeSet, Op, OpResult, Slot};
 use crate::linearizability::{self, KeyOp, KeyResult, Operation};
 use crate::report::{Evidence, Invariant, Violation};
 use crate::workload::History;
+
+mod feed;
+mod fingerprint;
 
 /// The acceptances of one ballot in one slot.
 #[derive(Clone, Debug)]
@@ -45,6 +52,7 @@ struct ReplicaGhost {
 }
 
 /// Safety invariants checked as events happen.
+#[derive(Clone, Debug)]
 pub struct SafetyChecker {
     quorum_phase2: usize,
     slots: Vec<SlotGhost>,

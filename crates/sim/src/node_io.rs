@@ -7,12 +7,13 @@
 //! before send): a `Persist` goes to the node's disk, a `Send` through the
 //! network, a `SetTimer` into the queue, a `Reply` back to its client. The
 //! safety checker sees each output as it is carried out (a promise, an
-//! acceptance, a value learned or applied) and judges it against its own
+//! acceptance, a value learned or applied) through `SafetyChecker::observe`,
+//! the same function the explorer calls, and judges it against its own
 //! record of what was chosen.
 
 use std::sync::Arc;
 
-use paxos::{Command, DurableWrite, Message, Node, NodeId, OpResult, Output, Request, Slot, Timer};
+use paxos::{DurableWrite, Message, Node, NodeId, Output, Request, Timer};
 
 use crate::event::Event;
 use crate::network::Fate;
@@ -94,6 +95,7 @@ impl Simulation {
     /// Carry out a node's outputs in order, showing each to the checkers.
     pub(crate) fn carry_out(&mut self, id: NodeId, out: &mut Vec<Output>) {
         for output in out.drain(..) {
+            self.check_output(id, &output);
             match output {
                 Output::Persist(write) => self.persist(id, write),
                 Output::Send { to, message } => self.send(id, to, message),
@@ -112,11 +114,8 @@ impl Simulation {
                     };
                     self.transmit(None, event);
                 }
-                Output::Applied {
-                    slot,
-                    command,
-                    result,
-                } => self.applied(id, slot, &command, result.as_ref()),
+                // Observations only: the checker has seen it above.
+                Output::Applied { .. } => {}
                 Output::Probe(probe) => self.probes.hit(ProbePoint::Core(probe)),
             }
         }
@@ -145,28 +144,26 @@ impl Simulation {
         );
     }
 
-    /// A replica applied a command: the checkers compare it with what was
-    /// chosen and with the other replicas.
-    fn applied(&mut self, id: NodeId, slot: Slot, command: &Command, result: Option<&OpResult>) {
-        if self.options.checkers && self.violation.is_none() {
-            let place = self.place();
-            if let Err(violation) = self.checker.on_applied(place, id, slot, command, result) {
-                self.violation = Some(violation);
+    /// Show the checker one output before it is carried out, through the
+    /// same function the explorer calls (`SafetyChecker::observe`).
+    fn check_output(&mut self, id: NodeId, output: &Output) {
+        if !self.options.checkers || self.violation.is_some() {
+            return;
+        }
+        let place = self.place();
+        match self.checker.observe(place, id, output) {
+            Ok(chosen) => {
+                if chosen && self.heal_progress_pending {
+                    self.heal_progress_pending = false;
+                    self.probes.hit(ProbePoint::HealThenProgress);
+                }
             }
+            Err(violation) => self.violation = Some(violation),
         }
     }
 
     /// Write to node `id`'s disk, after the checkers saw what it learned.
     fn persist(&mut self, id: NodeId, write: DurableWrite) {
-        if let DurableWrite::Chosen { slot, command } = &write
-            && self.options.checkers
-            && self.violation.is_none()
-        {
-            let place = self.place();
-            if let Err(violation) = self.checker.on_learned(place, id, *slot, command) {
-                self.violation = Some(violation);
-            }
-        }
         self.hosts[usize::from(id)].disk.apply(&write);
     }
 
@@ -204,37 +201,10 @@ impl Simulation {
         self.record(Some(from), event, || format!("{message} -> n{to}"));
     }
 
-    /// What the checkers, probes and triggers learn from a send.
+    /// What the probes and triggers learn from a send (the checkers saw
+    /// it in `check_output`).
     fn observe_send(&mut self, from: NodeId, message: &Message) {
         self.hosts[usize::from(from)].note_send(message);
-        if self.options.checkers && self.violation.is_none() {
-            let place = self.place();
-            let result = match message {
-                Message::Prepare { ballot, .. } => self.checker.on_prepare(place, from, *ballot),
-                Message::Promise { ballot, .. } => self.checker.on_promise(place, from, *ballot),
-                Message::Accepted {
-                    ballot,
-                    slot,
-                    command,
-                } => match self
-                    .checker
-                    .on_accepted(place, from, *ballot, *slot, command)
-                {
-                    Ok(chosen) => {
-                        if chosen && self.heal_progress_pending {
-                            self.heal_progress_pending = false;
-                            self.probes.hit(ProbePoint::HealThenProgress);
-                        }
-                        Ok(())
-                    }
-                    Err(violation) => Err(violation),
-                },
-                _ => Ok(()),
-            };
-            if let Err(violation) = result {
-                self.violation = Some(violation);
-            }
-        }
         for action in self.triggers.on_send(from, message) {
             self.schedule(self.now_us, Event::Fault(action));
         }

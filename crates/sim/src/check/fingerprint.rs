@@ -1,0 +1,87 @@
+//! The ghost state fed to a caller's hasher, for the explorer: two states
+//! of a run that differ only in what the checker remembers (an acceptance
+//! by a node that has since crashed and forgotten it) must not be merged.
+//!
+//! Every field is named in a destructuring `let`, so a field added to the
+//! checker does not compile until it is fingerprinted here. Slots the ghost
+//! has only looked up (empty records) are skipped: they remember nothing.
+
+use std::hash::Hasher;
+
+use paxos::Fingerprint;
+use paxos::fingerprint::str_fingerprint;
+
+use super::{BallotVotes, ReplicaGhost, SafetyChecker, SlotGhost};
+
+impl SafetyChecker {
+    pub fn fingerprint<H: Hasher>(&self, state: &mut H) {
+        let SafetyChecker {
+            quorum_phase2,
+            slots,
+            promised_max,
+            prepared_max,
+            replicas,
+            key_versions,
+            slots_chosen,
+        } = self;
+        state.write_usize(*quorum_phase2);
+        for (slot, ghost) in slots.iter().enumerate() {
+            let SlotGhost { ballots, chosen } = ghost;
+            if ballots.is_empty() && chosen.is_none() {
+                continue;
+            }
+            state.write_usize(slot);
+            state.write_usize(ballots.len());
+            for votes in ballots {
+                votes_fingerprint(votes, state);
+            }
+            match chosen {
+                Some(votes) => {
+                    state.write_u8(1);
+                    votes_fingerprint(votes, state);
+                }
+                None => state.write_u8(0),
+            }
+        }
+        state.write_usize(usize::MAX);
+        for ballot in promised_max {
+            ballot.fingerprint(state);
+        }
+        for (ballot, restarted) in prepared_max {
+            ballot.fingerprint(state);
+            state.write_u8(u8::from(*restarted));
+        }
+        for ReplicaGhost {
+            applied_next,
+            versions,
+        } in replicas
+        {
+            state.write_u64(*applied_next);
+            state.write_usize(versions.len());
+            for (key, version) in versions {
+                str_fingerprint(key, state);
+                state.write_u64(*version);
+            }
+        }
+        state.write_usize(key_versions.len());
+        for (key, commands) in key_versions {
+            str_fingerprint(key, state);
+            state.write_usize(commands.len());
+            for command in commands {
+                command.fingerprint(state);
+            }
+        }
+        state.write_u64(*slots_chosen);
+    }
+}
+
+fn votes_fingerprint<H: Hasher>(votes: &BallotVotes, state: &mut H) {
+    let BallotVotes {
+        ballot,
+        command,
+        acceptors,
+    } = votes;
+    ballot.fingerprint(state);
+    command.fingerprint(state);
+    acceptors.fingerprint(state);
+}
