@@ -23,13 +23,16 @@
 //!   [`digest`] (its fingerprint) and [`trace`] (the readable timeline);
 //! - around runs: [`rng`] (one seed, independent streams), [`config`] (a
 //!   run's configuration, drawn per seed), [`shrink`] (from a failing seed
-//!   to a minimal scenario) and [`strategies`] (proptest generators).
+//!   to a minimal scenario) and [`strategies`] (proptest generators);
+//! - beside runs: [`explore`] (every schedule of a small cluster, up to
+//!   budgets, through the same core and checkers).
 
 pub mod check;
 mod client_io;
 pub mod config;
 pub mod digest;
 mod event;
+pub mod explore;
 pub mod faults;
 mod host;
 mod lifecycle;

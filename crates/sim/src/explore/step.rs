@@ -1,0 +1,380 @@
+//! The transition relation: which steps a state enables, and what one
+//! step does to it.
+//!
+//! A step hands a live node one input, then carries out what the node
+//! emitted, in order, as the simulator's `node_io` does: each output first
+//! goes to the safety checker (`SafetyChecker::observe`, the simulator's
+//! own function), then a `Persist` to the node's disk, a `Send` into flight
+//! (or, to itself, into the node's local queue, delivered before the step
+//! ends), a `SetTimer` into the pending set, a `Reply` into flight to the
+//! client. A crash and a restart call the checker's `on_crash` and
+//! `on_restart` as the simulator's `lifecycle` does, in the same order.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use paxos::{ClientId, Message, Node, NodeId, Output, Request, Timer};
+
+use super::LINEARIZABILITY_STEPS_MAX;
+use super::state::{Envelope, Host, Model, State};
+use crate::check::{self, HistoryVerdict, Place, SafetyChecker};
+use crate::report::Violation;
+
+/// One step, compact: a message is named by its fingerprint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Deliver one copy of a message in flight (lost if its node is down).
+    Deliver {
+        print: u128,
+    },
+    /// Deliver a copy and keep one in flight.
+    Duplicate {
+        print: u128,
+    },
+    Drop {
+        print: u128,
+    },
+    Timer {
+        node: NodeId,
+        timer: Timer,
+    },
+    Crash {
+        node: NodeId,
+    },
+    Restart {
+        node: NodeId,
+    },
+    Invoke {
+        client: ClientId,
+    },
+    Timeout {
+        client: ClientId,
+    },
+}
+
+/// A step that raised no violation may still leave a check undecided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Checked {
+    Fine,
+    /// A linearizability search ran out of budget.
+    Inconclusive,
+}
+
+type Outcome = Result<Checked, Box<Violation>>;
+
+/// Histories remembered as linearizable, at most; past it they are checked
+/// again each time (slower, same verdicts).
+const LINEARIZABLE_KNOWN_MAX: usize = 1 << 20;
+
+enum Input {
+    Message(NodeId, Message),
+    Client(Arc<Request>),
+    Timer(Timer),
+}
+
+/// Where a step happens, for violation reports: explore has no time, so
+/// `event` is the step's index in the schedule and `time_us` is 0.
+pub(crate) fn place(index: u64) -> Place {
+    Place {
+        event: index,
+        time_us: 0,
+    }
+}
+
+/// The initial state: every node booted (its boot outputs carried out and
+/// checked), no message in flight, no client started.
+pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
+    let hosts = (0..model.nodes())
+        .map(|_| Host {
+            node: None,
+            disk: paxos::Durable::default(),
+            timers: 0,
+        })
+        .collect();
+    let checker = SafetyChecker::new(model.nodes(), model.cluster.quorum_phase2());
+    let mut state = State::new(model, hosts, checker);
+    for id in 0..model.nodes() {
+        let mut out = Vec::new();
+        let node = Node::new(model.cluster.clone(), id, &mut out);
+        state.host_mut(id).node = Some(node);
+        state.carry_out(id, &mut out, place(0))?;
+    }
+    state.refresh();
+    Ok(state)
+}
+
+impl State {
+    /// Every step this state enables, in a fixed order: deliveries,
+    /// duplicates, drops (messages in fingerprint order), timers, client
+    /// steps, crashes, restarts.
+    pub(crate) fn enabled(&self, model: &Model, steps: &mut Vec<Step>) {
+        steps.clear();
+        let budgets = &model.budgets;
+        let used = &self.used;
+        for flight in &self.network.flights {
+            steps.push(Step::Deliver {
+                print: flight.print,
+            });
+        }
+        // Duplicating or dropping a message to a node that is down is the
+        // same as delivering it: it is lost.
+        let reachable = |envelope: &Envelope| {
+            envelope
+                .to_node()
+                .is_none_or(|to| self.hosts[usize::from(to)].node.is_some())
+        };
+        if used.duplicates < budgets.duplicates {
+            for flight in &self.network.flights {
+                if reachable(&flight.envelope) {
+                    steps.push(Step::Duplicate {
+                        print: flight.print,
+                    });
+                }
+            }
+        }
+        if used.drops < budgets.drops {
+            for flight in &self.network.flights {
+                if reachable(&flight.envelope) {
+                    steps.push(Step::Drop {
+                        print: flight.print,
+                    });
+                }
+            }
+        }
+        for (id, host) in self.hosts.iter().enumerate() {
+            if host.node.is_none() {
+                continue;
+            }
+            for timer in Timer::ALL {
+                if host.timer_pending(timer) && used.timers(timer) < budgets.timers(timer) {
+                    steps.push(Step::Timer {
+                        node: id as NodeId,
+                        timer,
+                    });
+                }
+            }
+        }
+        for (index, client) in self.clients.iter().enumerate() {
+            let client_id = index as ClientId;
+            if client.can_invoke(&model.scripts[index]) {
+                steps.push(Step::Invoke { client: client_id });
+            }
+            if client
+                .waiting
+                .as_ref()
+                .is_some_and(|waiting| waiting.retries < budgets.client_retries)
+            {
+                steps.push(Step::Timeout { client: client_id });
+            }
+        }
+        for (id, host) in self.hosts.iter().enumerate() {
+            let up = host.node.is_some();
+            if up && used.crashes < budgets.crashes {
+                steps.push(Step::Crash { node: id as NodeId });
+            }
+            if !up && used.restarts < budgets.restarts {
+                steps.push(Step::Restart { node: id as NodeId });
+            }
+        }
+    }
+
+    /// Take `step`, the `index`-th of its schedule (from 0).
+    pub(crate) fn apply(&mut self, model: &Model, step: Step, index: u64) -> Outcome {
+        let place = place(index);
+        let outcome = self.apply_inner(model, step, place);
+        self.refresh();
+        outcome
+    }
+
+    fn apply_inner(&mut self, model: &Model, step: Step, place: Place) -> Outcome {
+        match step {
+            Step::Deliver { print } => {
+                let envelope = self.network.take(print);
+                self.deliver(model, &envelope, place)
+            }
+            Step::Duplicate { print } => {
+                self.used.duplicates += 1;
+                let envelope = self
+                    .network
+                    .find(print)
+                    .expect("a step names a message in flight")
+                    .envelope
+                    .clone();
+                self.deliver(model, &envelope, place)
+            }
+            Step::Drop { print } => {
+                self.used.drops += 1;
+                self.network.take(print);
+                Ok(Checked::Fine)
+            }
+            Step::Timer { node, timer } => {
+                *self.used.timers_mut(timer) += 1;
+                let host = self.host_mut(node);
+                assert!(host.timer_pending(timer), "only a pending timer fires");
+                host.timers &= !(1 << timer.index());
+                self.run_node(node, Input::Timer(timer), place)?;
+                Ok(Checked::Fine)
+            }
+            Step::Crash { node } => {
+                self.used.crashes += 1;
+                let host = self.host_mut(node);
+                assert!(host.node.is_some(), "only a running node crashes");
+                host.node = None;
+                host.timers = 0;
+                self.checker_mut().on_crash(node);
+                Ok(Checked::Fine)
+            }
+            Step::Restart { node } => {
+                self.used.restarts += 1;
+                self.restart(model, node, place)?;
+                Ok(Checked::Fine)
+            }
+            Step::Invoke { client } => {
+                self.invoke(model, client);
+                Ok(Checked::Fine)
+            }
+            Step::Timeout { client } => {
+                self.timeout(model, client);
+                Ok(Checked::Fine)
+            }
+        }
+    }
+
+    fn deliver(&mut self, model: &Model, envelope: &Envelope, place: Place) -> Outcome {
+        match envelope {
+            Envelope::Peer { from, to, message } => {
+                if self.hosts[usize::from(*to)].node.is_some() {
+                    self.run_node(*to, Input::Message(*from, message.clone()), place)?;
+                }
+                Ok(Checked::Fine)
+            }
+            Envelope::Request { to, request, .. } => {
+                if self.hosts[usize::from(*to)].node.is_some() {
+                    self.run_node(*to, Input::Client(request.clone()), place)?;
+                }
+                Ok(Checked::Fine)
+            }
+            Envelope::Reply {
+                client, seq, reply, ..
+            } => {
+                if !self.client_reply(model, *client, *seq, reply) {
+                    return Ok(Checked::Fine);
+                }
+                self.check_history(model, place)
+            }
+        }
+    }
+
+    /// The history changed by a completion: check it, unless the same
+    /// history (by fingerprint) was found linearizable before.
+    fn check_history(&mut self, model: &Model, place: Place) -> Outcome {
+        self.refresh();
+        let print = self.history_print();
+        if model.linearizable.borrow().contains(&print) {
+            return Ok(Checked::Fine);
+        }
+        match check::check_history(&self.history, place, LINEARIZABILITY_STEPS_MAX) {
+            HistoryVerdict::Linearizable => {
+                let mut known = model.linearizable.borrow_mut();
+                if known.len() < LINEARIZABLE_KNOWN_MAX {
+                    known.insert(print);
+                }
+                Ok(Checked::Fine)
+            }
+            HistoryVerdict::Violation(violation) => Err(violation),
+            HistoryVerdict::Inconclusive { .. } => Ok(Checked::Inconclusive),
+        }
+    }
+
+    /// Rebuild node `id` from its disk, as the simulator's `lifecycle` does:
+    /// recover, let the checker judge the recovered node, then carry out
+    /// its boot outputs.
+    fn restart(&mut self, model: &Model, id: NodeId, place: Place) -> Result<(), Box<Violation>> {
+        let host = &self.hosts[usize::from(id)];
+        assert!(host.node.is_none(), "only a node that is down restarts");
+        let mut out = Vec::new();
+        let node = Node::recover(model.cluster.clone(), id, host.disk.clone(), &mut out);
+        self.checker_mut().on_restart(place, &node)?;
+        self.host_mut(id).node = Some(node);
+        self.carry_out(id, &mut out, place)
+    }
+
+    /// Hand live node `id` one input, carry out its outputs, and deliver
+    /// the messages it sends itself, in order, until there are none.
+    fn run_node(&mut self, id: NodeId, input: Input, place: Place) -> Result<(), Box<Violation>> {
+        let mut out = Vec::new();
+        let node = self.live_node(id);
+        match input {
+            Input::Message(from, message) => node.handle_message(from, message, &mut out),
+            Input::Client(request) => node.handle_client(request, &mut out),
+            Input::Timer(timer) => node.handle_timer(timer, &mut out),
+        }
+        self.carry_out(id, &mut out, place)
+    }
+
+    fn live_node(&mut self, id: NodeId) -> &mut Node {
+        self.host_mut(id)
+            .node
+            .as_mut()
+            .expect("inputs reach only live nodes")
+    }
+
+    /// Carry out node `id`'s outputs in order, each shown to the checker
+    /// first; then its messages to itself, each with its own outputs.
+    pub(crate) fn carry_out(
+        &mut self,
+        id: NodeId,
+        out: &mut Vec<Output>,
+        place: Place,
+    ) -> Result<(), Box<Violation>> {
+        let mut local = VecDeque::new();
+        loop {
+            for output in out.drain(..) {
+                if SafetyChecker::watches(&output) {
+                    self.checker_mut().observe(place, id, &output)?;
+                }
+                match output {
+                    Output::Persist(write) => self.host_mut(id).disk.apply(&write),
+                    Output::Send { to, message } if to == id => local.push_back(message),
+                    Output::Send { to, message } => self.network.add(Envelope::Peer {
+                        from: id,
+                        to,
+                        message,
+                    }),
+                    Output::SetTimer { timer, .. } => {
+                        self.host_mut(id).timers |= 1 << timer.index();
+                    }
+                    Output::Reply { client, seq, reply } => self.network.add(Envelope::Reply {
+                        from: id,
+                        client,
+                        seq,
+                        reply,
+                    }),
+                    Output::Applied { .. } | Output::Probe(_) => {}
+                }
+            }
+            let Some(message) = local.pop_front() else {
+                return Ok(());
+            };
+            self.live_node(id).handle_message(id, message, out);
+        }
+    }
+
+    /// At a terminal state: replicas that are all up and have applied the
+    /// same prefix must hold the same state.
+    pub(crate) fn check_terminal(&self, index: u64) -> Result<(), Box<Violation>> {
+        let nodes: Vec<&Node> = self
+            .hosts
+            .iter()
+            .filter_map(|host| host.node.as_ref())
+            .collect();
+        let converged = nodes.len() == self.hosts.len()
+            && nodes
+                .windows(2)
+                .all(|pair| pair[0].applied_upto() == pair[1].applied_upto());
+        if !converged {
+            return Ok(());
+        }
+        self.checker.final_agreement(place(index), &nodes)
+    }
+}
