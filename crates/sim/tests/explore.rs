@@ -81,7 +81,7 @@ fn case(flaw: Flaw, planted: bool) -> ExploreConfig {
             None,
         ),
         Flaw::NoClientDedup => (
-            vec![vec![put(0)]],
+            vec![vec![put(0), get(0)]],
             vec![],
             Budgets {
                 duplicates: 1,
@@ -119,17 +119,17 @@ fn run(config: &ExploreConfig, strategy: Strategy, bounds: Bounds) -> ExploreRep
 fn expected(flaw: Flaw) -> (Invariant, usize) {
     match flaw {
         Flaw::PromiseNotPersisted => (Invariant::PromiseMonotonic, 3),
-        Flaw::AcceptNotPersisted => (Invariant::AcceptorDurability, 7),
-        Flaw::IgnorePromisedValues => (Invariant::SingleChosenValue, 10),
+        Flaw::AcceptNotPersisted => (Invariant::AcceptorDurability, 6),
+        Flaw::IgnorePromisedValues => (Invariant::SingleChosenValue, 9),
         Flaw::BallotReuseAfterRestart => (Invariant::BallotMonotonic, 4),
-        Flaw::BallotWithoutNodeId => (Invariant::UniqueBallotValue, 10),
-        Flaw::AcceptBelowPromise => (Invariant::AcceptBelowPromise, 7),
-        Flaw::MinorityQuorum => (Invariant::SingleChosenValue, 6),
-        Flaw::DoubleCountVotes => (Invariant::LearnerAgreement, 8),
-        Flaw::LearnAcrossBallots => (Invariant::LearnerAgreement, 8),
-        Flaw::StaleLeaderRead => (Invariant::Linearizability, 14),
-        Flaw::NoClientDedup => (Invariant::Linearizability, 11),
-        Flaw::SkipGapFill => (Invariant::ReplicaOrder, 9),
+        Flaw::BallotWithoutNodeId => (Invariant::UniqueBallotValue, 8),
+        Flaw::AcceptBelowPromise => (Invariant::AcceptBelowPromise, 6),
+        Flaw::MinorityQuorum => (Invariant::SingleChosenValue, 4),
+        Flaw::DoubleCountVotes => (Invariant::LearnerAgreement, 7),
+        Flaw::LearnAcrossBallots => (Invariant::LearnerAgreement, 7),
+        Flaw::StaleLeaderRead => (Invariant::Linearizability, 10),
+        Flaw::NoClientDedup => (Invariant::Linearizability, 12),
+        Flaw::SkipGapFill => (Invariant::ReplicaOrder, 7),
     }
 }
 
@@ -281,6 +281,8 @@ fn flaw_table() {
 
 #[test]
 fn clean_core_passes_a_flaw_budget_exhaustively() {
+    // One election, one crash and one restart, one Put: small enough to
+    // exhaust, so the verdict is a pass, not a bound.
     let report = run(
         &case(Flaw::AcceptNotPersisted, false),
         Strategy::Bfs,
@@ -288,6 +290,34 @@ fn clean_core_passes_a_flaw_budget_exhaustively() {
     );
     assert_eq!(report.verdict, Verdict::Pass, "{report:?}");
     assert!(report.states_terminal > 0);
+    assert!(report.depth_reached < BOUNDS.depth_max);
+    let dfs = run(
+        &case(Flaw::AcceptNotPersisted, false),
+        Strategy::Dfs,
+        BOUNDS,
+    );
+    assert_eq!(dfs.verdict, Verdict::Pass, "{dfs:?}");
+    assert_eq!(
+        dfs.states_unique, report.states_unique,
+        "both searches see every state"
+    );
+}
+
+#[test]
+fn the_clean_core_shows_no_violation_where_each_flaw_shows_one() {
+    for &flaw in Flaw::ALL {
+        let (_, length) = expected(flaw);
+        let bounds = Bounds {
+            depth_max: length as u32,
+            ..BOUNDS
+        };
+        let report = run(&case(flaw, false), Strategy::Bfs, bounds);
+        assert!(
+            matches!(report.verdict, Verdict::Pass | Verdict::Bounded { .. }),
+            "{flaw} budgets, clean core: {:?}",
+            report.verdict
+        );
+    }
 }
 
 #[test]
@@ -307,4 +337,207 @@ fn a_depth_bound_is_reported_as_bounded_not_pass() {
             bounds: vec![Bound::Depth]
         }
     );
+    assert_eq!(report.depth_reached, 4);
+}
+
+#[test]
+fn a_states_bound_and_a_stop_are_reported_as_bounded() {
+    let config = case(Flaw::StaleLeaderRead, false);
+    let bounds = Bounds {
+        depth_max: 40,
+        states_max: 1_000,
+    };
+    let report = run(&config, Strategy::Bfs, bounds);
+    assert_eq!(
+        report.verdict,
+        Verdict::Bounded {
+            bounds: vec![Bound::States]
+        }
+    );
+    assert_eq!(report.states_unique, 1_000);
+    let mut calls = 0;
+    let mut stop_at_once = |_: &explore::Progress| {
+        calls += 1;
+        false
+    };
+    let report = explore::explore(&config, Strategy::Dfs, BOUNDS, &mut stop_at_once).unwrap();
+    assert_eq!(
+        report.verdict,
+        Verdict::Bounded {
+            bounds: vec![Bound::Stopped]
+        }
+    );
+    assert!(calls >= 1);
+}
+
+#[test]
+fn bfs_gives_a_shortest_counterexample() {
+    let flaw = Flaw::IgnorePromisedValues;
+    let config = case(flaw, true);
+    let (invariant, length) = expected(flaw);
+    // BFS is complete up to its depth bound: nothing one step shorter.
+    let shorter = Bounds {
+        depth_max: length as u32 - 1,
+        ..BOUNDS
+    };
+    let report = run(&config, Strategy::Bfs, shorter);
+    assert_eq!(
+        report.verdict,
+        Verdict::Bounded {
+            bounds: vec![Bound::Depth]
+        }
+    );
+    // DFS finds one too, no shorter.
+    let report = run(&config, Strategy::Dfs, BOUNDS);
+    let Verdict::Violation { actions, violation } = &report.verdict else {
+        panic!("DFS: expected a violation, got {:?}", report.verdict);
+    };
+    assert!(actions.len() >= length, "{}", numbered(actions));
+    let replayed = explore::replay(&config, actions).expect("DFS's counterexample replays");
+    assert!(
+        matches!(replayed, Replayed::Violation { index, .. } if index == actions.len() - 1),
+        "{replayed:?}"
+    );
+    assert_eq!(violation.invariant, invariant);
+}
+
+#[test]
+fn two_runs_give_the_same_counts_and_counterexample() {
+    let config = case(Flaw::StaleLeaderRead, true);
+    for strategy in [Strategy::Bfs, Strategy::Dfs] {
+        let first = run(&config, strategy, BOUNDS);
+        let second = run(&config, strategy, BOUNDS);
+        assert!(matches!(first.verdict, Verdict::Violation { .. }));
+        assert_eq!(first, second, "{strategy:?}");
+    }
+}
+
+#[test]
+fn fingerprints_are_equal_for_equal_states_and_differ_otherwise() {
+    let config = case(Flaw::AcceptNotPersisted, false);
+    let deliver = |to: u8| Action::Deliver {
+        from: explore::Endpoint::Node(0),
+        to: explore::Endpoint::Node(to),
+        message: "Prepare(b1.0 from s0)".into(),
+        duplicate: false,
+        lost: false,
+    };
+    let election = Action::Timer {
+        node: 0,
+        timer: "election".into(),
+    };
+    let one_way = [election.clone(), deliver(1), deliver(2)];
+    let other_way = [election.clone(), deliver(2), deliver(1)];
+    let one = explore::fingerprints(&config, &one_way).unwrap();
+    let other = explore::fingerprints(&config, &other_way).unwrap();
+    // Same start, same end; different middles; every step changes the state.
+    assert_eq!(one[0], other[0]);
+    assert_eq!(one[3], other[3]);
+    assert_ne!(one[2], other[2]);
+    for pair in one.windows(2) {
+        assert_ne!(pair[0], pair[1]);
+    }
+    assert_eq!(one, explore::fingerprints(&config, &one_way).unwrap());
+    // An action that is not enabled is named.
+    let error = explore::fingerprints(&config, &[deliver(1)]).unwrap_err();
+    assert!(error.contains("action 0 is not enabled"), "{error}");
+}
+
+#[test]
+fn a_counterexample_serializes_and_replays() {
+    let config = case(Flaw::NoClientDedup, true);
+    let report = run(&config, Strategy::Bfs, BOUNDS);
+    let Verdict::Violation { actions, .. } = &report.verdict else {
+        panic!("expected a violation, got {:?}", report.verdict);
+    };
+    let json = serde_json::to_string_pretty(actions).unwrap();
+    assert!(json.contains(r#""action": "deliver""#), "{json}");
+    assert!(json.contains(r#""from": "n0""#), "{json}");
+    let parsed: Vec<Action> = serde_json::from_str(&json).unwrap();
+    assert_eq!(&parsed, actions);
+    let replayed = explore::replay(&config, &parsed).unwrap();
+    assert!(
+        matches!(replayed, Replayed::Violation { .. }),
+        "{replayed:?}"
+    );
+    // The lines read like `replay --trace`.
+    let listing = numbered(actions);
+    assert!(listing.contains("n0  timer     election"), "{listing}");
+    assert!(
+        listing.contains("recv      (dup)") || listing.contains("(dup)"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn invalid_configurations_are_rejected_with_the_field() {
+    let base = case(Flaw::AcceptNotPersisted, false);
+    let mut config = base.clone();
+    config.cluster.nodes = 6;
+    let error = config.validate().unwrap_err();
+    assert!(error.contains("cluster.nodes"), "{error}");
+    let mut config = base.clone();
+    config.scripts = vec![vec![ScriptedOp::Put {
+        key: 0,
+        at_us: Some(5),
+    }]];
+    let error = config.validate().unwrap_err();
+    assert!(error.contains("scripts[0][0].at_us"), "{error}");
+    let mut config = base.clone();
+    config.scripts = vec![vec![]; 4];
+    let error = config.validate().unwrap_err();
+    assert!(error.contains("scripts holds 4 clients"), "{error}");
+    let mut config = base;
+    config.targets = vec![3];
+    let error = config.validate().unwrap_err();
+    assert!(error.contains("targets names node 3"), "{error}");
+    let error = explore::explore(&config, Strategy::Bfs, BOUNDS, &mut |_| true).unwrap_err();
+    assert!(error.contains("targets"), "{error}");
+}
+
+/// The subtle case: 3 nodes, 2 clients with one Put each on one key, one
+/// crash (and its restart); a proposer may crash after its Prepare and
+/// before its Accept, and a rival must not choose a second value.
+fn subtle_case(elections: u8, restarts: u8) -> ExploreConfig {
+    ExploreConfig {
+        cluster: cluster(None),
+        scripts: vec![vec![put(0)], vec![put(0)]],
+        targets: vec![0, 1],
+        budgets: Budgets {
+            crashes: 1,
+            restarts,
+            election_timers: elections,
+            ..Budgets::default()
+        },
+    }
+}
+
+#[test]
+#[ignore]
+fn subtle_case_measure() {
+    for strategy in [Strategy::Dfs] {
+        for (elections, restarts) in [(2, 0), (2, 1)] {
+            let start = Instant::now();
+            let report = run(
+                &subtle_case(elections, restarts),
+                strategy,
+                Bounds {
+                    depth_max: 200,
+                    states_max: 40_000_000,
+                },
+            );
+            let elapsed = start.elapsed();
+            println!(
+                "{strategy:?} elections={elections} restarts={restarts}: {:?} unique={} generated={} depth={} terminal={} {:.2}s {:.0}/s bytes/state={}",
+                report.verdict,
+                report.states_unique,
+                report.states_generated,
+                report.depth_reached,
+                report.states_terminal,
+                elapsed.as_secs_f64(),
+                report.states_per_second(elapsed),
+                report.bytes_per_state
+            );
+        }
+    }
 }

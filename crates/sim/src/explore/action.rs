@@ -86,12 +86,15 @@ pub enum Action {
     Restart {
         node: NodeId,
     },
-    /// Client `client` invokes its operation `seq` at node `node`.
+    /// Client `client` invokes its operation `seq` at node `node`; with
+    /// `duplicate`, a copy of the request stays in flight.
     Invoke {
         client: ClientId,
         seq: u64,
         node: NodeId,
         op: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        duplicate: bool,
     },
     /// Client `client` times out on `seq` and resends it to node `node`.
     Timeout {
@@ -152,12 +155,12 @@ impl fmt::Display for Action {
                 seq,
                 node,
                 op,
-            } => line(
-                f,
-                None,
-                "client",
-                format!("client {client} invokes seq {seq} at n{node}: {op}"),
-            ),
+                duplicate,
+            } => {
+                let dup = if *duplicate { " (dup)" } else { "" };
+                let detail = format!("client {client} invokes seq {seq} at n{node}: {op}{dup}");
+                line(f, None, "client", detail)
+            }
             Action::Timeout { client, seq, node } => line(
                 f,
                 None,
@@ -249,13 +252,14 @@ pub(crate) fn render(state: &State, model: &Model, step: Step) -> Action {
         },
         Step::Crash { node } => Action::Crash { node },
         Step::Restart { node } => Action::Restart { node },
-        Step::Invoke { client } => {
+        Step::Invoke { client, duplicate } => {
             let c = &state.clients[client as usize];
             Action::Invoke {
                 client,
                 seq: u64::from(c.next_op) + 1,
                 node: c.target,
                 op: c.next_operation(model, client).to_string(),
+                duplicate,
             }
         }
         Step::Timeout { client } => {
@@ -322,4 +326,25 @@ pub fn replay(config: &ExploreConfig, actions: &[Action]) -> Result<Replayed, St
         }
     }
     Ok(Replayed::Clean)
+}
+
+/// The fingerprint of the initial state of `config`, then of the state
+/// after each of `actions`: equal states give equal fingerprints, whatever
+/// path led to them. An action that is not enabled, or one that raises a
+/// violation before the last, is an error.
+pub fn fingerprints(config: &ExploreConfig, actions: &[Action]) -> Result<Vec<u128>, String> {
+    config.validate()?;
+    let model = Model::new(config);
+    let mut state = step::initial(&model).map_err(|violation| violation.to_string())?;
+    let mut prints = vec![state.fingerprint(&model)];
+    for (index, action) in actions.iter().enumerate() {
+        let Some(step) = resolve(&state, &model, action) else {
+            return Err(format!("action {index} is not enabled there: {action}"));
+        };
+        if let Err(violation) = state.apply(&model, step, index as u64) {
+            return Err(format!("action {index}: {violation}"));
+        }
+        prints.push(state.fingerprint(&model));
+    }
+    Ok(prints)
 }

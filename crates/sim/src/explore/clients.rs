@@ -4,8 +4,9 @@
 //!
 //! A client invokes its next operation only once the previous one
 //! completed. It sends the request to its target node; a redirect sends it
-//! on at once (to the hinted leader, else the next node), at most
-//! `2 * nodes` times per attempt, as the simulator's client does; a timeout
+//! on at once (to the hinted leader, else the next node), as the
+//! simulator's client does, at most `client_redirects` times per operation
+//! (the simulator's client allows `2 * nodes` per attempt); a timeout
 //! (a step of its own, within the `client_retries` budget) resends it to the
 //! next node with the same `(client, seq)`. Only the first answer of the
 //! request it waits on completes an operation; others are ignored.
@@ -113,8 +114,9 @@ fn value_of(client: ClientId, seq: u64) -> Value {
 }
 
 impl State {
-    /// Client `client` invokes its next operation at its target node.
-    pub(crate) fn invoke(&mut self, model: &Model, client: ClientId) {
+    /// Client `client` invokes its next operation at its target node;
+    /// returns the request, for the caller to send or deliver.
+    pub(crate) fn invoke(&mut self, model: &Model, client: ClientId) -> Envelope {
         let c = &mut self.clients[client as usize];
         let script = &model.scripts[client as usize];
         assert!(c.can_invoke(script), "client {client} invoked while busy");
@@ -123,7 +125,7 @@ impl State {
         let seq = u64::from(c.next_op);
         let request = Arc::new(Request { client, seq, op });
         let invoke_us = self.clock;
-        self.history_dirty = true;
+        self.clients_dirty = true;
         let history = Rc::make_mut(&mut self.history);
         let history_index = history.ops.len();
         history.ops.push(OpRecord {
@@ -141,12 +143,11 @@ impl State {
             retries: 0,
             redirects: 0,
         });
-        let to = c.target;
-        self.network.add(Envelope::Request {
+        Envelope::Request {
             client,
-            to,
+            to: c.target,
             request,
-        });
+        }
     }
 
     /// Client `client` times out on its request and resends it to the next node.
@@ -157,7 +158,7 @@ impl State {
         assert!(waiting.retries < model.budgets.client_retries);
         waiting.retries += 1;
         waiting.redirects = 0;
-        self.history_dirty = true;
+        self.clients_dirty = true;
         let record = &mut Rc::make_mut(&mut self.history).ops[waiting.history_index];
         record.attempts += 1;
         c.target = (c.target + 1) % nodes;
@@ -166,7 +167,7 @@ impl State {
             to: c.target,
             request: waiting.request.clone(),
         };
-        self.network.add(envelope);
+        self.send(envelope);
     }
 
     /// A reply reaches client `client`. Returns whether it completed an
@@ -186,9 +187,9 @@ impl State {
         if waiting.request.seq != seq {
             return false;
         }
+        self.clients_dirty = true;
         match reply {
             Reply::Done(result) => {
-                self.history_dirty = true;
                 let record = &mut Rc::make_mut(&mut self.history).ops[waiting.history_index];
                 assert!(record.complete.is_none(), "operation completed twice");
                 record.complete = Some((self.clock, result.clone()));
@@ -201,9 +202,9 @@ impl State {
                 true
             }
             Reply::Redirect { leader } => {
-                // Follow a hint at once, but not around a loop forever: past
-                // a few redirects, wait for a timeout instead.
-                if u32::from(waiting.redirects) >= 2 * u32::from(nodes) {
+                // Follow a hint at once, within the budget; past it, wait
+                // (for a timeout, if the budget allows one).
+                if waiting.redirects >= model.budgets.client_redirects {
                     return false;
                 }
                 waiting.redirects += 1;
@@ -216,7 +217,7 @@ impl State {
                     to: c.target,
                     request: waiting.request.clone(),
                 };
-                self.network.add(envelope);
+                self.send(envelope);
                 false
             }
         }

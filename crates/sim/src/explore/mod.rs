@@ -24,14 +24,32 @@
 //!   and the messages in flight to it stay, its timers die; restart a down
 //!   node (within `restarts`) with `Node::recover` from its disk;
 //! - a client invokes its next operation, sending it to the node it
-//!   targets; a waiting client times out and resends to the next node
+//!   targets (or, with a duplicate, keeping a copy in flight); a waiting
+//!   client times out and resends to the next node
 //!   (within `client_retries` per operation). A redirect is followed at once,
-//!   as the simulator's client does.
+//!   as the simulator's client does, within `client_redirects` per operation.
 //!
-//! A node's messages to itself are delivered at once, in order, within the
-//! step that sent them: the simulator never loses them and delivers them
-//! before anything later happens. This removes interleavings where another
-//! event comes between a node's send to itself and its delivery.
+//! Three kinds of message are not left in flight, to keep the space small.
+//! The first loses the interleavings it names; the other two lose no
+//! schedule that could break a checked invariant:
+//! - A node's messages to itself are delivered at once, in order, within
+//!   the step that sent them: the simulator never loses them and delivers
+//!   them before anything later happens. (Lost: interleavings where another
+//!   event comes between a node's send to itself and its delivery.)
+//! - When clients cannot time out (`client_retries` is 0), a client's
+//!   request reaches its target within the step that invokes it (with a
+//!   copy left in flight, if the duplicate budget allows), and a node's
+//!   reply reaches its client within the step that sends it. The node sees
+//!   the request when it would have anyway; only the history's timestamps
+//!   move, and an earlier completion or a later invocation only adds
+//!   real-time order, so a history that cannot be linearized with the
+//!   message in flight cannot be with it delivered at once. A request or
+//!   reply that is lost leaves the operation pending forever, which the
+//!   same client not invoking (or its operation staying unanswered) already
+//!   covers. With retries, a late reply can cause a timeout, so both fly.
+//! - A message to a node that is down with no restart left in the budget
+//!   is lost at once: nothing can ever receive it. Such a node's host then
+//!   counts as one fingerprint, whatever its disk holds.
 //!
 //! # Time
 //!
@@ -44,7 +62,9 @@
 //! which explore does not check. Timers that always re-arm (catch-up, a
 //! leader's heartbeat, retransmit) would make the space infinite, so each
 //! timer kind has a budget of firings for the whole run: a schedule that
-//! needs more firings of a kind than its budget is not explored.
+//! needs more firings of a kind than its budget is not explored. A pending
+//! timer of a kind whose budget is spent can never fire again, so it is
+//! left out of the fingerprint.
 //!
 //! # The checks
 //!
@@ -101,7 +121,7 @@ use paxos::{NodeId, Timer};
 use crate::config::ScriptedOp;
 use crate::report::Violation;
 
-pub use action::{Action, Endpoint, Replayed, replay};
+pub use action::{Action, Endpoint, Replayed, fingerprints, replay};
 
 /// Cluster sizes explore accepts.
 pub const NODES_MIN: u8 = 2;
@@ -147,6 +167,9 @@ pub struct Budgets {
     pub catchup_timers: u8,
     /// Per operation: how often a waiting client may time out and resend.
     pub client_retries: u8,
+    /// Per operation: how many redirects a client follows; past them it
+    /// waits. Each one is a request and a reply more in flight.
+    pub client_redirects: u8,
 }
 
 impl Budgets {

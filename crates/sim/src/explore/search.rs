@@ -160,7 +160,7 @@ impl<'a> Run<'a> {
                 return Err(Stop::Violation(steps, violation));
             }
         }
-        if !self.visited.insert(next.fingerprint()) {
+        if !self.visited.insert(next.fingerprint(self.model)) {
             return Ok(None);
         }
         self.depth_reached = self.depth_reached.max(depth + 1);
@@ -214,7 +214,7 @@ pub(crate) fn bfs(
 fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     let initial =
         step::initial(run.model).map_err(|violation| Stop::Violation(Vec::new(), violation))?;
-    run.visited.insert(initial.fingerprint());
+    run.visited.insert(initial.fingerprint(run.model));
     let mut frontier: VecDeque<(State, Path, u32)> = VecDeque::new();
     frontier.push_back((initial, None, 0));
     let mut steps = Vec::new();
@@ -260,7 +260,7 @@ pub(crate) fn dfs(
 fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     let initial =
         step::initial(run.model).map_err(|violation| Stop::Violation(Vec::new(), violation))?;
-    run.visited.insert(initial.fingerprint());
+    run.visited.insert(initial.fingerprint(run.model));
     let mut stack: Vec<Frame> = Vec::new();
     // The steps taken to reach the top frame, as a shared list for reports.
     let mut path: Vec<Path> = vec![None];

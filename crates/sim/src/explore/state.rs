@@ -60,10 +60,21 @@ impl Model {
     pub(crate) fn nodes(&self) -> u8 {
         self.cluster.nodes
     }
+
+    /// Whether clients cannot time out. Then a client's request reaches
+    /// its target within the step that invokes it, and a node's reply its
+    /// client within the step that sends it (see the module doc for why
+    /// nothing is lost); with retries, a late request or reply can cause a
+    /// timeout, so both fly.
+    pub(crate) fn clients_patient(&self) -> bool {
+        self.budgets.client_retries == 0
+    }
 }
 
 /// One node: the running `Node` while it is up, its disk always, and the
-/// kinds of timer it has pending (a bit per `Timer::index`).
+/// kinds of timer it has pending (a bit per `Timer::index`). The timers
+/// are left out of the host's fingerprint: the state's adds those that can
+/// still fire.
 #[derive(Clone, Debug)]
 pub(crate) struct Host {
     pub(crate) node: Option<Node>,
@@ -82,7 +93,6 @@ impl Host {
                 None => hasher.write_u8(0),
             }
             self.disk.fingerprint(hasher);
-            hasher.write_u8(self.timers);
         })
     }
 
@@ -202,6 +212,20 @@ impl Network {
             .ok()
     }
 
+    /// Take every message to node `to` out of flight.
+    fn discard_to(&mut self, to: NodeId) {
+        let mut print = self.print;
+        self.flights.retain(|flight| {
+            let keep = flight.envelope.to_node() != Some(to);
+            if !keep {
+                let copies = u128::from(flight.copies);
+                print = print.wrapping_sub(flight.print.wrapping_mul(copies));
+            }
+            keep
+        });
+        self.print = print;
+    }
+
     /// Take one copy of the message with fingerprint `print` out of flight.
     pub(crate) fn take(&mut self, print: u128) -> Rc<Envelope> {
         let index = self.index(print).expect("a step names a message in flight");
@@ -250,6 +274,8 @@ impl<T, const N: usize> std::ops::DerefMut for Slots<T, N> {
 }
 
 const NODES: usize = super::NODES_MAX as usize;
+/// The fingerprint of every host that is down for good.
+const DEAD_HOST_PRINT: u128 = 0xdead;
 const CLIENTS: usize = super::CLIENTS_MAX;
 
 /// One explored state. Cheap to clone: the big parts are shared.
@@ -266,16 +292,20 @@ pub(crate) struct State {
     pub(crate) clock: u64,
     pub(crate) checker: Rc<SafetyChecker>,
     checker_print: u128,
-    /// Budgets used so far (`client_retries` is counted per operation, in
-    /// the client, and stays 0 here).
+    /// Budgets used so far (`client_retries` and `client_redirects` are
+    /// counted per operation, in the client, and stay 0 here).
     pub(crate) used: Budgets,
-    history_print: u128,
+    /// The clients, the history and its clock, hashed together.
+    clients_print: u128,
     /// Parts changed since the last `refresh`: a bit per host, the
-    /// checker, the history (with its clock).
+    /// checker, the clients (with the history and its clock).
     hosts_dirty: u32,
     checker_dirty: bool,
-    /// Set by whoever changes the history or the clock (`clients`).
-    pub(crate) history_dirty: bool,
+    /// Set by whoever changes a client, the history or the clock (`clients`).
+    pub(crate) clients_dirty: bool,
+    /// Nodes down for good: down with no restart left in the budget. Follows
+    /// from the hosts and the budgets, so it is not fingerprinted.
+    dead: u32,
 }
 
 impl State {
@@ -298,10 +328,11 @@ impl State {
             checker: Rc::new(checker),
             checker_print: 0,
             used: Budgets::default(),
-            history_print: 0,
+            clients_print: 0,
             hosts_dirty: u32::MAX,
             checker_dirty: true,
-            history_dirty: true,
+            clients_dirty: true,
+            dead: 0,
         };
         state.refresh();
         state
@@ -319,17 +350,51 @@ impl State {
         Rc::make_mut(&mut self.checker)
     }
 
-    /// The fingerprint of the history and its clock, as of the last `refresh`.
+    /// The fingerprint of the history and its clock (with the clients).
     pub(crate) fn history_print(&self) -> u128 {
-        assert!(!self.history_dirty, "history fingerprint after refresh");
-        self.history_print
+        assert!(!self.clients_dirty, "history fingerprint after refresh");
+        self.clients_print
+    }
+
+    /// Put `envelope` in flight, unless its node is down for good: nothing
+    /// could ever receive it, so it is lost at once.
+    pub(crate) fn send(&mut self, envelope: Envelope) {
+        if envelope
+            .to_node()
+            .is_some_and(|to| self.dead & (1 << to) != 0)
+        {
+            return;
+        }
+        self.network.add(envelope);
+    }
+
+    /// After a crash or a restart: a node that is down with no restart
+    /// left will never receive a message, and its disk will never be read
+    /// again. Its messages in flight are lost now, and its host counts as
+    /// one fingerprint whatever its disk holds.
+    pub(crate) fn bury_dead(&mut self, model: &Model) {
+        if self.used.restarts < model.budgets.restarts {
+            return;
+        }
+        for id in 0..self.hosts.len() {
+            let bit = 1 << id;
+            if self.hosts[id].node.is_none() && self.dead & bit == 0 {
+                self.dead |= bit;
+                self.hosts_dirty |= bit;
+                self.network.discard_to(id as NodeId);
+            }
+        }
     }
 
     /// Recompute the fingerprints of the parts changed since the last call.
     pub(crate) fn refresh(&mut self) {
         for id in 0..self.hosts.len() {
             if self.hosts_dirty & (1 << id) != 0 {
-                self.host_prints[id] = self.hosts[id].fingerprint();
+                self.host_prints[id] = if self.dead & (1 << id) != 0 {
+                    DEAD_HOST_PRINT
+                } else {
+                    self.hosts[id].fingerprint()
+                };
             }
         }
         self.hosts_dirty = 0;
@@ -337,30 +402,40 @@ impl State {
             self.checker_print = fingerprint_of(|hasher| self.checker.fingerprint(hasher));
             self.checker_dirty = false;
         }
-        if self.history_dirty {
-            self.history_print = fingerprint_of(|hasher| {
+        if self.clients_dirty {
+            self.clients_print = fingerprint_of(|hasher| {
+                for client in self.clients.iter() {
+                    client.fingerprint(hasher);
+                }
                 hasher.write_u64(self.clock);
                 history_fingerprint(&self.history, hasher);
             });
-            self.history_dirty = false;
+            self.clients_dirty = false;
         }
     }
 
-    pub(crate) fn fingerprint(&self) -> u128 {
+    /// The state's fingerprint. `model` says which timers can still fire:
+    /// a pending timer of a kind whose budget is spent changes nothing that
+    /// can happen next, so it is left out.
+    pub(crate) fn fingerprint(&self, model: &Model) -> u128 {
         assert!(
-            self.hosts_dirty == 0 && !self.checker_dirty && !self.history_dirty,
+            self.hosts_dirty == 0 && !self.checker_dirty && !self.clients_dirty,
             "fingerprint after refresh"
         );
         let mut hasher = Fingerprinter::default();
-        for print in self.host_prints.iter() {
+        let mut live_timers = 0u8;
+        for timer in Timer::ALL {
+            if self.used.timers(timer) < model.budgets.timers(timer) {
+                live_timers |= 1 << timer.index();
+            }
+        }
+        for (print, host) in self.host_prints.iter().zip(self.hosts.iter()) {
             hasher.write_u128(*print);
+            hasher.write_u8(host.timers & live_timers);
         }
         hasher.write_u128(self.network.print);
         hasher.write_u128(self.checker_print);
-        for client in self.clients.iter() {
-            client.fingerprint(&mut hasher);
-        }
-        hasher.write_u128(self.history_print);
+        hasher.write_u128(self.clients_print);
         let Budgets {
             crashes,
             restarts,
@@ -371,6 +446,7 @@ impl State {
             retransmit_timers,
             catchup_timers,
             client_retries,
+            client_redirects,
         } = self.used;
         for used in [
             crashes,
@@ -382,6 +458,7 @@ impl State {
             retransmit_timers,
             catchup_timers,
             client_retries,
+            client_redirects,
         ] {
             hasher.write_u8(used);
         }

@@ -44,8 +44,11 @@ pub(crate) enum Step {
     Restart {
         node: NodeId,
     },
+    /// A client invokes its next operation; with `duplicate` (only when
+    /// requests are delivered within the step), a copy stays in flight.
     Invoke {
         client: ClientId,
+        duplicate: bool,
     },
     Timeout {
         client: ClientId,
@@ -97,7 +100,7 @@ pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
         let mut out = Vec::new();
         let node = Node::new(model.cluster.clone(), id, &mut out);
         state.host_mut(id).node = Some(node);
-        state.carry_out(id, &mut out, place(0))?;
+        state.carry_out(model, id, &mut out, place(0))?;
     }
     state.refresh();
     Ok(state)
@@ -157,7 +160,16 @@ impl State {
         for (index, client) in self.clients.iter().enumerate() {
             let client_id = index as ClientId;
             if client.can_invoke(&model.scripts[index]) {
-                steps.push(Step::Invoke { client: client_id });
+                steps.push(Step::Invoke {
+                    client: client_id,
+                    duplicate: false,
+                });
+                if model.clients_patient() && used.duplicates < budgets.duplicates {
+                    steps.push(Step::Invoke {
+                        client: client_id,
+                        duplicate: true,
+                    });
+                }
             }
             if client
                 .waiting
@@ -212,8 +224,7 @@ impl State {
                 let host = self.host_mut(node);
                 assert!(host.timer_pending(timer), "only a pending timer fires");
                 host.timers &= !(1 << timer.index());
-                self.run_node(node, Input::Timer(timer), place)?;
-                Ok(Checked::Fine)
+                self.run_node(model, node, Input::Timer(timer), place)
             }
             Step::Crash { node } => {
                 self.used.crashes += 1;
@@ -222,16 +233,27 @@ impl State {
                 host.node = None;
                 host.timers = 0;
                 self.checker_mut().on_crash(node);
+                self.bury_dead(model);
                 Ok(Checked::Fine)
             }
             Step::Restart { node } => {
                 self.used.restarts += 1;
-                self.restart(model, node, place)?;
-                Ok(Checked::Fine)
+                let outcome = self.restart(model, node, place);
+                self.bury_dead(model);
+                outcome
             }
-            Step::Invoke { client } => {
-                self.invoke(model, client);
-                Ok(Checked::Fine)
+            Step::Invoke { client, duplicate } => {
+                let request = self.invoke(model, client);
+                if model.clients_patient() {
+                    if duplicate {
+                        self.used.duplicates += 1;
+                        self.send(request.clone());
+                    }
+                    self.deliver(model, &request, place)
+                } else {
+                    self.send(request);
+                    Ok(Checked::Fine)
+                }
             }
             Step::Timeout { client } => {
                 self.timeout(model, client);
@@ -243,16 +265,16 @@ impl State {
     fn deliver(&mut self, model: &Model, envelope: &Envelope, place: Place) -> Outcome {
         match envelope {
             Envelope::Peer { from, to, message } => {
-                if self.hosts[usize::from(*to)].node.is_some() {
-                    self.run_node(*to, Input::Message(*from, message.clone()), place)?;
+                if self.hosts[usize::from(*to)].node.is_none() {
+                    return Ok(Checked::Fine);
                 }
-                Ok(Checked::Fine)
+                self.run_node(model, *to, Input::Message(*from, message.clone()), place)
             }
             Envelope::Request { to, request, .. } => {
-                if self.hosts[usize::from(*to)].node.is_some() {
-                    self.run_node(*to, Input::Client(request.clone()), place)?;
+                if self.hosts[usize::from(*to)].node.is_none() {
+                    return Ok(Checked::Fine);
                 }
-                Ok(Checked::Fine)
+                self.run_node(model, *to, Input::Client(request.clone()), place)
             }
             Envelope::Reply {
                 client, seq, reply, ..
@@ -289,19 +311,19 @@ impl State {
     /// Rebuild node `id` from its disk, as the simulator's `lifecycle` does:
     /// recover, let the checker judge the recovered node, then carry out
     /// its boot outputs.
-    fn restart(&mut self, model: &Model, id: NodeId, place: Place) -> Result<(), Box<Violation>> {
+    fn restart(&mut self, model: &Model, id: NodeId, place: Place) -> Outcome {
         let host = &self.hosts[usize::from(id)];
         assert!(host.node.is_none(), "only a node that is down restarts");
         let mut out = Vec::new();
         let node = Node::recover(model.cluster.clone(), id, host.disk.clone(), &mut out);
         self.checker_mut().on_restart(place, &node)?;
         self.host_mut(id).node = Some(node);
-        self.carry_out(id, &mut out, place)
+        self.carry_out(model, id, &mut out, place)
     }
 
     /// Hand live node `id` one input, carry out its outputs, and deliver
     /// the messages it sends itself, in order, until there are none.
-    fn run_node(&mut self, id: NodeId, input: Input, place: Place) -> Result<(), Box<Violation>> {
+    fn run_node(&mut self, model: &Model, id: NodeId, input: Input, place: Place) -> Outcome {
         let mut out = Vec::new();
         let node = self.live_node(id);
         match input {
@@ -309,7 +331,7 @@ impl State {
             Input::Client(request) => node.handle_client(request, &mut out),
             Input::Timer(timer) => node.handle_timer(timer, &mut out),
         }
-        self.carry_out(id, &mut out, place)
+        self.carry_out(model, id, &mut out, place)
     }
 
     fn live_node(&mut self, id: NodeId) -> &mut Node {
@@ -323,11 +345,13 @@ impl State {
     /// first; then its messages to itself, each with its own outputs.
     pub(crate) fn carry_out(
         &mut self,
+        model: &Model,
         id: NodeId,
         out: &mut Vec<Output>,
         place: Place,
-    ) -> Result<(), Box<Violation>> {
+    ) -> Outcome {
         let mut local = VecDeque::new();
+        let mut checked = Checked::Fine;
         loop {
             for output in out.drain(..) {
                 if SafetyChecker::watches(&output) {
@@ -336,7 +360,7 @@ impl State {
                 match output {
                     Output::Persist(write) => self.host_mut(id).disk.apply(&write),
                     Output::Send { to, message } if to == id => local.push_back(message),
-                    Output::Send { to, message } => self.network.add(Envelope::Peer {
+                    Output::Send { to, message } => self.send(Envelope::Peer {
                         from: id,
                         to,
                         message,
@@ -344,7 +368,14 @@ impl State {
                     Output::SetTimer { timer, .. } => {
                         self.host_mut(id).timers |= 1 << timer.index();
                     }
-                    Output::Reply { client, seq, reply } => self.network.add(Envelope::Reply {
+                    Output::Reply { client, seq, reply } if model.clients_patient() => {
+                        if self.client_reply(model, client, seq, &reply)
+                            && self.check_history(model, place)? == Checked::Inconclusive
+                        {
+                            checked = Checked::Inconclusive;
+                        }
+                    }
+                    Output::Reply { client, seq, reply } => self.send(Envelope::Reply {
                         from: id,
                         client,
                         seq,
@@ -354,7 +385,7 @@ impl State {
                 }
             }
             let Some(message) = local.pop_front() else {
-                return Ok(());
+                return Ok(checked);
             };
             self.live_node(id).handle_message(id, message, out);
         }
