@@ -541,3 +541,30 @@ fn subtle_case_measure() {
         }
     }
 }
+
+/// Speed, side by side with the anchor (see the report): the clean core
+/// with two flaws' budgets, each exhausted by DFS and by BFS.
+#[test]
+#[ignore]
+fn speed() {
+    for flaw in [Flaw::AcceptNotPersisted, Flaw::NoClientDedup] {
+        let config = case(flaw, false);
+        for strategy in [Strategy::Dfs, Strategy::Bfs] {
+            let start = Instant::now();
+            let report = run(&config, strategy, BOUNDS);
+            let elapsed = start.elapsed();
+            println!(
+                "{flaw} budgets, {strategy:?}: {:?} unique={} generated={} depth={} {:.2}s \
+                 {:.0} unique/s {:.0} generated/s bytes/state={}",
+                report.verdict,
+                report.states_unique,
+                report.states_generated,
+                report.depth_reached,
+                elapsed.as_secs_f64(),
+                report.states_per_second(elapsed),
+                report.states_generated as f64 / elapsed.as_secs_f64(),
+                report.bytes_per_state
+            );
+        }
+    }
+}

@@ -9,7 +9,7 @@
 //! to date as messages come and go. The state's fingerprint hashes the
 //! parts' fingerprints in a fixed order.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::hash::Hasher;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -33,6 +33,8 @@ pub(crate) struct Model {
     /// Histories (by fingerprint) already found linearizable: the same
     /// history recurs in many states, and is checked once.
     pub(crate) linearizable: RefCell<Visited>,
+    /// The buffer a node's outputs go to, reused from step to step.
+    pub(crate) outputs: Cell<Vec<paxos::Output>>,
 }
 
 impl Model {
@@ -54,6 +56,7 @@ impl Model {
                 .collect(),
             budgets: config.budgets,
             linearizable: RefCell::new(Visited::default()),
+            outputs: Cell::new(Vec::new()),
         }
     }
 

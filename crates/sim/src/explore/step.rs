@@ -324,14 +324,19 @@ impl State {
     /// Hand live node `id` one input, carry out its outputs, and deliver
     /// the messages it sends itself, in order, until there are none.
     fn run_node(&mut self, model: &Model, id: NodeId, input: Input, place: Place) -> Outcome {
-        let mut out = Vec::new();
+        // One output buffer for the whole search: a step's outputs are
+        // carried out before the next step begins.
+        let mut out = model.outputs.take();
+        out.clear();
         let node = self.live_node(id);
         match input {
             Input::Message(from, message) => node.handle_message(from, message, &mut out),
             Input::Client(request) => node.handle_client(request, &mut out),
             Input::Timer(timer) => node.handle_timer(timer, &mut out),
         }
-        self.carry_out(model, id, &mut out, place)
+        let outcome = self.carry_out(model, id, &mut out, place);
+        model.outputs.replace(out);
+        outcome
     }
 
     fn live_node(&mut self, id: NodeId) -> &mut Node {
