@@ -236,6 +236,7 @@ fn flaw_table() {
         "| configuration | verdict | depth | states (unique) | generated | seconds | unique/s | bytes/state |"
     );
     println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let mut listings = Vec::new();
     for &flaw in Flaw::ALL {
         let mut depth = BOUNDS.depth_max;
         for planted in [true, false] {
@@ -252,6 +253,7 @@ fn flaw_table() {
             let (name, verdict) = match &report.verdict {
                 Verdict::Violation { actions, violation } => {
                     depth = actions.len() as u32;
+                    listings.push(format!("{flaw}: {violation}\n{}", numbered(actions)));
                     (
                         flaw.name().to_string(),
                         violation.invariant.name().to_string(),
@@ -276,6 +278,9 @@ fn flaw_table() {
                 report.bytes_per_state,
             );
         }
+    }
+    for listing in listings {
+        println!("\n{listing}");
     }
 }
 
