@@ -6,7 +6,7 @@
 //! value does next into a caller-given [`Hasher`], in a fixed order, with a
 //! tag before each variant and a length before each sequence, so that two
 //! different states feed different streams. Nothing here depends on memory
-//! addresses, on `HashMap` order or on the process: the same state gives the
+//! addresses, on hash-table order or on the process: the same state gives the
 //! same stream in every run.
 //!
 //! One identity rule keeps it cheap: a client request is named by its
