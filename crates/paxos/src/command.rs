@@ -78,6 +78,12 @@ impl Command {
     /// Same command: both no-ops, or the same request. A retried request is
     /// the same command even when it arrives as a different allocation.
     pub fn same_as(&self, other: &Command) -> bool {
+        #[cfg(feature = "flaws")]
+        if crate::flaws::in_shared_code(crate::flaws::Flaw::SameAsAlwaysTrue) {
+            // Flaw same-as-always-true: a comparison that says yes to
+            // everything (a match arm returning `true` for any pair).
+            return true;
+        }
         match (self, other) {
             (Command::Noop, Command::Noop) => true,
             (Command::Client(a), Command::Client(b)) => Arc::ptr_eq(a, b) || a == b,

@@ -40,9 +40,10 @@ impl Mode {
 }
 
 /// Protocol timing, in virtual microseconds. The caller adds the jitter: the
-/// core asks for "at least `delay_us`, plus up to `jitter_us`".
+/// core asks for "at least `delay_us`, plus up to `jitter_us`". A field a
+/// file leaves out takes its default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Timing {
     /// How often a leader sends heartbeats.
     pub heartbeat_interval_us: u64,
@@ -158,13 +159,23 @@ impl Config {
         self.nodes / 2 + 1
     }
 
+    /// The majority the quorums in force default to, flaws included.
+    fn majority_in_force(&self) -> u8 {
+        if flaw!(self, EvenSizeMajority) {
+            // Flaw even-size-majority: "more than half" written as half
+            // rounded up, right for odd sizes and exactly half for even ones.
+            return self.nodes.div_ceil(2);
+        }
+        self.majority()
+    }
+
     /// The phase-1 quorum in force, flaws included.
     pub fn quorum_phase1(&self) -> usize {
         if flaw!(self, MinorityQuorum) {
             // Flaw minority-quorum: the classic off-by-one, `n / 2` instead of `n / 2 + 1`.
             return (self.nodes / 2).max(1) as usize;
         }
-        self.quorum_phase1.unwrap_or(self.majority()) as usize
+        self.quorum_phase1.unwrap_or(self.majority_in_force()) as usize
     }
 
     /// The phase-2 quorum in force, flaws included.
@@ -173,7 +184,7 @@ impl Config {
             // Flaw minority-quorum: the classic off-by-one, `n / 2` instead of `n / 2 + 1`.
             return (self.nodes / 2).max(1) as usize;
         }
-        self.quorum_phase2.unwrap_or(self.majority()) as usize
+        self.quorum_phase2.unwrap_or(self.majority_in_force()) as usize
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -191,7 +202,15 @@ impl Config {
                 });
             }
         }
-        if phase1 as u16 + phase2 as u16 <= self.nodes as u16 && !self.allow_unsafe_quorums {
+        let sum = phase1 as u16 + phase2 as u16;
+        // Flaw validation-off-by-one: `<` where `<=` belongs, so a pair
+        // that exactly halves the cluster (q1 + q2 = n) passes.
+        let disjoint = if flaw!(self, ValidationOffByOne) {
+            sum < self.nodes as u16
+        } else {
+            sum <= self.nodes as u16
+        };
+        if disjoint && !self.allow_unsafe_quorums {
             return Err(ConfigError::QuorumsDoNotIntersect {
                 phase1,
                 phase2,

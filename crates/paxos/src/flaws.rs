@@ -1,5 +1,5 @@
-//! The deliberate flaws: twelve named bugs the harness plants in the core to
-//! prove that its checkers catch them. Compiled only with the `flaws` cargo
+//! The deliberate flaws: named bugs the harness plants in the core to prove
+//! that its checkers catch them. Compiled only with the `flaws` cargo
 //! feature; the core built without it has neither this module, nor the
 //! `Config::flaws` field, nor any flaw branch (`flaw!` is then `false`).
 //!
@@ -59,6 +59,20 @@ flaws! {
         "a retried client request is applied again",
     SkipGapFill = "skip-gap-fill":
         "a new leader executes later slots without first completing earlier ones",
+    DecideWithAll = "decide-with-all":
+        "the learner decides only once every node voted, so one node down stops all progress",
+    LearnWithPhase1Quorum = "learn-with-phase1-quorum":
+        "the learner counts votes up to the phase-1 quorum instead of the phase-2 quorum",
+    EvenSizeMajority = "even-size-majority":
+        "a majority is half the cluster rounded up: exactly half for an even size, so quorums can miss",
+    ValidationOffByOne = "validation-off-by-one":
+        "validation refuses quorums only when q1 + q2 < n, admitting pairs that need not intersect",
+    RoundFromPromise = "round-from-promise":
+        "a restarted proposer takes its round from its promise, forgetting a Prepare it sent",
+    SameAsAlwaysTrue = "same-as-always-true":
+        "the shared command comparison says any two commands are the same",
+    HeartbeatKeepsNoTimer = "heartbeat-keeps-no-timer":
+        "a heartbeat does not reset the follower's election timer, so followers keep campaigning",
 }
 
 impl Flaw {
@@ -149,4 +163,27 @@ impl Config {
     pub fn has(&self, flaw: Flaw) -> bool {
         self.flaws.contains(flaw)
     }
+}
+
+thread_local! {
+    /// The flaws of the cluster whose node last took an input on this
+    /// thread. A bug in a free function that every caller shares (the
+    /// command comparison `Command::same_as`, which has no configuration at
+    /// hand) is a bug for every caller in the process, the checkers included
+    /// if they call it: this models exactly that, one thread per run, so
+    /// that parallel runs with different flaws stay apart and every run
+    /// stays deterministic. Set by each `Node` input; read by
+    /// [`in_shared_code`].
+    static SHARED_CODE: std::cell::Cell<Flaws> = const { std::cell::Cell::new(Flaws::NONE) };
+}
+
+/// A node of a cluster configured with `config` is about to take an input:
+/// the shared functions on this thread behave as that cluster's flaws say.
+pub(crate) fn enter(config: &Config) {
+    SHARED_CODE.with(|flaws| flaws.set(config.flaws));
+}
+
+/// Whether `flaw` is on in the shared code of this thread (see [`enter`]).
+pub(crate) fn in_shared_code(flaw: Flaw) -> bool {
+    SHARED_CODE.with(|flaws| flaws.get().contains(flaw))
 }

@@ -47,7 +47,7 @@
 //!
 //! # Features
 //!
-//! `flaws` compiles in twelve deliberate bugs (`Flaw`), switched on per
+//! `flaws` compiles in nineteen deliberate bugs (`Flaw`), switched on per
 //! cluster through `Config::flaws`, which the simulator uses to prove that
 //! its checkers catch them. Without the feature, which is how a production
 //! caller builds the core, there is no `Flaw` type, no `flaws` field (a

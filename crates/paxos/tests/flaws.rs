@@ -349,3 +349,168 @@ fn a_config_file_switches_flaws_on_by_name() {
         "{error}"
     );
 }
+
+// ------------------------------------------ the flaws of the harsher world
+
+/// A leader of `nodes` with a client's request proposed in slot 0.
+fn proposing(config: std::sync::Arc<Config>) -> (Solo, paxos::Ballot) {
+    let mut solo = Solo::new(config, 0);
+    let out = solo.timer(Timer::Election);
+    solo.run_self(out);
+    let own = solo.node.ballot().unwrap();
+    for from in 1..solo.node.config().nodes {
+        solo.feed(
+            from,
+            Message::Promise {
+                ballot: own,
+                accepted: vec![],
+            },
+        );
+    }
+    assert!(solo.node.is_leader());
+    let out = solo.client(put(1, 1, "k", 1));
+    solo.run_self(out);
+    (solo, own)
+}
+
+fn vote(solo: &mut Solo, from: u8, own: paxos::Ballot) {
+    solo.feed(
+        from,
+        Message::Accepted {
+            ballot: own,
+            slot: 0,
+            command: command(&put(1, 1, "k", 1)),
+        },
+    );
+}
+
+#[test]
+fn decide_with_all_waits_for_every_vote() {
+    for (flaws, decided_after) in [(&[Flaw::DecideWithAll][..], 4), (&[][..], 2)] {
+        let (mut solo, own) = proposing(config_with_flaws(5, Mode::StableLeader, flaws));
+        // Its own vote is in; each other node's follows.
+        let mut votes = 1;
+        while !solo.durable.chosen.contains_key(&0) {
+            vote(&mut solo, votes, own);
+            votes += 1;
+            assert!(votes <= 5, "never decided");
+        }
+        assert_eq!(votes - 1, decided_after, "flaws {flaws:?}");
+    }
+}
+
+#[test]
+fn learn_with_phase1_quorum_decides_on_q1_votes() {
+    let flexible = |flaws: &[Flaw]| {
+        let mut config = Config::new(5, Mode::StableLeader);
+        config.quorum_phase1 = Some(2);
+        config.quorum_phase2 = Some(4);
+        config.flaws = flaws.iter().copied().collect();
+        config.validate().unwrap();
+        std::sync::Arc::new(config)
+    };
+    for (flaws, decided) in [(&[Flaw::LearnWithPhase1Quorum][..], true), (&[][..], false)] {
+        let (mut solo, own) = proposing(flexible(flaws));
+        vote(&mut solo, 1, own);
+        assert_eq!(
+            solo.durable.chosen.contains_key(&0),
+            decided,
+            "two votes of a q2 of four, flaws {flaws:?}"
+        );
+    }
+}
+
+#[test]
+fn even_size_majority_is_exactly_half_for_even_sizes_only() {
+    for (nodes, quorum) in [(1, 1), (2, 1), (3, 2), (4, 2), (5, 3), (6, 3), (7, 4)] {
+        let config = config_with_flaws(nodes, Mode::StableLeader, &[Flaw::EvenSizeMajority]);
+        assert_eq!(config.quorum_phase1(), quorum, "{nodes} nodes");
+        assert_eq!(config.quorum_phase2(), quorum, "{nodes} nodes");
+        assert_eq!(
+            config.majority(),
+            nodes / 2 + 1,
+            "validation keeps the right one"
+        );
+    }
+}
+
+#[test]
+fn validation_off_by_one_admits_quorums_that_exactly_halve_the_cluster() {
+    let pair = |flaws: &[Flaw], q1, q2| {
+        let mut config = Config::new(4, Mode::StableLeader);
+        config.quorum_phase1 = Some(q1);
+        config.quorum_phase2 = Some(q2);
+        config.flaws = flaws.iter().copied().collect();
+        config.validate()
+    };
+    assert!(pair(&[], 2, 2).is_err());
+    assert!(pair(&[Flaw::ValidationOffByOne], 2, 2).is_ok(), "2 + 2 = 4");
+    assert!(
+        pair(&[Flaw::ValidationOffByOne], 1, 2).is_err(),
+        "1 + 2 < 4"
+    );
+    assert!(pair(&[Flaw::ValidationOffByOne], 2, 3).is_ok());
+}
+
+#[test]
+fn round_from_promise_reuses_a_ballot_prepared_but_not_yet_promised() {
+    for (flaws, reused) in [(&[Flaw::RoundFromPromise][..], true), (&[][..], false)] {
+        let mut solo = Solo::new(config_with_flaws(3, Mode::StableLeader, flaws), 1);
+        let out = solo.timer(Timer::Election);
+        let sent = prepare_ballots(&out)[0];
+        // It crashes before its own Prepare reaches its own acceptor.
+        let mut solo = solo.restart();
+        let out = solo.timer(Timer::Election);
+        let again = prepare_ballots(&out)[0];
+        assert_eq!(
+            again == sent,
+            reused,
+            "flaws {flaws:?}: {sent} then {again}"
+        );
+        if !reused {
+            assert!(again > sent);
+        }
+    }
+}
+
+#[test]
+fn same_as_always_true_breaks_the_shared_comparison_on_the_thread() {
+    let (a, b) = (command(&put(1, 1, "k", 1)), command(&put(2, 1, "k", 2)));
+    // A node of a clean cluster took an input on this thread last.
+    Solo::new(config(3, Mode::StableLeader), 0);
+    assert!(!a.same_as(&b));
+    // Once a node of a flawed cluster does, every caller here sees the bug.
+    Solo::new(
+        config_with_flaws(3, Mode::StableLeader, &[Flaw::SameAsAlwaysTrue]),
+        0,
+    );
+    assert!(a.same_as(&b), "the flawed comparison");
+    let other_thread = std::thread::spawn(move || a.same_as(&b)).join().unwrap();
+    assert!(!other_thread, "another thread's runs are untouched");
+    Solo::new(config(3, Mode::StableLeader), 0);
+}
+
+#[test]
+fn heartbeat_keeps_no_timer_leaves_the_election_timer_running() {
+    for (flaws, rearmed) in [(&[Flaw::HeartbeatKeepsNoTimer][..], false), (&[][..], true)] {
+        let mut solo = Solo::new(config_with_flaws(3, Mode::StableLeader, flaws), 1);
+        let out = solo.feed(
+            0,
+            Message::Heartbeat {
+                ballot: ballot(1, 0),
+                applied_upto: 0,
+            },
+        );
+        let election = out.iter().any(|output| {
+            matches!(
+                output,
+                Output::SetTimer {
+                    timer: Timer::Election,
+                    ..
+                }
+            )
+        });
+        assert_eq!(election, rearmed, "flaws {flaws:?}");
+        assert_eq!(solo.node.leader_hint(), Some(0));
+    }
+}

@@ -570,3 +570,62 @@ fn a_stable_follower_leaves_gaps_to_the_leader() {
         assert!(prepare_ballots(&out).is_empty(), "{out:?}");
     }
 }
+
+#[test]
+fn a_leader_that_hears_no_other_node_steps_down() {
+    // Cut off one way: its Accepts and heartbeats still go out, nothing
+    // comes back. Followers take its heartbeats as long as it sends them,
+    // so it must stop: after LEADER_UNHEARD_RETRANSMITS_MAX retransmits
+    // with a proposal outstanding and no Accepted from any other node.
+    let mut solo = leader(0);
+    solo.client(put(1, 1, "k", 1));
+    for tick in 1..=paxos::node::LEADER_UNHEARD_RETRANSMITS_MAX {
+        let out = solo.timer(Timer::Retransmit);
+        assert!(
+            solo.node.is_leader(),
+            "still leading after {tick} retransmits"
+        );
+        assert!(!accepts(&out).is_empty(), "it keeps resending");
+    }
+    let out = solo.timer(Timer::Retransmit);
+    assert!(!solo.node.is_leader(), "it steps down");
+    assert!(accepts(&out).is_empty());
+    assert_eq!(
+        replies(&out),
+        vec![(1, 1, Reply::Redirect { leader: None })],
+        "its client is sent elsewhere"
+    );
+    let out = solo.timer(Timer::Heartbeat);
+    assert!(sends(&out).is_empty(), "no more heartbeats");
+}
+
+#[test]
+fn one_accepted_from_another_node_keeps_the_leader() {
+    let mut solo = leader(0);
+    let own = solo.node.ballot().unwrap();
+    solo.client(put(1, 1, "k", 1));
+    solo.client(put(1, 2, "k", 2));
+    for _ in 0..paxos::node::LEADER_UNHEARD_RETRANSMITS_MAX {
+        solo.timer(Timer::Retransmit);
+    }
+    // One acceptor answers for slot 0: the leader is heard, slot 1 is not
+    // decided yet, and the count starts again.
+    solo.feed(
+        1,
+        Message::Accepted {
+            ballot: own,
+            slot: 0,
+            command: command(&put(1, 1, "k", 1)),
+        },
+    );
+    for _ in 0..paxos::node::LEADER_UNHEARD_RETRANSMITS_MAX {
+        solo.timer(Timer::Retransmit);
+        assert!(solo.node.is_leader());
+    }
+    // A follower, or a leader with nothing outstanding, never counts.
+    let mut idle = leader(1);
+    for _ in 0..3 * paxos::node::LEADER_UNHEARD_RETRANSMITS_MAX {
+        idle.timer(Timer::Retransmit);
+    }
+    assert!(idle.node.is_leader());
+}

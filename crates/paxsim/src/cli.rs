@@ -2,19 +2,17 @@
 //!
 //! Values are checked here, at the edge (probabilities in 0..=1, shards
 //! K < N, durations with units); clap reports a bad flag with exit code 2.
+//! The configuration flags shared by the seed-drawing subcommands come
+//! from the knob table, through `pins::ConfigArgs`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
-use paxos::{Flaw, Mode};
-
-use crate::pins::{PinSpec, SeedSpec};
+use crate::pins::ConfigArgs;
 use crate::units::{
-    DelayRange, SeedStart, Shard, parse_delay_range, parse_duration, parse_jobs, parse_probability,
-    parse_seed_start, parse_shard,
+    SeedStart, Shard, parse_duration, parse_jobs, parse_probability, parse_seed_start, parse_shard,
 };
 
 /// Deterministic simulation testing for a Paxos key-value store.
@@ -23,7 +21,8 @@ use crate::units::{
 /// drawing its own cluster, network and fault mix; `replay` reruns one seed
 /// in detail; `run` checks scenario and seed-corpus files against their
 /// expected outcomes. Exit codes: 0 all good, 1 a violation or an unmet
-/// expectation, 2 bad usage or bad input.
+/// expectation, 2 bad usage, bad input or nothing to do, 130 or 143 a
+/// campaign interrupted by SIGINT or SIGTERM.
 #[derive(Parser, Debug)]
 #[command(name = "paxsim", version, propagate_version = true)]
 pub struct Cli {
@@ -49,16 +48,18 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct FuzzArgs {
     /// How many seeds to run [default: 2000, or unbounded with --duration].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seeds: Option<u64>,
     /// The first seed, or `random` to draw one from the OS (it is printed).
-    #[arg(long, value_name = "S", default_value = "0", value_parser = parse_seed_start)]
+    #[arg(long, value_name = "S", default_value = "0", value_parser = parse_seed_start,
+          allow_negative_numbers = true)]
     pub seed_start: SeedStart,
     /// Stop handing out seeds after this much wall time: 30s, 5m, 1h.
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Worker threads [default: every core].
-    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs,
+          allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// Run only seed indices i with i % N == K (for splitting across machines).
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
@@ -76,7 +77,8 @@ pub struct FuzzArgs {
     #[arg(long, requires = "out")]
     pub shrink: bool,
     /// Fraction of seeds (chosen from the seed) run twice to compare digests.
-    #[arg(long, value_name = "RATE", default_value_t = 0.05, value_parser = parse_probability)]
+    #[arg(long, value_name = "RATE", default_value_t = 0.05, value_parser = parse_probability,
+          allow_negative_numbers = true)]
     pub check_determinism: f64,
 }
 
@@ -87,7 +89,12 @@ pub struct FuzzArgs {
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
     /// The seed to replay.
-    #[arg(long, value_name = "S", required_unless_present = "scenario")]
+    #[arg(
+        long,
+        value_name = "S",
+        required_unless_present = "scenario",
+        allow_negative_numbers = true
+    )]
     pub seed: Option<u64>,
     /// Replay a scenario file instead of a seed (no configuration flags then).
     #[arg(long, value_name = "FILE", conflicts_with = "seed")]
@@ -116,7 +123,8 @@ pub struct RunArgs {
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// Worker threads [default: every core].
-    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs,
+          allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// Print {"results": [{file, name, expected, actual, ok}]} instead of a table.
     #[arg(long)]
@@ -133,7 +141,7 @@ pub struct RunArgs {
 #[derive(Args, Debug)]
 pub struct ShrinkArgs {
     /// The failing seed.
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
     pub seed: u64,
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -144,7 +152,8 @@ pub struct ShrinkArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Candidate runs to spend at most.
-    #[arg(long, value_name = "N", default_value_t = sim::shrink::RUNS_MAX_DEFAULT)]
+    #[arg(long, value_name = "N", default_value_t = sim::shrink::RUNS_MAX_DEFAULT,
+          allow_negative_numbers = true)]
     pub runs_max: u64,
     /// Print one JSON object: {seed, invariant, before, after, runs, elapsed_s, file}.
     #[arg(long)]
@@ -157,7 +166,7 @@ pub struct ShrinkArgs {
 /// so the same random fault plan) and can then be edited by hand.
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
     pub seed: u64,
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -173,106 +182,6 @@ pub struct ExportArgs {
     /// Where to write the scenario.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-}
-
-/// Pins that fix part of the drawn configuration, and deliberate flaws.
-#[derive(Args, Debug, Clone, Default)]
-pub struct ConfigArgs {
-    /// Cluster size.
-    #[arg(long, value_name = "N", help_heading = "Configuration")]
-    pub nodes: Option<u8>,
-    /// How proposals are driven.
-    #[arg(long, value_name = "MODE", value_parser = mode_parser(), help_heading = "Configuration")]
-    pub mode: Option<Mode>,
-    /// Phase-1 (prepare) quorum size; needs --nodes.
-    #[arg(long, value_name = "Q", help_heading = "Configuration")]
-    pub quorum_phase1: Option<u8>,
-    /// Phase-2 (accept) quorum size; needs --nodes.
-    #[arg(long, value_name = "Q", help_heading = "Configuration")]
-    pub quorum_phase2: Option<u8>,
-    /// Allow quorums that need not intersect (q1 + q2 <= n).
-    #[arg(long, help_heading = "Configuration")]
-    pub allow_unsafe_quorums: bool,
-    /// Message drop probability, 0..=1.
-    #[arg(long, value_name = "P", value_parser = parse_probability, help_heading = "Configuration")]
-    pub drop: Option<f64>,
-    /// Message duplication probability, 0..=1.
-    #[arg(long, value_name = "P", value_parser = parse_probability, help_heading = "Configuration")]
-    pub duplicate: Option<f64>,
-    /// Network delay range in microseconds.
-    #[arg(long, value_name = "MIN..MAX", value_parser = parse_delay_range,
-          conflicts_with_all = ["delay_us_min", "delay_us_max"], help_heading = "Configuration")]
-    pub delay_us: Option<DelayRange>,
-    /// Shortest network delay in microseconds.
-    #[arg(long, value_name = "US", help_heading = "Configuration")]
-    pub delay_us_min: Option<u64>,
-    /// Longest network delay in microseconds.
-    #[arg(long, value_name = "US", help_heading = "Configuration")]
-    pub delay_us_max: Option<u64>,
-    /// Mean time between random crashes (0: none).
-    #[arg(long, value_name = "US", help_heading = "Configuration")]
-    pub crash_interval_us: Option<u64>,
-    /// Mean time between random partitions (0: none).
-    #[arg(long, value_name = "US", help_heading = "Configuration")]
-    pub partition_interval_us: Option<u64>,
-    /// Mean time between random pauses (0: none).
-    #[arg(long, value_name = "US", help_heading = "Configuration")]
-    pub pause_interval_us: Option<u64>,
-    /// Simulated clients.
-    #[arg(long, value_name = "N", help_heading = "Configuration")]
-    pub clients: Option<u32>,
-    /// Distinct keys the clients share (few keys, much contention).
-    #[arg(long, value_name = "N", help_heading = "Configuration")]
-    pub keys: Option<u32>,
-    /// Operations each client runs.
-    #[arg(long, value_name = "N", help_heading = "Configuration")]
-    pub ops_per_client: Option<u32>,
-    /// Turn on a deliberate flaw (repeatable).
-    #[arg(long = "flaw", value_name = "NAME", value_parser = flaw_parser(), help_heading = "Configuration")]
-    pub flaws: Vec<Flaw>,
-}
-
-impl ConfigArgs {
-    pub fn to_spec(&self) -> SeedSpec {
-        let pins = PinSpec {
-            nodes: self.nodes,
-            mode: self.mode,
-            quorum_phase1: self.quorum_phase1,
-            quorum_phase2: self.quorum_phase2,
-            allow_unsafe_quorums: self.allow_unsafe_quorums,
-            drop: self.drop,
-            duplicate: self.duplicate,
-            delay_us_min: self
-                .delay_us
-                .map(|range| range.min_us)
-                .or(self.delay_us_min),
-            delay_us_max: self
-                .delay_us
-                .map(|range| range.max_us)
-                .or(self.delay_us_max),
-            crash_interval_us: self.crash_interval_us,
-            partition_interval_us: self.partition_interval_us,
-            pause_interval_us: self.pause_interval_us,
-            clients: self.clients,
-            keys: self.keys,
-            ops_per_client: self.ops_per_client,
-        };
-        SeedSpec::new(pins, self.flaws.clone())
-    }
-}
-
-/// Mode names; clap lists them in `--help` and in its error for a wrong one.
-fn mode_parser() -> impl TypedValueParser<Value = Mode> {
-    let names = Mode::ALL.map(Mode::name);
-    PossibleValuesParser::new(names)
-        .map(|name| Mode::from_name(&name).expect("clap admits only known modes"))
-}
-
-/// Flaw names; clap lists them in `--help` and in its error for a wrong one.
-fn flaw_parser() -> impl TypedValueParser<Value = Flaw> {
-    let names: Vec<&'static str> = Flaw::ALL.iter().map(|flaw| flaw.name()).collect();
-    PossibleValuesParser::new(names)
-        .map(|name| Flaw::from_name(&name).expect("clap admits only known flaws"))
 }
 
 /// Worker threads: the flag, or every core.

@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use paxos::Flaw;
+use sim::Pins;
 
 use crate::atomic;
 use crate::outcome::{Expect, Finding};
-use crate::pins::{PinSpec, SeedSpec};
+use crate::pins;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,17 +33,31 @@ pub struct CorpusEntry {
     pub seed: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flaws: Vec<Flaw>,
-    #[serde(default, skip_serializing_if = "PinSpec::is_empty")]
-    pub pins: PinSpec,
+    /// The pinned knobs, by the names `sim::KNOBS` gives them; the flaws
+    /// are `flaws`, beside them.
+    #[serde(
+        default,
+        skip_serializing_if = "no_knob_pinned",
+        with = "sim::knobs::object"
+    )]
+    pub pins: Pins,
     pub expect: Expect,
     /// Why the entry is here, or what the failure looked like when found.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
 }
 
+fn no_knob_pinned(pins: &Pins) -> bool {
+    !pins.any_knob()
+}
+
 impl CorpusEntry {
-    pub fn spec(&self) -> SeedSpec {
-        SeedSpec::new(self.pins.clone(), self.flaws.clone())
+    /// The pinned knobs and the flaws together.
+    pub fn pins(&self) -> Pins {
+        Pins {
+            flaws: self.flaws.iter().copied().collect(),
+            ..self.pins.clone()
+        }
     }
 
     /// The entry's name, or `seed N` and the flags that reproduce it.
@@ -50,11 +65,11 @@ impl CorpusEntry {
         match &self.name {
             Some(name) => name.clone(),
             None => {
-                let spec = self.spec();
-                if spec == SeedSpec::default() {
+                let pins = self.pins();
+                if pins == Pins::default() {
                     format!("seed {}", self.seed)
                 } else {
-                    format!("seed {} {}", self.seed, spec.describe())
+                    format!("seed {} {}", self.seed, pins::describe(&pins))
                 }
             }
         }
@@ -65,7 +80,7 @@ impl CorpusEntry {
 pub fn write_failure(
     dir: &Path,
     seed: u64,
-    spec: &SeedSpec,
+    pins: &Pins,
     finding: &Finding,
 ) -> Result<PathBuf, String> {
     let expect = Expect::from_name(finding.label)
@@ -75,13 +90,13 @@ pub fn write_failure(
         entries: vec![CorpusEntry {
             name: None,
             seed,
-            flaws: spec.flaws.clone(),
-            pins: spec.pins.clone(),
+            flaws: pins.flaws.iter().collect(),
+            pins: pins.clone(),
             expect,
             note,
         }],
     };
-    let path = dir.join(failure_file_name(seed, spec, finding.label));
+    let path = dir.join(failure_file_name(seed, pins, finding.label));
     let mut text = serde_json::to_string_pretty(&file).expect("a corpus file always serializes");
     text.push('\n');
     atomic::write(&path, text.as_bytes())?;
@@ -90,14 +105,14 @@ pub fn write_failure(
 
 /// `linearizability-seed-17-no-client-dedup.json`; a digest of the pins
 /// keeps campaigns with different pins from overwriting each other.
-fn failure_file_name(seed: u64, spec: &SeedSpec, label: &str) -> String {
+fn failure_file_name(seed: u64, pins: &Pins, label: &str) -> String {
     let mut name = format!("{label}-seed-{seed}");
-    for flaw in &spec.flaws {
+    for flaw in pins.flaws.iter() {
         name.push('-');
         name.push_str(flaw.name());
     }
-    if !spec.pins.is_empty() {
-        let flags = spec.to_flags().join(" ");
+    if pins.any_knob() {
+        let flags = pins::to_flags(pins).join(" ");
         name.push_str(&format!("-pins-{:08x}", fnv1a(flags.as_bytes()) as u32));
     }
     name.push_str(".json");

@@ -3,8 +3,6 @@
 
 use std::process::ExitCode;
 
-use sim::SimConfig;
-
 use crate::atomic;
 use crate::cli::ExportArgs;
 use crate::error::InputError;
@@ -12,11 +10,18 @@ use crate::outcome::{self, Expect};
 use crate::scenario::Scenario;
 
 pub fn command(args: ExportArgs) -> Result<ExitCode, InputError> {
-    let spec = args.config.to_spec();
-    let pins = spec
-        .check(args.seed)
+    let config = args
+        .config
+        .pins
+        .draw_checked(args.seed)
         .map_err(|error| InputError(format!("configuration flags: {error}")))?;
-    let config = SimConfig::draw(args.seed, &pins);
+    if sim::admission::refusal_expected(&config) {
+        return Err(InputError(format!(
+            "seed {} asks for quorums that need not intersect, which validation refuses (its \
+             expected outcome): there is no run to export",
+            args.seed
+        )));
+    }
     let expect = match &args.expect {
         Some(name) => {
             Expect::from_name(name).map_err(|error| InputError(format!("--expect: {error}")))?

@@ -1,5 +1,9 @@
 //! `paxsim fuzz`: turn flags into a campaign plan, run it with progress
-//! and Ctrl-C handling, and report.
+//! and signal handling (`interrupt`), and report.
+//!
+//! Exit codes: 0 every seed passed; 1 a failure; 2 bad input, nothing to
+//! do, or a file that could not be written; 130 or 143 the campaign was
+//! interrupted by SIGINT or SIGTERM (whatever it found: it did not finish).
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,15 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::campaign::{self, Plan};
 use crate::cli::{FuzzArgs, jobs_or_all_cores};
 use crate::error::InputError;
+use crate::interrupt::Interrupt;
 use crate::progress::{self, Counters};
 use crate::summary;
 use crate::units::{SeedStart, Shard, os_random_seed, probability_to_ppm};
 
 /// The default campaign: a few thousand seeds, well under a minute on two cores.
 pub const SEEDS_DEFAULT: u64 = 2_000;
-
-/// Raised by the first Ctrl-C: hand out no more seeds.
-static STOP: AtomicBool = AtomicBool::new(false);
 
 pub fn command(args: FuzzArgs) -> Result<ExitCode, InputError> {
     let plan = plan(&args)?;
@@ -26,27 +28,42 @@ pub fn command(args: FuzzArgs) -> Result<ExitCode, InputError> {
         std::fs::create_dir_all(dir)
             .map_err(|error| InputError(format!("--out {}: {error}", dir.display())))?;
     }
-    install_ctrl_c()?;
+    let interrupt = Interrupt::install()
+        .map_err(|error| InputError(format!("cannot install the signal handlers: {error}")))?;
     let counters = Counters::default();
     let finished = AtomicBool::new(false);
-    let total = (args.seeds.is_some() || args.duration.is_none()).then(|| plan.seeds_in_shard());
+    let total = plan.bounded.then(|| plan.seeds_in_shard());
     let result = std::thread::scope(|scope| {
-        scope.spawn(|| progress::show(&counters, total, &finished));
-        let result = campaign::run(&plan, &STOP, &counters);
-        finished.store(true, Ordering::SeqCst);
-        result
+        scope.spawn(|| progress::show(&counters, total, &finished, Some(&interrupt)));
+        // Ends the display however the campaign ends, a panic included,
+        // so that the scope never waits for it forever.
+        let _finish = Finish(&finished);
+        campaign::run(&plan, interrupt.stop_flag(), &counters)
     });
+    // The stop flag is raised only by a signal, which is then known.
+    let signal = interrupt.signal();
+    assert_eq!(
+        result.stopped,
+        signal.is_some(),
+        "only a signal stops a campaign"
+    );
     if args.json {
-        println!("{}", summary::to_json(&plan, &result));
+        println!("{}", summary::to_json(&plan, &result, signal));
     } else {
-        summary::print_human(&plan, &result);
+        summary::print_human(&plan, &result, signal);
     }
     let totals = &result.totals;
+    if let Some(warning) = totals.empty_seeds_warning() {
+        eprintln!("warning: {warning}");
+    }
     for error in &totals.shrink_failures {
         eprintln!("note: not shrunk: {error}");
     }
     for error in &totals.write_errors {
         eprintln!("error: {error}");
+    }
+    if let Some(signal) = signal {
+        return Ok(ExitCode::from(signal.exit_code()));
     }
     if !totals.write_errors.is_empty() {
         return Ok(ExitCode::from(2));
@@ -59,11 +76,25 @@ pub fn command(args: FuzzArgs) -> Result<ExitCode, InputError> {
     })
 }
 
+/// Raises its flag when dropped.
+struct Finish<'a>(&'a AtomicBool);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 fn plan(args: &FuzzArgs) -> Result<Plan, InputError> {
     let seed_start = match args.seed_start {
         SeedStart::Fixed(seed) => seed,
         SeedStart::Random => os_random_seed(),
     };
+    if args.duration.is_some_and(|duration| duration.is_zero()) {
+        return Err(InputError::new(
+            "--duration 0s would run nothing, expected a positive duration (e.g. 30s)",
+        ));
+    }
     let index_last = match (args.seeds, args.duration) {
         (Some(0), _) => {
             return Err(InputError::new(
@@ -81,35 +112,28 @@ fn plan(args: &FuzzArgs) -> Result<Plan, InputError> {
             u64::MAX
         )));
     }
-    let spec = args.config.to_spec();
-    let pins = spec
-        .check(seed_start)
+    let pins = args.config.pins.clone();
+    pins.draw_checked(seed_start)
         .map_err(|error| InputError(format!("configuration flags: {error}")))?;
     let determinism_ppm = probability_to_ppm(args.check_determinism)
         .map_err(|error| InputError(format!("--check-determinism: {error}")))?;
+    let shard = args.shard.unwrap_or(Shard::ALL);
+    if shard.index > index_last {
+        return Err(InputError(format!(
+            "--shard {shard} of {} seeds would run nothing: the shard holds no seed",
+            index_last + 1
+        )));
+    }
     Ok(Plan {
-        spec,
         pins,
         seed_start,
         index_last,
-        shard: args.shard.unwrap_or(Shard::ALL),
+        shard,
         duration: args.duration,
         jobs: jobs_or_all_cores(args.jobs),
         determinism_ppm,
         out: args.out.clone(),
         shrink: args.shrink,
+        bounded: args.seeds.is_some() || args.duration.is_none(),
     })
-}
-
-/// First Ctrl-C: stop handing out seeds and report what completed. Second:
-/// exit at once.
-fn install_ctrl_c() -> Result<(), InputError> {
-    ctrlc::set_handler(|| {
-        if STOP.swap(true, Ordering::SeqCst) {
-            eprintln!("\ninterrupted twice: exiting now");
-            std::process::exit(130);
-        }
-        eprintln!("\ninterrupted: finishing the seeds in flight (Ctrl-C again to exit now)");
-    })
-    .map_err(|error| InputError(format!("cannot install the Ctrl-C handler: {error}")))
 }

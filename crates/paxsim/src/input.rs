@@ -129,9 +129,8 @@ fn corpus_entries(file: &str, corpus: CorpusFile) -> Result<Vec<Entry>, InputErr
         .enumerate()
         .map(|(index, entry)| {
             let config = entry
-                .spec()
-                .check(entry.seed)
-                .map(|pins| SimConfig::draw(entry.seed, &pins))
+                .pins()
+                .draw_checked(entry.seed)
                 .map_err(|error| InputError(format!("{file}: entries[{index}].pins: {error}")))?;
             Ok(Entry {
                 file: file.to_string(),

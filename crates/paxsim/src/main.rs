@@ -13,6 +13,7 @@ mod export;
 mod fuzz;
 mod guarded;
 mod input;
+mod interrupt;
 mod outcome;
 mod pins;
 mod progress;
@@ -30,6 +31,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    interrupt::default_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fuzz(args) => fuzz::command(args),

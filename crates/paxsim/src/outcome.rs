@@ -3,12 +3,16 @@
 //!
 //! Outcomes are named by one word, the *label*: `pass`, an invariant name
 //! (`linearizability`, ...), `limit`, `inconclusive`, `panic`, or
-//! `nondeterministic`. Expectations in scenario and corpus files use the
-//! same words. Everything but `pass` is a failure.
+//! `nondeterministic`; a run cut short is `stopped` and one run without
+//! its checkers `unchecked`. Expectations in scenario and corpus files use
+//! the same words (but the last two, which a file's run cannot have).
+//! Everything but `pass` is not a pass.
 
 use serde::{Deserialize, Serialize};
 
-use sim::{Invariant, LimitKind, Probes, RunOptions, SimConfig, Simulation, Verdict};
+use sim::{
+    Admission, Counters, Invariant, LimitKind, Probes, RunOptions, SimConfig, Trigger, Verdict,
+};
 
 use crate::guarded;
 
@@ -19,7 +23,8 @@ pub const NONDETERMINISTIC: &str = "nondeterministic";
 /// when pins and a drawn configuration disagree.
 pub const INVALID_CONFIG: &str = "invalid-config";
 
-/// Every label a file may expect.
+/// Every label a file may expect. `stopped` and `unchecked` are not among
+/// them: the harness runs every file to its end with every checker on.
 pub fn labels() -> Vec<&'static str> {
     let mut labels = vec![PASS];
     labels.extend(Invariant::ALL.iter().map(|invariant| invariant.name()));
@@ -125,7 +130,7 @@ pub fn format_time_us(time_us: u64) -> String {
 
 /// The word for a verdict.
 pub fn label(verdict: &Verdict) -> &'static str {
-    verdict.invariant_name().unwrap_or(PASS)
+    verdict.label()
 }
 
 /// The finding a report carries, if it is not a pass.
@@ -152,6 +157,8 @@ pub fn finding(verdict: &Verdict, events: u64, time_us: u64) -> Option<Finding> 
             let bound = match kind {
                 LimitKind::Steps => "limits.steps_max",
                 LimitKind::Time => "limits.time_us_max",
+                LimitKind::Queue => "limits.queued_events_max",
+                LimitKind::Log => "limits.log_slots_max",
             };
             Some(Finding {
                 event: Some(events.saturating_sub(1)),
@@ -159,6 +166,20 @@ pub fn finding(verdict: &Verdict, events: u64, time_us: u64) -> Option<Finding> 
                 ..Finding::bare("limit", format!("the run hit {bound} before it finished"))
             })
         }
+        Verdict::Stopped { after_event } => Some(Finding {
+            event: Some(*after_event),
+            time_us: Some(time_us),
+            ..Finding::bare(
+                verdict.label(),
+                format!(
+                    "the run was stopped after event {after_event}, before its end and its final checks"
+                ),
+            )
+        }),
+        Verdict::Unchecked => Some(Finding::bare(
+            verdict.label(),
+            "the run went to its end with the checkers off: nothing was checked".into(),
+        )),
     }
 }
 
@@ -176,6 +197,68 @@ fn message_with_evidence(violation: &sim::Violation) -> String {
     text
 }
 
+/// An explicit fault of a configuration that never fired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnfiredFault {
+    /// Its index in the configuration's `faults`.
+    pub index: usize,
+    /// Marked `"optional": true`: the file does not mind.
+    pub optional: bool,
+    /// Why, as far as the run shows.
+    pub why: String,
+}
+
+impl UnfiredFault {
+    /// `faults[3] never fired (it was due at ...)`.
+    pub fn describe(&self) -> String {
+        format!("faults[{}] never fired ({})", self.index, self.why)
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"index": self.index, "optional": self.optional, "why": self.why})
+    }
+}
+
+/// The explicit faults of `config` at `unfired`, each with why it did not
+/// fire: its time came after the heal or after the end, or its trigger
+/// never matched while faults could strike.
+pub fn unfired_faults(
+    config: &SimConfig,
+    unfired: &[usize],
+    heal_us: Option<u64>,
+    end_us: u64,
+) -> Vec<UnfiredFault> {
+    let window = match heal_us {
+        Some(heal_us) => format!("before the heal phase began at {heal_us}us"),
+        None => format!("before the run ended at {end_us}us"),
+    };
+    unfired
+        .iter()
+        .map(|&index| {
+            let fault = &config.faults[index];
+            let why = match &fault.trigger {
+                Trigger::At { time_us } => match heal_us {
+                    Some(heal_us) if *time_us >= heal_us => format!(
+                        "it was due at {time_us}us, at or after the heal phase began at {heal_us}us"
+                    ),
+                    _ => format!("it was due at {time_us}us, after the run ended at {end_us}us"),
+                },
+                Trigger::OnSend { node, message, nth } => {
+                    format!("node {node} did not send {message} number {nth} {window}")
+                }
+                Trigger::OnAccept { node, slot } => {
+                    format!("node {node} did not accept in slot {slot} {window}")
+                }
+            };
+            UnfiredFault {
+                index,
+                optional: fault.optional,
+                why,
+            }
+        })
+        .collect()
+}
+
 /// What one configuration came to.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -184,8 +267,17 @@ pub struct Outcome {
     /// Absent when the run panicked.
     pub digest: Option<u64>,
     pub probes: Probes,
+    /// The run's counters (all zero when it panicked): operations invoked,
+    /// completed and abandoned among them.
+    pub counters: Counters,
     /// `None` on a pass.
     pub finding: Option<Finding>,
+    /// The explicit faults that never fired (none when the run panicked).
+    pub unfired_faults: Vec<UnfiredFault>,
+    /// The configuration asks for quorums that need not intersect and
+    /// validation refused it, as it must: a pass with nothing run, so no
+    /// operation (`sim::admission`).
+    pub refused: bool,
     /// Set when a second run of the same configuration differed.
     pub nondeterminism: Option<String>,
 }
@@ -193,6 +285,11 @@ pub struct Outcome {
 impl Outcome {
     pub fn is_pass(&self) -> bool {
         self.finding.is_none() && self.nondeterminism.is_none()
+    }
+
+    /// The faults that never fired and are not marked optional.
+    pub fn required_unfired(&self) -> impl Iterator<Item = &UnfiredFault> {
+        self.unfired_faults.iter().filter(|fault| !fault.optional)
     }
 
     /// The label a file's expectation is compared with: nondeterminism
@@ -216,7 +313,15 @@ pub fn run(config: &SimConfig, recheck: bool) -> Outcome {
             events: report.events,
             digest: Some(report.digest),
             probes: report.probes,
+            counters: report.counters,
             finding: finding(&report.verdict, report.events, report.time_us),
+            unfired_faults: unfired_faults(
+                config,
+                &report.unfired_faults,
+                report.heal_us,
+                report.time_us,
+            ),
+            refused: report.refused,
             nondeterminism: None,
         },
         Err(finding) => Outcome {
@@ -224,7 +329,10 @@ pub fn run(config: &SimConfig, recheck: bool) -> Outcome {
             events: 0,
             digest: None,
             probes: Probes::default(),
+            counters: Counters::default(),
             finding: Some(finding.clone()),
+            unfired_faults: Vec::new(),
+            refused: false,
             nondeterminism: None,
         },
     };
@@ -241,15 +349,35 @@ type Fingerprint = (u64, u64, &'static str);
 fn run_once(config: &SimConfig) -> Result<RunSummary, Finding> {
     let config = config.clone();
     let result = guarded::catch(move || {
-        Simulation::new(config, RunOptions::default()).map(|simulation| {
-            let report = simulation.run();
-            RunSummary {
-                verdict: report.verdict,
-                events: report.events,
-                digest: report.digest,
-                time_us: report.time_us,
-                probes: report.probes,
+        sim::admit(config, RunOptions::default()).map(|admission| match admission {
+            Admission::Run(simulation) => {
+                let report = simulation.run();
+                RunSummary {
+                    verdict: report.verdict,
+                    events: report.events,
+                    digest: report.digest,
+                    time_us: report.time_us,
+                    probes: report.probes,
+                    counters: report.counters,
+                    unfired_faults: report.unfired_faults,
+                    heal_us: report.heal_us,
+                    refused: false,
+                }
             }
+            // Refused as the specification says it must be: the seed's
+            // correct outcome, counted by its probe. Nothing ran, so it
+            // has no operations and no faults.
+            Admission::Refused { probes, .. } => RunSummary {
+                verdict: Verdict::Pass,
+                events: 0,
+                digest: 0,
+                time_us: 0,
+                probes,
+                counters: Counters::default(),
+                unfired_faults: Vec::new(),
+                heal_us: None,
+                refused: true,
+            },
         })
     });
     match result {
@@ -266,6 +394,11 @@ struct RunSummary {
     digest: u64,
     time_us: u64,
     probes: Probes,
+    counters: Counters,
+    unfired_faults: Vec<usize>,
+    heal_us: Option<u64>,
+    /// Refused by validation as the specification says it must be.
+    refused: bool,
 }
 
 impl RunSummary {

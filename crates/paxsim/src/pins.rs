@@ -1,256 +1,259 @@
-//! What, besides the seed, decides a swarm run: pinned options and flaws.
+//! The configuration flags of `fuzz`, `replay`, `shrink` and `export`,
+//! built from the simulator's knob table (`sim::KNOBS`), and the flags that
+//! pin a `sim::Pins` again, printed in the replay and shrink commands of a
+//! failure.
 //!
-//! The same [`SeedSpec`] comes from command-line flags (`fuzz`, `replay`),
-//! from seed-corpus files, and goes back out as flags in the replay and
-//! shrink commands a failure prints. Probabilities are floats here, at the
-//! edge, and ppm in `sim::Pins`.
+//! Each knob is one flag: its name with `-` for `_` (`--delay-us-min`),
+//! its help line, and a parser that checks the value and names the knob.
+//! Nothing here names a knob but the shorthand `--delay-us MIN..MAX`, which
+//! pins two; `--flaw NAME` (repeatable) switches on flaws.
 
-use serde::{Deserialize, Serialize};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::error::ErrorKind;
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
-use paxos::{Flaw, Mode, NODES_MAX};
-use sim::{Pins, SimConfig};
+use paxos::Flaw;
+use sim::{KNOBS, Knob, Pins};
 
-use crate::units::{ppm_to_probability, probability_to_ppm};
+use crate::units::{DelayRange, parse_delay_range};
 
-/// Bounds on workload pins, so that a typo cannot make one seed run for hours.
-pub const CLIENTS_MAX: u32 = 1_000;
-pub const KEYS_MAX: u32 = 10_000;
-pub const OPS_PER_CLIENT_MAX: u32 = 100_000;
+const HEADING: &str = "Configuration";
 
-/// Swarm options fixed instead of drawn. Absent: the seed draws it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PinSpec {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nodes: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<Mode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quorum_phase1: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quorum_phase2: Option<u8>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub allow_unsafe_quorums: bool,
-    /// Probability in 0..=1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drop: Option<f64>,
-    /// Probability in 0..=1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duplicate: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delay_us_min: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delay_us_max: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crash_interval_us: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partition_interval_us: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pause_interval_us: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clients: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keys: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ops_per_client: Option<u32>,
+/// Two knobs with one flag for both: `--delay-us 100..5000`.
+struct RangeFlag {
+    flag: &'static str,
+    min: &'static str,
+    max: &'static str,
 }
 
-fn is_false(value: &bool) -> bool {
-    !*value
+const DELAY: RangeFlag = RangeFlag {
+    flag: "delay-us",
+    min: "delay_us_min",
+    max: "delay_us_max",
+};
+
+const FLAW: &str = "flaw";
+
+/// Pins and flaws from the command line, flattened into each subcommand
+/// that draws a configuration from a seed.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigArgs {
+    pub pins: Pins,
 }
 
-impl PinSpec {
-    pub fn is_empty(&self) -> bool {
-        *self == PinSpec::default()
+fn flag(knob: &Knob) -> String {
+    knob.name.replace('_', "-")
+}
+
+fn knob(name: &str) -> &'static Knob {
+    KNOBS
+        .iter()
+        .find(|knob| knob.name == name)
+        .unwrap_or_else(|| panic!("`{name}` is in sim::KNOBS"))
+}
+
+impl Args for ConfigArgs {
+    fn augment_args(mut command: Command) -> Command {
+        for knob in KNOBS {
+            if knob.name == DELAY.min {
+                command = command.arg(delay_range_arg());
+            }
+            command = command.arg(knob_arg(knob));
+        }
+        command.arg(flaw_arg())
+    }
+
+    fn augment_args_for_update(command: Command) -> Command {
+        Self::augment_args(command)
     }
 }
 
-/// Pins plus flaws: everything that turns a seed into a configuration.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SeedSpec {
-    pub pins: PinSpec,
-    /// Sorted, without repeats.
-    pub flaws: Vec<Flaw>,
-}
-
-impl SeedSpec {
-    pub fn new(pins: PinSpec, mut flaws: Vec<Flaw>) -> SeedSpec {
-        flaws.sort_unstable();
-        flaws.dedup();
-        SeedSpec { pins, flaws }
+impl FromArgMatches for ConfigArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<ConfigArgs, clap::Error> {
+        let mut args = ConfigArgs::default();
+        args.update_from_arg_matches(matches)?;
+        Ok(args)
     }
 
-    /// Check the pins and convert them; the message names the pin.
-    pub fn to_sim(&self) -> Result<Pins, String> {
-        let pins = &self.pins;
-        if let Some(nodes) = pins.nodes
-            && (nodes == 0 || usize::from(nodes) > NODES_MAX)
-        {
-            return Err(format!("nodes is {nodes}, expected 1..={NODES_MAX}"));
-        }
-        if (pins.quorum_phase1.is_some() || pins.quorum_phase2.is_some()) && pins.nodes.is_none() {
-            // The drawn cluster size varies by seed; a fixed quorum would be
-            // valid for some seeds and not for others.
-            return Err("a pinned quorum needs a pinned cluster size: add nodes".into());
-        }
-        if let (Some(min), Some(max)) = (pins.delay_us_min, pins.delay_us_max)
-            && min > max
-        {
-            return Err(format!(
-                "delay_us_min ({min}) is above delay_us_max ({max})"
-            ));
-        }
-        for (name, value, max) in [
-            ("clients", pins.clients, CLIENTS_MAX),
-            ("keys", pins.keys, KEYS_MAX),
-            ("ops_per_client", pins.ops_per_client, OPS_PER_CLIENT_MAX),
-        ] {
-            match value {
-                Some(0) => return Err(format!("{name} is 0, expected at least 1")),
-                Some(value) if value > max => {
-                    return Err(format!("{name} is {value}, expected at most {max}"));
-                }
-                _ => {}
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        let pins = &mut self.pins;
+        let pin = |pins: &mut Pins, knob: &Knob, text: &str| {
+            (knob.pin)(pins, text)
+                .map_err(|error| clap::Error::raw(ErrorKind::ValueValidation, error))
+        };
+        for knob in KNOBS {
+            let text = if knob.is_switch {
+                matches.get_flag(knob.name).then(|| true.to_string())
+            } else {
+                matches.get_one::<String>(knob.name).cloned()
+            };
+            if let Some(text) = text {
+                pin(pins, knob, &text)?;
             }
         }
-        let ppm = |name: &str, value: Option<f64>| {
-            value
-                .map(probability_to_ppm)
-                .transpose()
-                .map_err(|error| format!("{name}: {error}"))
-        };
-        Ok(Pins {
-            nodes: pins.nodes,
-            mode: pins.mode,
-            quorum_phase1: pins.quorum_phase1,
-            quorum_phase2: pins.quorum_phase2,
-            allow_unsafe_quorums: pins.allow_unsafe_quorums,
-            drop_ppm: ppm("drop", pins.drop)?,
-            duplicate_ppm: ppm("duplicate", pins.duplicate)?,
-            delay_us_min: pins.delay_us_min,
-            delay_us_max: pins.delay_us_max,
-            crash_interval_us: pins.crash_interval_us,
-            partition_interval_us: pins.partition_interval_us,
-            pause_interval_us: pins.pause_interval_us,
-            clients: pins.clients,
-            keys: pins.keys,
-            ops_per_client: pins.ops_per_client,
-            flaws: self.flaws.iter().copied().collect(),
+        if let Some(range) = matches.get_one::<DelayRange>(DELAY.flag) {
+            pin(pins, knob(DELAY.min), &range.min_us.to_string())?;
+            pin(pins, knob(DELAY.max), &range.max_us.to_string())?;
+        }
+        for flaw in matches.get_many::<Flaw>(FLAW).into_iter().flatten() {
+            pins.flaws = pins.flaws.with(*flaw);
+        }
+        Ok(())
+    }
+}
+
+/// A knob's flag. Its parser checks the value now, so that clap reports a
+/// bad one with the flag's name and exit code 2.
+fn knob_arg(knob: &'static Knob) -> Arg {
+    let arg = Arg::new(knob.name)
+        .long(flag(knob))
+        .help(knob.help.trim())
+        .help_heading(HEADING);
+    if knob.is_switch {
+        return arg.action(ArgAction::SetTrue);
+    }
+    // `--drop -0.1` is a value to reject for what it is, not a flag.
+    let arg = arg.value_name(knob.value_name).allow_negative_numbers(true);
+    let choices = (knob.choices)();
+    if choices.is_empty() {
+        arg.value_parser(move |text: &str| {
+            (knob.pin)(&mut Pins::default(), text).map(|()| text.to_string())
         })
+    } else {
+        // clap lists the choices in `--help` and in its error for a wrong one.
+        arg.value_parser(PossibleValuesParser::new(choices))
     }
+}
 
-    /// Check that the pins make a valid configuration at all, by drawing
-    /// one. Pins can still clash with a draw only through the cluster, and
-    /// the cluster is fully pinned whenever a quorum is.
-    pub fn check(&self, seed: u64) -> Result<Pins, String> {
-        let pins = self.to_sim()?;
-        SimConfig::draw(seed, &pins).validate()?;
-        Ok(pins)
-    }
+fn delay_range_arg() -> Arg {
+    Arg::new(DELAY.flag)
+        .long(DELAY.flag)
+        .value_name("MIN..MAX")
+        .help("Network delay range in microseconds.")
+        .value_parser(parse_delay_range)
+        .allow_negative_numbers(true)
+        .conflicts_with_all([DELAY.min, DELAY.max])
+        .help_heading(HEADING)
+}
 
-    /// The command-line flags that give these pins and flaws, in a fixed order.
-    pub fn to_flags(&self) -> Vec<String> {
-        let pins = &self.pins;
-        let mut flags = Vec::new();
-        let mut push = |name: &str, value: Option<String>| {
-            if let Some(value) = value {
-                flags.push(format!("--{name}"));
+fn flaw_arg() -> Arg {
+    let names: Vec<&'static str> = Flaw::ALL.iter().map(|flaw| flaw.name()).collect();
+    Arg::new(FLAW)
+        .long(FLAW)
+        .value_name("NAME")
+        .help("Turn on a deliberate flaw (repeatable).")
+        .action(ArgAction::Append)
+        .value_parser(
+            PossibleValuesParser::new(names)
+                .map(|name| Flaw::from_name(&name).expect("clap admits only known flaws")),
+        )
+        .help_heading(HEADING)
+}
+
+/// The command-line flags that give these pins and flaws, in a fixed order:
+/// the knobs with a value in table order (both delays as one `--delay-us`),
+/// then the flaws, then the switches.
+pub fn to_flags(pins: &Pins) -> Vec<String> {
+    let mut flags = Vec::new();
+    let delays = ((knob(DELAY.min).shown)(pins), (knob(DELAY.max).shown)(pins));
+    for knob in KNOBS.iter().filter(|knob| !knob.is_switch) {
+        let Some(value) = (knob.shown)(pins) else {
+            continue;
+        };
+        match &delays {
+            (Some(min), Some(max)) if knob.name == DELAY.min => {
+                flags.push(format!("--{}", DELAY.flag));
+                flags.push(format!("{min}..{max}"));
+            }
+            (Some(_), Some(_)) if knob.name == DELAY.max => {}
+            _ => {
+                flags.push(format!("--{}", flag(knob)));
                 flags.push(value);
             }
-        };
-        push("nodes", pins.nodes.map(|v| v.to_string()));
-        push("mode", pins.mode.map(|v| v.name().to_string()));
-        push("quorum-phase1", pins.quorum_phase1.map(|v| v.to_string()));
-        push("quorum-phase2", pins.quorum_phase2.map(|v| v.to_string()));
-        push("drop", pins.drop.map(canonical_probability));
-        push("duplicate", pins.duplicate.map(canonical_probability));
-        match (pins.delay_us_min, pins.delay_us_max) {
-            (Some(min), Some(max)) => push("delay-us", Some(format!("{min}..{max}"))),
-            (min, max) => {
-                push("delay-us-min", min.map(|v| v.to_string()));
-                push("delay-us-max", max.map(|v| v.to_string()));
-            }
         }
-        push(
-            "crash-interval-us",
-            pins.crash_interval_us.map(|v| v.to_string()),
-        );
-        push(
-            "partition-interval-us",
-            pins.partition_interval_us.map(|v| v.to_string()),
-        );
-        push(
-            "pause-interval-us",
-            pins.pause_interval_us.map(|v| v.to_string()),
-        );
-        push("clients", pins.clients.map(|v| v.to_string()));
-        push("keys", pins.keys.map(|v| v.to_string()));
-        push("ops-per-client", pins.ops_per_client.map(|v| v.to_string()));
-        for flaw in &self.flaws {
-            push("flaw", Some(flaw.name().to_string()));
-        }
-        if pins.allow_unsafe_quorums {
-            flags.push("--allow-unsafe-quorums".into());
-        }
-        flags
     }
-
-    /// A short description: `nodes=3 drop=0.1 flaws=no-client-dedup`, or `none`.
-    pub fn describe(&self) -> String {
-        let flags = self.to_flags();
-        if flags.is_empty() {
-            "none".into()
-        } else {
-            flags.join(" ")
+    for flaw in pins.flaws.iter() {
+        flags.push(format!("--{FLAW}"));
+        flags.push(flaw.name().to_string());
+    }
+    for knob in KNOBS.iter().filter(|knob| knob.is_switch) {
+        if (knob.shown)(pins).is_some() {
+            flags.push(format!("--{}", flag(knob)));
         }
+    }
+    flags
+}
+
+/// A short description: `--nodes 3 --drop 0.1 --flaw no-client-dedup`, or `none`.
+pub fn describe(pins: &Pins) -> String {
+    let flags = to_flags(pins);
+    if flags.is_empty() {
+        "none".into()
+    } else {
+        flags.join(" ")
     }
 }
 
-/// The float a ppm stands for, printed so it parses back to the same ppm.
-fn canonical_probability(probability: f64) -> String {
-    match probability_to_ppm(probability) {
-        Ok(ppm) => ppm_to_probability(ppm).to_string(),
-        Err(_) => probability.to_string(),
-    }
+/// The pinned knobs as the JSON object a corpus file holds.
+pub fn to_json(pins: &Pins) -> serde_json::Value {
+    sim::knobs::object::serialize(pins, serde_json::value::Serializer)
+        .expect("pins always serialize")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use paxos::Flaws;
 
-    #[test]
-    fn a_quorum_pin_needs_a_cluster_size() {
-        let spec = SeedSpec::new(
-            PinSpec {
-                quorum_phase1: Some(2),
-                ..PinSpec::default()
-            },
-            vec![],
-        );
-        assert!(spec.to_sim().unwrap_err().contains("nodes"));
+    fn parse(flags: &[String]) -> Result<Pins, clap::Error> {
+        let command = ConfigArgs::augment_args(Command::new("test"));
+        let words = std::iter::once("test".to_string()).chain(flags.iter().cloned());
+        let matches = command.try_get_matches_from(words)?;
+        ConfigArgs::from_arg_matches(&matches).map(|args| args.pins)
     }
 
     #[test]
     fn flags_name_every_pin() {
-        let spec = SeedSpec::new(
-            PinSpec {
-                nodes: Some(5),
-                drop: Some(0.05),
-                delay_us_min: Some(10),
-                delay_us_max: Some(20),
-                allow_unsafe_quorums: true,
-                ..PinSpec::default()
-            },
-            vec![
-                Flaw::NoClientDedup,
-                Flaw::PromiseNotPersisted,
-                Flaw::NoClientDedup,
-            ],
-        );
+        let pins = Pins {
+            nodes: Some(5),
+            drop_ppm: Some(50_000),
+            delay_us_min: Some(10),
+            delay_us_max: Some(20),
+            allow_unsafe_quorums: Some(true),
+            flaws: Flaws::NONE
+                .with(Flaw::NoClientDedup)
+                .with(Flaw::PromiseNotPersisted),
+            ..Pins::default()
+        };
         assert_eq!(
-            spec.to_flags().join(" "),
+            to_flags(&pins).join(" "),
             "--nodes 5 --drop 0.05 --delay-us 10..20 --flaw promise-not-persisted \
              --flaw no-client-dedup --allow-unsafe-quorums"
         );
+        assert_eq!(parse(&to_flags(&pins)).unwrap(), pins);
+    }
+
+    #[test]
+    fn every_knob_pinned_parses_back_from_its_flags() {
+        let mut pins = Pins::default();
+        for knob in KNOBS {
+            (knob.pin_sample)(&mut pins);
+        }
+        pins.flaws = pins.flaws.with(Flaw::SkipGapFill);
+        let flags = to_flags(&pins);
+        assert_eq!(parse(&flags).unwrap(), pins, "{flags:?}");
+        pins.delay_us_max = None;
+        assert_eq!(parse(&to_flags(&pins)).unwrap(), pins);
+        assert_eq!(describe(&Pins::default()), "none");
+    }
+
+    #[test]
+    fn a_bad_value_names_the_flag() {
+        let error = parse(&["--clients".into(), "0".into()]).unwrap_err();
+        assert!(error.to_string().contains("--clients"), "{error}");
+        let error = parse(&["--mode".into(), "lazy".into()]).unwrap_err();
+        assert!(error.to_string().contains("leaderless"), "{error}");
+        let both = ["--delay-us", "1..2", "--delay-us-min", "1"].map(String::from);
+        assert!(parse(&both).is_err());
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use sim::{RunOptions, RunReport, SimConfig, Simulation, TraceEvent, Verdict};
+use sim::{Admission, Pins, RunOptions, RunReport, SimConfig, TraceEvent, Verdict};
 
 use crate::atomic;
 use crate::cli::ReplayArgs;
@@ -14,7 +14,6 @@ use crate::error::InputError;
 use crate::guarded;
 use crate::input;
 use crate::outcome::{self, format_time_us};
-use crate::pins::SeedSpec;
 
 /// How many events before a violation the report shows.
 const TRACE_CONTEXT_EVENTS: usize = 30;
@@ -30,9 +29,15 @@ pub fn command(args: ReplayArgs) -> Result<ExitCode, InputError> {
         ..RunOptions::default()
     };
     let run_config = config.clone();
-    let result = guarded::catch(move || Simulation::new(run_config, options).map(Simulation::run));
+    let result = guarded::catch(move || {
+        sim::admit(run_config, options).map(|admission| match admission {
+            Admission::Run(simulation) => Ok(simulation.run()),
+            Admission::Refused { reason, .. } => Err(reason),
+        })
+    });
     let report = match result {
-        Ok(Ok(report)) => report,
+        Ok(Ok(Ok(report))) => report,
+        Ok(Ok(Err(refusal))) => return Ok(report_refused(&args, &config, &refusal)),
         Ok(Err(invalid)) => return Err(InputError(format!("configuration: {invalid}"))),
         Err(panic) => return Ok(report_panic(&args, &config, &panic)),
     };
@@ -53,9 +58,9 @@ pub fn command(args: ReplayArgs) -> Result<ExitCode, InputError> {
 
 /// The seed's drawn configuration, or the scenario's.
 fn configuration(args: &ReplayArgs) -> Result<SimConfig, InputError> {
-    let spec = args.config.to_spec();
+    let pins = &args.config.pins;
     if let Some(path) = &args.scenario {
-        if spec != SeedSpec::default() {
+        if *pins != Pins::default() {
             return Err(InputError::new(
                 "--scenario takes no configuration flags: the file holds the whole configuration",
             ));
@@ -63,10 +68,8 @@ fn configuration(args: &ReplayArgs) -> Result<SimConfig, InputError> {
         return input::load_scenario_config(path);
     }
     let seed = args.seed.expect("clap requires --seed without --scenario");
-    let pins = spec
-        .check(seed)
-        .map_err(|error| InputError(format!("configuration flags: {error}")))?;
-    Ok(SimConfig::draw(seed, &pins))
+    pins.draw_checked(seed)
+        .map_err(|error| InputError(format!("configuration flags: {error}")))
 }
 
 fn pretty(config: &SimConfig) -> String {
@@ -94,6 +97,9 @@ fn print_human(
         report.events,
         format_time_us(report.time_us)
     );
+    if let Some(core) = &report.heal_core {
+        println!("heal: {}", core.describe());
+    }
     let counters = serde_json::to_value(report.counters).expect("counters serialize");
     if let Some(fields) = counters.as_object() {
         let line: Vec<String> = fields
@@ -101,6 +107,10 @@ fn print_human(
             .map(|(name, value)| format!("{name}={value}"))
             .collect();
         println!("counters: {}", line.join(" "));
+    }
+    for fault in unfired(config, report) {
+        let optional = if fault.optional { " (optional)" } else { "" };
+        println!("fault {}{optional}", fault.describe());
     }
     if let Some(finding) = outcome::finding(&report.verdict, report.events, report.time_us) {
         match &report.verdict {
@@ -164,6 +174,12 @@ fn print_json(config: &SimConfig, report: &RunReport) {
         "message": finding.as_ref().map(|finding| finding.message.clone()),
         "event": finding.as_ref().and_then(|finding| finding.event),
         "counters": report.counters,
+        "heal": report.heal_core,
+        "efficiency": report.efficiency,
+        "unfired_faults": unfired(config, report)
+            .iter()
+            .map(outcome::UnfiredFault::to_json)
+            .collect::<Vec<_>>(),
         "probes": report
             .probes
             .iter()
@@ -172,6 +188,40 @@ fn print_json(config: &SimConfig, report: &RunReport) {
         "config": config,
     });
     println!("{object}");
+}
+
+/// A seed that asks for quorums that need not intersect, refused by
+/// validation as it must be: the seed's correct outcome.
+fn report_refused(args: &ReplayArgs, config: &SimConfig, refusal: &str) -> ExitCode {
+    if args.json {
+        let object = json!({
+            "seed": config.seed,
+            "outcome": "refused",
+            "invariant": null,
+            "events": 0,
+            "digest": null,
+            "message": refusal,
+            "config": config,
+        });
+        println!("{object}");
+    } else {
+        println!();
+        println!(
+            "seed {}: refused as expected (its quorums need not intersect): {refusal}",
+            config.seed
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// The explicit faults the run never fired, each with why.
+fn unfired(config: &SimConfig, report: &RunReport) -> Vec<outcome::UnfiredFault> {
+    outcome::unfired_faults(
+        config,
+        &report.unfired_faults,
+        report.heal_us,
+        report.time_us,
+    )
 }
 
 fn report_panic(args: &ReplayArgs, config: &SimConfig, panic: &str) -> ExitCode {

@@ -11,15 +11,15 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use sim::SimConfig;
 use sim::shrink::{self, Shrunk, Sizes};
+use sim::{Pins, SimConfig};
 
 use crate::atomic;
 use crate::cli::ShrinkArgs;
 use crate::error::InputError;
 use crate::guarded;
 use crate::outcome::{self, Expect};
-use crate::pins::SeedSpec;
+use crate::pins;
 use crate::scenario::Scenario;
 
 /// What one shrink did, for the report.
@@ -30,16 +30,19 @@ pub struct ShrinkReport {
 }
 
 pub fn command(args: ShrinkArgs) -> Result<ExitCode, InputError> {
-    let spec = args.config.to_spec();
-    let pins = spec
-        .check(args.seed)
+    let pins = &args.config.pins;
+    let config = pins
+        .draw_checked(args.seed)
         .map_err(|error| InputError(format!("configuration flags: {error}")))?;
-    let config = SimConfig::draw(args.seed, &pins);
     let name = args.name.clone().unwrap_or_else(|| file_stem(&args.out));
     if !args.json {
-        eprintln!("shrinking seed {} ({}) ...", args.seed, spec.describe());
+        eprintln!(
+            "shrinking seed {} ({}) ...",
+            args.seed,
+            pins::describe(pins)
+        );
     }
-    let report = shrink_to_file(&config, &spec, &args.out, &name, args.runs_max)?;
+    let report = shrink_to_file(&config, pins, &args.out, &name, args.runs_max, &|| false)?;
     let shrunk = &report.shrunk;
     if args.json {
         let sizes = |sizes: &Sizes| json!({"faults": sizes.faults, "ops": sizes.ops, "events": sizes.events});
@@ -78,18 +81,20 @@ pub fn command(args: ShrinkArgs) -> Result<ExitCode, InputError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Shrink `config` (drawn from a seed with `spec`) and write the scenario
-/// to `path`, expecting the failure. An error if the seed passes, or if
-/// the written scenario does not fail the same way when read back.
+/// Shrink `config` (drawn from a seed with `pins`) and write the scenario
+/// to `path`, expecting the failure. An error if the seed passes, if the
+/// written scenario does not fail the same way when read back, or if
+/// `cancelled` said to stop (it is asked before every run).
 pub fn shrink_to_file(
     config: &SimConfig,
-    spec: &SeedSpec,
+    pins: &Pins,
     path: &Path,
     name: &str,
     runs_max: u64,
+    cancelled: &dyn Fn() -> bool,
 ) -> Result<ShrinkReport, String> {
     let started = Instant::now();
-    let shrunk = guarded::catch(|| shrink::shrink(config, runs_max))
+    let shrunk = guarded::catch(|| shrink::shrink_with(config, runs_max, cancelled))
         .map_err(|panic| {
             format!(
                 "seed {}: the simulator panicked while shrinking: {panic}",
@@ -104,7 +109,7 @@ pub fn shrink_to_file(
         "Shrunk by `paxsim shrink` from seed {} ({}), which fails with {}: \
          {} faults and {} operations in {} events became {} faults and {} operations in {} events.",
         config.seed,
-        spec.describe(),
+        pins::describe(pins),
         shrunk.invariant,
         shrunk.before.faults,
         shrunk.before.ops,

@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::cli::{RunArgs, jobs_or_all_cores};
 use crate::error::InputError;
 use crate::input::{self, Entry};
-use crate::outcome::{self, Outcome};
+use crate::outcome::{self, Outcome, UnfiredFault};
 
 pub fn command(args: RunArgs) -> Result<ExitCode, InputError> {
     let files = input::expand(&args.paths)?;
@@ -48,9 +48,12 @@ pub fn command(args: RunArgs) -> Result<ExitCode, InputError> {
     })
 }
 
-/// The expected outcome, with every expected probe reached.
+/// The expected outcome, with every expected probe reached and every
+/// explicit fault fired (but those marked optional).
 fn met(entry: &Entry, outcome: &Outcome) -> bool {
-    entry.expect.0 == outcome.actual() && missed_probes(entry, outcome).is_empty()
+    entry.expect.0 == outcome.actual()
+        && missed_probes(entry, outcome).is_empty()
+        && outcome.required_unfired().next().is_none()
 }
 
 /// The expected probes the run never hit.
@@ -128,12 +131,24 @@ fn print_table(entries: &[Entry], outcomes: &[Outcome], unmet: usize) {
         }
         println!();
         if entry.expect.0 == outcome.actual() {
-            println!(
-                "{} ({}): {} as expected, but:",
-                entry.file,
-                entry.name,
-                outcome.actual()
-            );
+            for fault in outcome.required_unfired() {
+                println!(
+                    "{} ({}): expected {}, but fault {}; mark it \"optional\": true if it \
+                     need not fire",
+                    entry.file,
+                    entry.name,
+                    entry.expect.0,
+                    fault.describe()
+                );
+            }
+            if !missed_probes(entry, outcome).is_empty() {
+                println!(
+                    "{} ({}): {} as expected, but:",
+                    entry.file,
+                    entry.name,
+                    outcome.actual()
+                );
+            }
         } else {
             println!(
                 "{} ({}): expected {}, got {}",
@@ -177,6 +192,11 @@ fn print_json(entries: &[Entry], outcomes: &[Outcome]) {
                 "actual": outcome.actual(),
                 "ok": met(entry, outcome),
                 "missed_probes": missed_probes(entry, outcome),
+                "unfired_faults": outcome
+                    .unfired_faults
+                    .iter()
+                    .map(UnfiredFault::to_json)
+                    .collect::<Vec<_>>(),
                 "events": outcome.events,
                 "digest": outcome.digest.map(|digest| format!("{digest:#018x}")),
                 "message": outcome.finding.as_ref().map(|finding| finding.message.clone()),

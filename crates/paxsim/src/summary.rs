@@ -2,33 +2,38 @@
 //!
 //! Both list failures sorted by seed, each with the exact commands that
 //! replay and shrink it, and neither depends on the thread count (only the
-//! timing figures do).
+//! timing figures do). Both say which seeds ran and which did not, so that
+//! an interrupted campaign's summary, or the summaries of a campaign's
+//! shards, show exactly what was covered.
 
 use serde_json::{Value, json};
 
+use sim::Pins;
+
 use crate::campaign::{CampaignResult, Plan, SeedFailure};
+use crate::interrupt::Signal;
 use crate::outcome::format_time_us;
-use crate::pins::SeedSpec;
+use crate::pins;
 
 /// `paxsim replay --seed S <flags>`.
-pub fn replay_command(seed: u64, spec: &SeedSpec) -> String {
-    command("replay", seed, spec, None)
+pub fn replay_command(seed: u64, pins: &Pins) -> String {
+    command("replay", seed, pins, None)
 }
 
 /// `paxsim shrink --seed S <flags> --out scenarios/NAME.json`.
-pub fn shrink_command(seed: u64, spec: &SeedSpec, label: &str) -> String {
+pub fn shrink_command(seed: u64, pins: &Pins, label: &str) -> String {
     let out = format!("scenarios/{label}-seed-{seed}.json");
-    command("shrink", seed, spec, Some(out))
+    command("shrink", seed, pins, Some(out))
 }
 
-fn command(subcommand: &str, seed: u64, spec: &SeedSpec, out: Option<String>) -> String {
+fn command(subcommand: &str, seed: u64, pins: &Pins, out: Option<String>) -> String {
     let mut words = vec![
         "paxsim".to_string(),
         subcommand.to_string(),
         "--seed".into(),
         seed.to_string(),
     ];
-    words.extend(spec.to_flags());
+    words.extend(pins::to_flags(pins));
     if let Some(out) = out {
         words.push("--out".into());
         words.push(out);
@@ -49,23 +54,75 @@ fn events_per_second(result: &CampaignResult) -> f64 {
     result.totals.events as f64 / result.elapsed.as_secs_f64().max(1e-9)
 }
 
-pub fn print_human(plan: &Plan, result: &CampaignResult) {
+/// The shard's seeds from `position` on, `count` of them or all the rest:
+/// `seeds 7..=99`, or `seeds 7, 11, 15, ... (23 seeds)` in a shard.
+fn seeds_from(plan: &Plan, position: u64, count: Option<u64>) -> String {
+    let Some(first) = plan.seed_at(position) else {
+        return "no seeds".into();
+    };
+    let step = plan.shard.count;
+    let count_text = count.map_or("to the last seed".to_string(), |count| {
+        format!("{count} seeds")
+    });
+    if step == 1 {
+        match count {
+            Some(count) => format!("seeds {first}..={}", first + (count - 1)),
+            None => format!("seeds {first}.."),
+        }
+    } else {
+        format!(
+            "seeds {first}, {}, ... every {step}th ({count_text})",
+            first.saturating_add(step)
+        )
+    }
+}
+
+/// `interrupted by SIGINT: 120 of 2000 seeds run; not run: seeds 120..=1999`.
+fn interruption_line(plan: &Plan, result: &CampaignResult, signal: Signal) -> String {
+    let coverage = &result.coverage;
+    let of = coverage
+        .positions_planned
+        .map(|planned| format!(" of {planned}"))
+        .unwrap_or_default();
+    let rest = match coverage.not_run() {
+        Some(count) => format!(
+            "; not run: {}",
+            seeds_from(plan, coverage.positions_run, count)
+        ),
+        None => String::new(),
+    };
+    format!(
+        "interrupted by {}: {}{of} seeds run{rest}",
+        signal.name(),
+        coverage.positions_run
+    )
+}
+
+pub fn print_human(plan: &Plan, result: &CampaignResult, signal: Option<Signal>) {
     let totals = &result.totals;
     println!(
         "paxsim fuzz: {} seeds run from {} (shard {}), pins and flaws: {}",
         totals.seeds_run,
         seed_range(plan),
         plan.shard,
-        plan.spec.describe()
+        pins::describe(&plan.pins)
     );
-    if result.interrupted {
-        println!("interrupted: the summary covers the seeds that completed");
+    if let Some(signal) = signal {
+        println!("{}", interruption_line(plan, result, signal));
     }
     println!(
         "events: {} in {:.2}s ({:.2}M events/s)",
         totals.events,
         result.elapsed.as_secs_f64(),
         events_per_second(result) / 1e6
+    );
+    println!(
+        "operations: {} invoked, {} completed, {} abandoned (given up, outcome unknown); \
+         {} seeds completed none",
+        totals.ops_invoked,
+        totals.ops_completed,
+        totals.ops_abandoned,
+        totals.seeds_without_completed_ops
     );
     println!("probes:");
     for (name, hits) in totals.probes.iter() {
@@ -84,17 +141,21 @@ pub fn print_human(plan: &Plan, result: &CampaignResult) {
         println!("nondeterministic: {}", totals.nondeterministic.len());
         for (seed, difference) in &totals.nondeterministic {
             println!("  seed {seed}: {difference}");
-            println!("    replay: {}", replay_command(*seed, &plan.spec));
+            println!("    replay: {}", replay_command(*seed, &plan.pins));
         }
     }
     for path in &totals.files_written {
         println!("wrote {}", path.display());
     }
     let failed = totals.failures.len() + totals.nondeterministic.len();
-    if failed == 0 {
-        println!("result: PASS");
-    } else {
-        println!("result: FAIL ({failed} seeds)");
+    match signal {
+        Some(signal) => println!(
+            "result: INTERRUPTED ({} after {} seeds; {failed} failed among them)",
+            signal.name(),
+            totals.seeds_run
+        ),
+        None if failed == 0 => println!("result: PASS"),
+        None => println!("result: FAIL ({failed} seeds)"),
     }
 }
 
@@ -110,14 +171,24 @@ fn print_failure(plan: &Plan, failure: &SeedFailure) {
     for line in finding.message.lines() {
         println!("    {line}");
     }
-    println!("    replay: {}", replay_command(failure.seed, &plan.spec));
+    println!("    replay: {}", replay_command(failure.seed, &plan.pins));
     println!(
         "    shrink: {}",
-        shrink_command(failure.seed, &plan.spec, finding.label)
+        shrink_command(failure.seed, &plan.pins, finding.label)
     );
 }
 
-pub fn to_json(plan: &Plan, result: &CampaignResult) -> Value {
+/// `{first_seed, step, seeds}`: the shard's seeds from `position` on, every
+/// `step`th, `seeds` of them (`null`: to the last seed).
+fn seeds_json(plan: &Plan, position: u64, count: Option<u64>) -> Value {
+    json!({
+        "first_seed": plan.seed_at(position),
+        "step": plan.shard.count,
+        "seeds": count,
+    })
+}
+
+pub fn to_json(plan: &Plan, result: &CampaignResult, signal: Option<Signal>) -> Value {
     let totals = &result.totals;
     let failures: Vec<Value> = totals
         .failures
@@ -134,8 +205,8 @@ pub fn to_json(plan: &Plan, result: &CampaignResult) -> Value {
                 "key": finding.key,
                 "node": finding.node,
                 "message": finding.message,
-                "replay": replay_command(failure.seed, &plan.spec),
-                "shrink": shrink_command(failure.seed, &plan.spec, finding.label),
+                "replay": replay_command(failure.seed, &plan.pins),
+                "shrink": shrink_command(failure.seed, &plan.pins, finding.label),
             })
         })
         .collect();
@@ -149,15 +220,32 @@ pub fn to_json(plan: &Plan, result: &CampaignResult) -> Value {
         .iter()
         .map(|(seed, _)| *seed)
         .collect();
-    let flaws: Vec<&str> = plan.spec.flaws.iter().map(|flaw| flaw.name()).collect();
+    let flaws: Vec<&str> = plan.pins.flaws.iter().map(|flaw| flaw.name()).collect();
+    let coverage = &result.coverage;
+    let covered =
+        (coverage.positions_run > 0).then(|| seeds_json(plan, 0, Some(coverage.positions_run)));
+    let not_covered = coverage
+        .not_run()
+        .map(|count| seeds_json(plan, coverage.positions_run, count));
     json!({
         "seeds_run": totals.seeds_run,
         "seed_start": plan.seed_start,
         "shard": plan.shard.to_string(),
+        "seeds_planned": coverage.positions_planned,
+        "covered": covered,
+        "not_covered": not_covered,
         "flaws": flaws,
-        "pins": plan.spec.pins,
-        "interrupted": result.interrupted,
+        "pins": pins::to_json(&plan.pins),
+        "interrupted": signal.is_some(),
+        "signal": signal.map(Signal::name),
         "events": totals.events,
+        "ops": {
+            "invoked": totals.ops_invoked,
+            "completed": totals.ops_completed,
+            "abandoned": totals.ops_abandoned,
+        },
+        "seeds_without_completed_ops": totals.seeds_without_completed_ops,
+        "warnings": totals.empty_seeds_warning().into_iter().collect::<Vec<String>>(),
         "elapsed_s": result.elapsed.as_secs_f64(),
         "events_per_sec": events_per_second(result),
         "failures": failures,

@@ -1,27 +1,10 @@
-//! Values people type, parsed at the edge: probabilities, durations,
-//! shards, delay ranges, seeds. Inside, probabilities are integer ppm.
+//! Values people type on the command line, parsed at the edge: a
+//! probability flag, durations, shards, delay ranges, seeds. Inside,
+//! probabilities are integer ppm (`sim::edge` converts them).
 
 use std::time::Duration;
 
-use sim::rng::{PPM_ONE, Ppm};
-
-/// A probability typed as a float in `0..=1`, as integer parts per million.
-pub fn probability_to_ppm(probability: f64) -> Result<Ppm, String> {
-    if !probability.is_finite() || !(0.0..=1.0).contains(&probability) {
-        return Err(format!(
-            "probability {probability} is out of range, expected a number in 0..=1 (e.g. 0.05)"
-        ));
-    }
-    let ppm = (probability * f64::from(PPM_ONE)).round() as Ppm;
-    assert!(ppm <= PPM_ONE);
-    Ok(ppm)
-}
-
-/// The float people read for a ppm; `probability_to_ppm` gives the ppm back exactly.
-pub fn ppm_to_probability(ppm: Ppm) -> f64 {
-    assert!(ppm <= PPM_ONE, "{ppm} ppm is above one");
-    f64::from(ppm) / f64::from(PPM_ONE)
-}
+pub use sim::edge::probability_to_ppm;
 
 /// `clap` parser for a probability flag.
 pub fn parse_probability(text: &str) -> Result<f64, String> {
@@ -155,16 +138,6 @@ pub fn os_random_seed() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_integer_ppm_round_trips_through_a_float() {
-        for ppm in (0..=PPM_ONE).step_by(7).chain([1, 49_999, 50_000, PPM_ONE]) {
-            assert_eq!(probability_to_ppm(ppm_to_probability(ppm)), Ok(ppm));
-        }
-        assert!(probability_to_ppm(1.5).is_err());
-        assert!(probability_to_ppm(-0.1).is_err());
-        assert!(probability_to_ppm(f64::NAN).is_err());
-    }
 
     #[test]
     fn durations_shards_and_ranges_parse_or_explain() {

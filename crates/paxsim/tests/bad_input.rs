@@ -127,6 +127,36 @@ fn unknown_flaw() {
 }
 
 #[test]
+fn flaws_at_the_top_are_the_old_format() {
+    let text = replace(r#""expect": "pass""#, r#""flaws": [], "expect": "pass""#);
+    rejects("old-flaws", &text, &["flaws", "cluster.flaws"]);
+}
+
+#[test]
+fn a_probability_out_of_range_names_the_field() {
+    let text = replace(
+        r#""delay_us_max": 1000"#,
+        r#""delay_us_max": 1000, "drop": 1.5"#,
+    );
+    rejects("bad-drop", &text, &["network.drop", "1.5", "0..=1"]);
+}
+
+#[test]
+fn a_mix_that_does_not_sum_to_one() {
+    let text = replace(
+        r#""ops_per_client": 3"#,
+        r#""ops_per_client": 3, "mix": {"put": 0.5, "get": 0.5, "cas": 0.5}"#,
+    );
+    rejects("bad-mix", &text, &["workload.mix", "expected 1"]);
+}
+
+#[test]
+fn too_many_clients() {
+    let text = replace(r#""clients": 2"#, r#""clients": 2000"#);
+    rejects("many-clients", &text, &["workload.clients", "at most 1000"]);
+}
+
+#[test]
 fn negative_time() {
     let text = replace(r#""time_us": 50000"#, r#""time_us": -5"#);
     rejects("negative-time", &text, &["faults[0]", "-5"]);
@@ -227,6 +257,49 @@ fn bad_flags_exit_2_and_name_the_flag() {
 }
 
 #[test]
+fn a_campaign_that_would_run_nothing_exits_2() {
+    for args in [
+        &["fuzz", "--seeds", "0"][..],
+        &["fuzz", "--duration", "0s"][..],
+        &["fuzz", "--seeds", "2", "--shard", "3/4"][..],
+    ] {
+        let output = paxsim(args);
+        let message = stderr(&output);
+        assert_eq!(code(&output), 2, "{args:?}: {message}");
+        assert!(message.contains("would run nothing"), "{args:?}: {message}");
+    }
+}
+
+#[test]
+fn a_negative_number_is_judged_as_a_value() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["fuzz", "--drop", "-0.1"],
+            "probability -0.1 is out of range",
+        ),
+        (
+            &["replay", "--seed", "1", "--duplicate", "-1"],
+            "probability -1 is out of range",
+        ),
+        (&["fuzz", "--seeds", "-5"], "-5"),
+        (&["fuzz", "--nodes", "-3"], "`-3` is not a whole number"),
+    ];
+    for (args, needle) in cases {
+        let output = paxsim(args);
+        let message = stderr(&output);
+        assert_eq!(code(&output), 2, "{args:?}: {message}");
+        assert!(
+            message.contains(needle),
+            "{args:?} lacks `{needle}`: {message}"
+        );
+        assert!(
+            !message.contains("unexpected argument"),
+            "{args:?}: {message}"
+        );
+    }
+}
+
+#[test]
 fn a_quorum_pin_without_nodes_is_rejected() {
     let output = paxsim(&["replay", "--seed", "1", "--quorum-phase1", "2"]);
     assert_eq!(code(&output), 2);
@@ -313,5 +386,115 @@ fn a_heal_rule_of_the_wrong_type() {
         "heal-rule",
         &text,
         &["heal_when_clients_done", "expected a boolean"],
+    );
+}
+
+#[test]
+fn a_trigger_on_the_zeroth_send() {
+    let text = replace(
+        r#"{ "kind": "at", "time_us": 50000 }"#,
+        r#"{ "kind": "on-send", "node": 1, "message": "Prepare", "nth": 0 }"#,
+    );
+    rejects(
+        "nth-zero",
+        &text,
+        &["faults[0].when.nth is 0", "at least 1"],
+    );
+}
+
+#[test]
+fn numbers_past_their_bounds_exit_2_and_name_the_field() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["fuzz", "--crash-interval-us", "1"],
+            "crash_interval_us is 1, expected 0 (off) or 10000",
+        ),
+        (
+            &[
+                "replay",
+                "--seed",
+                "1",
+                "--delay-us-max",
+                "1000000000000001",
+            ],
+            "delay_us_max is",
+        ),
+        (
+            &[
+                "export",
+                "--seed",
+                "1",
+                "--delay-us-min",
+                "18446744073709551615",
+                "--out",
+                "/dev/null",
+            ],
+            "delay_us_min is",
+        ),
+        (
+            &["fuzz", "--pause-interval-us", "9999"],
+            "--pause-interval-us",
+        ),
+        (
+            &[
+                "shrink",
+                "--seed",
+                "1",
+                "--partition-interval-us",
+                "5",
+                "--out",
+                "/dev/null",
+            ],
+            "partition_interval_us is 5",
+        ),
+    ];
+    for (args, needle) in cases {
+        let output = paxsim(args);
+        let message = stderr(&output);
+        assert_eq!(code(&output), 2, "{args:?}: {message}");
+        assert!(
+            message.contains(needle),
+            "{args:?} lacks `{needle}`: {message}"
+        );
+        assert!(!message.contains("panicked"), "{args:?}: {message}");
+    }
+}
+
+#[test]
+fn the_largest_pins_allowed_export_and_replay_without_overflow() {
+    // Every pinned time at its bound: the draw adds to them, the run
+    // schedules at now + them; nothing may overflow or panic.
+    let dir = scratch_dir("huge-pins");
+    let out = dir.join("huge.json");
+    let pins = [
+        "--delay-us-min",
+        "1000000000000000",
+        "--crash-interval-us",
+        "1000000000000000",
+        "--partition-interval-us",
+        "10000",
+    ];
+    let mut args = vec!["export", "--seed", "3", "--out", out.to_str().unwrap()];
+    args.extend(pins);
+    let output = paxsim(&args);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let replay = paxsim(&["replay", "--scenario", out.to_str().unwrap(), "--json"]);
+    let report = common::json(&replay);
+    // Every message between nodes takes the longest time a configuration
+    // may hold: the run cannot pass, and says why.
+    assert_eq!(report["outcome"], "violation", "{report}");
+    assert_eq!(report["invariant"], "liveness", "{report}");
+    let scenario = paxsim(&["run", out.to_str().unwrap()]);
+    assert_eq!(code(&scenario), 0, "{}", common::stdout(&scenario));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_chaos_phase_past_its_bound() {
+    let text = replace(r#""chaos_us": 100000"#, r#""chaos_us": 100000001"#);
+    rejects(
+        "long-chaos",
+        &text,
+        &["chaos_us is 100000001", "at most 100000000"],
     );
 }

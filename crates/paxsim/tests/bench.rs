@@ -9,21 +9,25 @@ use common::{code, json, paxsim, stderr, stdout};
 use serde_json::Value;
 
 /// Every section and the figures in it that must be positive numbers.
-const SECTIONS: [(&str, &[&str]); 5] = [
+const SECTIONS: [(&str, &[&str]); 6] = [
     ("throughput", &["seeds", "elapsed_s"]),
     ("scaling", &["seeds", "speedup_j2_over_j1", "elapsed_s"]),
     ("memory", &["jobs", "peak_rss_mib_max", "elapsed_s"]),
     ("linearizability", &["budget_steps", "histories_per_case"]),
     ("flaws", &["starts", "seeds_max_per_start", "flaws_total"]),
+    ("budgets", &["seeds", "ran", "margin", "elapsed_s"]),
 ];
 
-const TARGETS: [&str; 6] = [
+const TARGETS: [&str; 9] = [
     "events_per_sec_checkers_on",
     "checker_cost_fraction",
     "speedup_j2_over_j1",
     "peak_rss_growth_fraction",
     "peak_rss_mib",
     "linearizability_10000_ops_8_clients_max_ms",
+    "leader_changes_max",
+    "messages_per_command_max",
+    "retries_per_op_max",
 ];
 
 const FLAW_SEEDS_MAX: u64 = 1_000;
@@ -41,6 +45,8 @@ fn bench(extra: &[&str]) -> Value {
         "1",
         "--linearizability-histories",
         "1",
+        "--budget-seeds",
+        "60",
     ];
     args.extend(extra);
     let output = paxsim(&args);
@@ -96,6 +102,19 @@ fn every_section_figure_and_target_is_reported() {
     memory_figures(&report["memory"]);
     linearizability_figures(&report["linearizability"]);
     flaw_figures(&report["flaws"]);
+    budget_figures(&report["budgets"]);
+}
+
+fn budget_figures(section: &Value) {
+    assert_eq!(section["seeds"], 60);
+    assert_eq!(section["failures"], 0, "the clean core passes: {section}");
+    for figure in ["leader_changes", "messages_per_command", "retries_per_op"] {
+        let entry = &section[figure];
+        for key in ["p50", "p99", "p999", "max", "default_limit"] {
+            number(entry, &format!("/{key}"));
+        }
+        assert!(entry["worst_seeds"].is_array(), "{entry}");
+    }
 }
 
 fn throughput_figures(section: &Value) {
@@ -110,6 +129,13 @@ fn throughput_figures(section: &Value) {
             positive(section, &format!("/{side}/{figure}"));
         }
     }
+    // With the checkers off every seed is `unchecked`, by design, and not a
+    // failure; with them on, none is.
+    let seeds = section["seeds"].as_u64().unwrap();
+    assert_eq!(section["checkers_off"]["unchecked"], seeds, "{section}");
+    assert_eq!(section["checkers_off"]["failures"], 0, "{section}");
+    assert_eq!(section["checkers_on"]["unchecked"], 0, "{section}");
+    assert_eq!(section["checkers_on"]["failures"], 0, "{section}");
     // The cost may come out negative on a noisy machine, but it is a number.
     number(section, "/checker_cost_fraction");
     number(section, "/checker_cost_fraction_best");
@@ -205,7 +231,7 @@ fn only_runs_the_sections_asked_for() {
     ] {
         assert!(report.get(section).is_some(), "missing `{section}`");
     }
-    for section in ["throughput", "scaling", "memory"] {
+    for section in ["throughput", "scaling", "memory", "budgets"] {
         assert!(
             report.get(section).is_none(),
             "`{section}` was not asked for"

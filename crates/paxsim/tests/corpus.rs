@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{code, json, paxsim, stderr, stdout};
+use common::{code, json, paxsim, scratch_dir, stderr, stdout};
 
 fn run_all(dir: &str) -> serde_json::Value {
     let output = paxsim(&["run", dir, "--json"]);
@@ -125,5 +125,38 @@ fn a_scenario_that_misses_its_expected_probe_is_unmet() {
         result["missed_probes"][0],
         "paused-node-resumes-with-backlog"
     );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_scenario_whose_fault_never_fires_fails_unless_the_fault_is_optional() {
+    let dir = scratch_dir("unfired");
+    let late = common::VALID_SCENARIO.replace(r#""time_us": 50000"#, r#""time_us": 90000000"#);
+    let path = dir.join("late.json");
+    std::fs::write(&path, &late).unwrap();
+    let file = path.to_str().unwrap();
+    let output = paxsim(&["run", file]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), 1, "{text}");
+    assert!(
+        text.contains("expected pass, but fault faults[0] never fired (it was due at 90000000us"),
+        "{text}"
+    );
+    let replay = paxsim(&["replay", "--scenario", file]);
+    assert!(
+        stdout(&replay).contains("fault faults[0] never fired"),
+        "{}",
+        stdout(&replay)
+    );
+    let optional = late.replace(
+        r#""down_us": 10000 } }"#,
+        r#""down_us": 10000 }, "optional": true }"#,
+    );
+    assert_ne!(optional, late);
+    std::fs::write(&path, &optional).unwrap();
+    let output = paxsim(&["run", file, "--json"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let result = &json(&output)["results"][0];
+    assert_eq!(result["unfired_faults"][0]["optional"], true, "{result}");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -89,3 +89,36 @@ fn trace_prints_the_timeline() {
     assert!(text.contains("trace ("), "{text}");
     assert!(text.contains(" recv "), "{text}");
 }
+
+#[test]
+fn a_seed_asking_for_unsafe_quorums_is_refused_as_expected() {
+    // Seed 24 of the default swarm asks for q1 = 2, q2 = 1 in three nodes:
+    // validation must refuse it, and that refusal is its correct outcome.
+    let output = paxsim(&["replay", "--seed", "24"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("seed 24: refused as expected"), "{text}");
+    assert!(text.contains("need not intersect"), "{text}");
+    let output = paxsim(&["replay", "--seed", "24", "--json"]);
+    assert_eq!(json(&output)["outcome"], "refused");
+    // With the validation bug that admits it, the run is a failure of its own.
+    let output = paxsim(&["replay", "--seed", "24", "--flaw", "validation-off-by-one"]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("unsafe-quorums-admitted"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_partial_heal_names_its_core() {
+    let output = paxsim(&["replay", "--seed", "0"]);
+    let text = stdout(&output);
+    assert!(
+        text.contains("heal: core [1, 2, 3, 4]; n0, n5 crashed"),
+        "{text}"
+    );
+    let output = paxsim(&["replay", "--seed", "0", "--json"]);
+    assert_eq!(json(&output)["heal"]["excluded"], serde_json::json!([0, 5]));
+}

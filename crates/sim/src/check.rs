@@ -7,6 +7,16 @@
 //! chosen even if those acceptors later crash and forget. Each event costs
 //! O(1) amortized work: only that event's outputs are looked at.
 //!
+//! The checker shares no logic with the core it checks, only plain data
+//! types (`Command`, `Ballot`, `Op` as values): a bug in the core's own
+//! comparison, vote set or quorum arithmetic must not silence the check
+//! that would catch it. So it names values by its own `ValueId` (the
+//! writing request's `(client, seq)`), counts acceptors in its own
+//! `Acceptors` set, and takes its quorum sizes from the specification
+//! (`quorum_sizes`: the configuration's plain fields, a majority where
+//! none is given), all in `spec`; never `paxos::Config::quorum_phase2()`,
+//! `Command::same_as` or `paxos::NodeSet`.
+//!
 //! `feed` is the one place a node's outputs reach the checker, for the
 //! simulator and the explorer alike; `fingerprint` hashes the ghost state,
 //! for the explorer, which must tell checker states apart.
@@ -14,7 +24,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use paxos::{Ballot, Command, Key, Node, NodeId, NodeSet, Op, OpResult, Slot};
+use paxos::{Ballot, Command, Key, Node, NodeId, Op, OpResult, Slot};
+
+pub use crate::spec::{Acceptors, ValueId, quorum_sizes};
 
 use crate::linearizability::{self, KeyOp, KeyResult, Operation};
 use crate::report::{Evidence, Invariant, Violation};
@@ -27,8 +39,10 @@ mod fingerprint;
 #[derive(Clone, Debug)]
 struct BallotVotes {
     ballot: Ballot,
+    value: ValueId,
+    /// Kept to describe the value in a report.
     command: Command,
-    acceptors: NodeSet,
+    acceptors: Acceptors,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -99,9 +113,9 @@ impl SafetyChecker {
     }
 
     /// The value chosen in `slot`, by the ghost's record.
-    pub fn chosen(&self, slot: Slot) -> Option<&Command> {
+    pub fn chosen(&self, slot: Slot) -> Option<ValueId> {
         let ghost = self.slots.get(usize::try_from(slot).ok()?)?;
-        ghost.chosen.as_ref().map(|votes| &votes.command)
+        ghost.chosen.as_ref().map(|votes| votes.value)
     }
 
     /// Node `proposer` sent `Prepare(ballot)`. A proposer never lowers a
@@ -170,6 +184,7 @@ impl SafetyChecker {
         }
         self.promised_max[usize::from(acceptor)] = ballot;
         let quorum = self.quorum_phase2;
+        let value = ValueId::of(command);
         let ghost = self.slot(slot);
         let index = match ghost
             .ballots
@@ -180,17 +195,19 @@ impl SafetyChecker {
             None => {
                 ghost.ballots.push(BallotVotes {
                     ballot,
+                    value,
                     command: command.clone(),
-                    acceptors: NodeSet::default(),
+                    acceptors: Acceptors::default(),
                 });
                 ghost.ballots.len() - 1
             }
         };
         let votes = &mut ghost.ballots[index];
-        if !votes.command.same_as(command) {
+        if votes.value != value {
             let mut other = votes.clone();
-            other.acceptors = NodeSet::default();
+            other.acceptors = Acceptors::default();
             other.acceptors.insert(acceptor);
+            other.value = value;
             other.command = command.clone();
             return Err(violation(
                 Invariant::UniqueBallotValue,
@@ -212,7 +229,7 @@ impl SafetyChecker {
                 self.slots_chosen += 1;
                 Ok(true)
             }
-            Some(chosen) if chosen.command.same_as(&votes.command) => Ok(false),
+            Some(chosen) if chosen.value == votes.value => Ok(false),
             Some(chosen) => Err(violation(
                 Invariant::SingleChosenValue,
                 place,
@@ -243,9 +260,10 @@ impl SafetyChecker {
         command: &Command,
         verb: &str,
     ) -> Check {
+        let value = ValueId::of(command);
         let ghost = self.slot(slot);
         match &ghost.chosen {
-            Some(chosen) if chosen.command.same_as(command) => Ok(()),
+            Some(chosen) if chosen.value == value => Ok(()),
             Some(chosen) => Err(violation(
                 Invariant::LearnerAgreement,
                 place,

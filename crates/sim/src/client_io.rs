@@ -4,7 +4,9 @@
 //!
 //! The workload (`workload`) decides; this file only moves its decisions in
 //! and out of the queue. When the last client is done, the liveness checker
-//! is told, and the heal may begin early.
+//! is told; when every client has finished its chaos-phase operations, the
+//! heal may begin early; when the heal begins, the clients waiting for it
+//! are woken.
 
 use paxos::{ClientId, NodeId, Reply};
 
@@ -32,6 +34,14 @@ impl Simulation {
         });
         let now_us = self.now_us;
         if let Some(effect) = self.workload.on_reply(client, seq, reply, now_us) {
+            // A reply that sets the client thinking completed its operation.
+            let completed = matches!(effect, ClientEffect::Think { .. });
+            if completed && self.options.checkers && self.violation.is_none() {
+                let place = self.place();
+                if let Err(violation) = self.efficiency.on_completed(place, client, seq) {
+                    self.violation = Some(violation);
+                }
+            }
             self.client_effect(client, effect);
         }
     }
@@ -48,6 +58,7 @@ impl Simulation {
                     request.seq, request.op
                 )
             }
+            ClientEffect::AwaitHeal => format!("client {client} waits for the heal phase"),
             _ => format!("client {client} done"),
         });
         self.client_effect(client, effect);
@@ -61,6 +72,9 @@ impl Simulation {
             self.record(None, "timeout", || {
                 format!("client {client} seq {seq} attempt {attempt}")
             });
+            if matches!(effect, ClientEffect::Send { .. }) {
+                self.efficiency.on_retry(client, seq);
+            }
             self.client_effect(client, effect);
         }
     }
@@ -82,8 +96,8 @@ impl Simulation {
                     duplicate: false,
                 };
                 self.transmit(None, event);
-                self.schedule(
-                    self.now_us + timeout_us,
+                self.schedule_in(
+                    timeout_us,
                     Event::ClientTimeout {
                         client,
                         seq,
@@ -92,19 +106,27 @@ impl Simulation {
                 );
             }
             ClientEffect::Think { delay_us } => {
-                self.schedule(self.now_us + delay_us, Event::ClientWake { client });
+                self.schedule_in(delay_us, Event::ClientWake { client });
             }
-            ClientEffect::Done => {
+            ClientEffect::AwaitHeal | ClientEffect::Done => {
                 if self.workload.done() {
                     self.liveness.on_clients_done(self.now_us);
                 }
                 let heal_early = self.config.heal_when_clients_done;
-                if heal_early && self.phase == Phase::Chaos && self.workload.done() {
+                if heal_early && self.phase == Phase::Chaos && self.workload.chaos_done() {
                     // Nothing left to disturb: heal now rather than idle
                     // through the rest of the chaos phase.
                     self.schedule(self.now_us, Event::Heal);
                 }
             }
+        }
+    }
+
+    /// The heal phase begins: clients persist from now on, and those that
+    /// waited for it wake now, in id order.
+    pub(crate) fn wake_clients_for_heal(&mut self) {
+        for client in self.workload.on_heal() {
+            self.schedule(self.now_us, Event::ClientWake { client });
         }
     }
 }

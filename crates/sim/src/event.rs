@@ -45,7 +45,12 @@ pub(crate) enum Event {
         seq: u64,
         attempt: u32,
     },
-    Fault(FaultAction),
+    /// `explicit`: its index in `SimConfig::faults`, so that the run can
+    /// tell which explicit faults fired; `None` for the random plan's.
+    Fault {
+        action: FaultAction,
+        explicit: Option<usize>,
+    },
     Restart {
         node: NodeId,
         incarnation: u64,
@@ -83,7 +88,7 @@ impl Event {
             Event::Timer { .. } => "timer",
             Event::ClientWake { .. } => "client-wake",
             Event::ClientTimeout { .. } => "client-timeout",
-            Event::Fault(_) => "fault",
+            Event::Fault { .. } => "fault",
             Event::Restart { .. } => "restart",
             Event::PartitionEnd { .. } => "partition-end",
             Event::Resume { .. } => "resume",

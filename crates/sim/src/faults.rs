@@ -3,14 +3,21 @@
 //! A run's faults are an explicit list of [`ScheduledFault`]s. Random faults
 //! (swarm testing) are drawn up front from the fault stream into that same
 //! list, so a failing seed's faults can be written out, edited and shrunk
-//! like any hand-written schedule.
+//! like any hand-written schedule: crashes, partitions and pauses at random
+//! times, and crashes at a protocol moment (a node's n-th send of a kind, an
+//! acceptance in a slot), which a timed crash almost never lands on.
+//!
+//! The fault stream's draws come in one fixed order ([`draw`]): the heal
+//! core first, then the plan.
 
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use paxos::NodeId;
 
-use crate::rng::between;
+use crate::config::SimConfig;
+use crate::heal::{self, HealCore};
+use crate::rng::{self, Stream, between};
 
 /// A network partition. Links are directed; a symmetric shape cuts both
 /// directions of every link between its sides.
@@ -235,12 +242,24 @@ pub const MESSAGE_KINDS: [&str; 9] = [
 ];
 
 /// A fault and when it fires: `{"when": {...}, "action": {...}}`.
+///
+/// A run reports every explicit fault that never fired (its time came
+/// after the heal or after the run's end, its trigger never matched): a
+/// regression whose fault no longer fires has lost its purpose, so a
+/// scenario with one fails, unless the fault is marked `optional`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduledFault {
     #[serde(rename = "when")]
     pub trigger: Trigger,
     pub action: FaultAction,
+    /// The scenario means it if it fires and does not mind if it does not.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Rates of random faults during the chaos phase. A zero interval turns
@@ -260,6 +279,16 @@ pub struct FaultRates {
     pub pause_interval_us: u64,
     /// A pause lasts up to this long.
     pub pause_duration_us_max: u64,
+    /// Crashes armed on a protocol moment, besides the timed ones: each
+    /// crashes a node right after its n-th send of one kind (Prepare,
+    /// Promise, Accept, Accepted, Decide) or its acceptance in a slot, and
+    /// restarts it after up to `crash_down_us_max`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub triggered_crashes: u32,
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
 }
 
 impl FaultRates {
@@ -270,14 +299,41 @@ impl FaultRates {
         partition_duration_us_max: 0,
         pause_interval_us: 0,
         pause_duration_us_max: 0,
+        triggered_crashes: 0,
     };
+}
+
+/// The message kinds a random triggered crash may wait for: the protocol's
+/// own steps, where a crash in between is what recovery must survive.
+pub const TRIGGER_KINDS: [&str; 5] = ["Prepare", "Promise", "Accept", "Accepted", "Decide"];
+
+/// The largest slot a random `OnAccept` crash waits for.
+pub const TRIGGER_SLOT_MAX: u64 = 15;
+
+/// Everything a run draws from its fault stream, in the stream's order.
+pub struct FaultDraws {
+    pub heal: HealCore,
+    /// The random faults, in the order they are armed or scheduled.
+    pub planned: Vec<ScheduledFault>,
+}
+
+/// The fault stream of `config`'s seed, drawn in its one fixed order: the
+/// heal core, then the random plan. The driver and the shrinker both call
+/// this, so a materialized run draws exactly what the seed drew.
+pub fn draw(config: &SimConfig) -> FaultDraws {
+    let mut rng = rng::stream(config.seed, Stream::Faults);
+    let nodes = config.cluster.nodes;
+    let heal = heal::draw_core(&mut rng, &config.heal, nodes);
+    let planned = plan(&mut rng, &config.fault_rates, nodes, config.chaos_us);
+    FaultDraws { heal, planned }
 }
 
 /// Draws one random fault action.
 type DrawAction<'a> = dyn Fn(&mut ChaCha8Rng) -> FaultAction + 'a;
 
-/// Draw the random faults of a chaos phase of `chaos_us`, in time order.
-/// Each kind is its own process, drawn in a fixed order from `rng`.
+/// Draw the random faults of a chaos phase of `chaos_us`: the timed ones
+/// in time order, then the triggered crashes. Each kind is its own
+/// process, drawn in a fixed order from `rng`.
 pub fn plan(
     rng: &mut ChaCha8Rng,
     rates: &FaultRates,
@@ -309,23 +365,56 @@ pub fn plan(
         if interval_us == 0 || partition_impossible {
             continue;
         }
-        let mut time_us = 0;
+        let mut time_us: u64 = 0;
         loop {
-            time_us += between(rng, interval_us / 2, interval_us * 3 / 2).max(1);
+            // Saturating: an interval may be as large as a time may be.
+            let step_us = between(rng, interval_us / 2, interval_us.saturating_mul(3) / 2);
+            time_us = time_us.saturating_add(step_us.max(1));
             if time_us >= chaos_us {
                 break;
             }
             faults.push(ScheduledFault {
                 trigger: Trigger::At { time_us },
                 action: draw(rng),
+                optional: false,
             });
         }
     }
     faults.sort_by_key(|fault| match fault.trigger {
         Trigger::At { time_us } => time_us,
-        _ => unreachable!("the random plan only has timed faults"),
+        _ => unreachable!("the timed processes draw only timed faults"),
     });
+    for _ in 0..rates.triggered_crashes {
+        faults.push(draw_triggered_crash(rng, rates, nodes));
+    }
     faults
+}
+
+/// One crash at a protocol moment: node `n` crashes right after its `nth`
+/// send of a kind, or right after it accepts in a slot. The same draws
+/// whichever it is.
+fn draw_triggered_crash(rng: &mut ChaCha8Rng, rates: &FaultRates, nodes: u8) -> ScheduledFault {
+    let node = between(rng, 0, u64::from(nodes) - 1) as NodeId;
+    let kind = between(rng, 0, TRIGGER_KINDS.len() as u64) as usize;
+    let nth = between(rng, 1, 4 * u64::from(nodes)) as u32;
+    let slot = between(rng, 0, TRIGGER_SLOT_MAX);
+    let down_us = between(rng, 1_000, rates.crash_down_us_max.max(1_000));
+    let trigger = match TRIGGER_KINDS.get(kind) {
+        Some(message) => Trigger::OnSend {
+            node,
+            message: (*message).to_string(),
+            nth,
+        },
+        None => Trigger::OnAccept { node, slot },
+    };
+    ScheduledFault {
+        trigger,
+        action: FaultAction::Crash {
+            node,
+            down_us: Some(down_us),
+        },
+        optional: false,
+    }
 }
 
 /// One of the partition shapes, uniformly.
@@ -395,6 +484,7 @@ mod tests {
                     node: 0,
                     down_us: Some(5_000),
                 },
+                optional: false,
             },
             ScheduledFault {
                 trigger: Trigger::At { time_us: 10 },
@@ -406,6 +496,7 @@ mod tests {
                     },
                     duration_us: None,
                 },
+                optional: false,
             },
         ];
         let text = serde_json::to_string(&faults).unwrap();
@@ -458,15 +549,34 @@ mod plan_tests {
             partition_duration_us_max: 100_000,
             pause_interval_us: 50_000,
             pause_duration_us_max: 100_000,
+            triggered_crashes: 4,
         };
         for nodes in 1..=7 {
             for seed in 0..20 {
                 let mut rng = rng::stream(seed, Stream::Faults);
-                for fault in plan(&mut rng, &rates, nodes, 2_000_000) {
+                let planned = plan(&mut rng, &rates, nodes, 2_000_000);
+                for fault in &planned {
                     if let FaultAction::Partition { partition, .. } = &fault.action {
                         partition.validate(nodes).unwrap();
                     }
                     assert!(fault.action.nodes().iter().all(|node| *node < nodes));
+                }
+                let triggered: Vec<&ScheduledFault> = planned
+                    .iter()
+                    .filter(|fault| !matches!(fault.trigger, Trigger::At { .. }))
+                    .collect();
+                assert_eq!(triggered.len(), 4, "every triggered crash is planned");
+                for fault in triggered {
+                    let (Trigger::OnSend { node, .. } | Trigger::OnAccept { node, .. }) =
+                        fault.trigger
+                    else {
+                        unreachable!()
+                    };
+                    assert!(node < nodes);
+                    assert!(
+                        matches!(fault.action, FaultAction::Crash { node: crashed, .. } if crashed == node),
+                        "a triggered crash crashes the node it waits for"
+                    );
                 }
             }
         }

@@ -13,28 +13,43 @@
 //!   (a node's inputs handed in, its outputs carried out) and `lifecycle`
 //!   (crash, restart, pause, partition, the heal phase);
 //! - faults: [`faults`] (what can go wrong, the random plan), `triggers`
-//!   (faults at a protocol moment) and [`network`] (delay, loss,
-//!   duplication, partitions);
+//!   (faults at a protocol moment), [`heal`] (the live core and how the
+//!   others are kept out) and [`network`] (delay, loss, duplication,
+//!   partitions);
 //! - the clients: [`workload`] (clients and their history) and `client_io`
 //!   (their events in and out of the queue);
-//! - the checkers: [`check`] (safety, as events happen), `liveness`
-//!   (progress after the heal) and [`linearizability`] (the history);
+//! - the checkers: [`spec`] (their own vocabulary: quorum sizes, value
+//!   identity, acceptor sets, from the specification), [`check`] (safety,
+//!   as events happen), `liveness`
+//!   (progress of the heal core), [`efficiency`] (the heal phase's
+//!   budgets) and [`linearizability`] (the history);
 //! - what a run leaves: [`report`] (verdict, violations, probes, counters),
 //!   [`digest`] (its fingerprint) and [`trace`] (the readable timeline);
-//! - around runs: [`rng`] (one seed, independent streams), [`config`] (a
-//!   run's configuration, drawn per seed), [`shrink`] (from a failing seed
-//!   to a minimal scenario) and [`strategies`] (proptest generators);
+//! - configuration: [`config`] (a run's configuration, its file form),
+//!   `swarm` (one drawn per seed), [`bounds`] (the bounds of every number
+//!   in it, checked once), [`knobs`] (what may be pinned instead of drawn,
+//!   described once), [`admission`] (validation held to the
+//!   specification) and [`edge`] (values as people write them);
+//! - around runs: [`rng`] (one seed, independent streams), [`shrink`] (from
+//!   a failing seed to a minimal scenario) and [`strategies`] (proptest
+//!   generators);
 //! - beside runs: [`explore`] (every schedule of a small cluster, up to
 //!   budgets, through the same core and checkers).
 
+pub mod admission;
+pub mod bounds;
 pub mod check;
 mod client_io;
 pub mod config;
 pub mod digest;
+pub mod edge;
+pub mod efficiency;
 mod event;
 pub mod explore;
 pub mod faults;
+pub mod heal;
 mod host;
+pub mod knobs;
 mod lifecycle;
 pub mod linearizability;
 mod liveness;
@@ -45,14 +60,21 @@ pub mod report;
 pub mod rng;
 pub mod shrink;
 pub mod simulation;
+pub mod spec;
 #[cfg(feature = "proptest")]
 pub mod strategies;
+mod swarm;
+pub mod timeline;
 pub mod trace;
 mod triggers;
 pub mod workload;
 
-pub use config::{Limits, NetworkConfig, Pins, ScriptedOp, SimConfig, WorkloadConfig};
+pub use admission::{Admission, admit, run_admitted};
+pub use config::{Limits, Mix, NetworkConfig, ScriptedOp, SimConfig, WorkloadConfig};
+pub use efficiency::Efficiency;
 pub use faults::{FaultAction, FaultRates, Partition, ScheduledFault, Trigger};
+pub use heal::{Exclusion, HealCore, HealPlan};
+pub use knobs::{KNOBS, Knob, Pins};
 pub use report::{
     Counters, Evidence, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation,
 };

@@ -1,6 +1,13 @@
 //! Node lifecycle and fault mechanics: what a crash, a restart, a pause, a
 //! partition and the heal phase do to a run.
 //!
+//! The heal phase brings back a live core (`heal`): its nodes restarted,
+//! resumed and reconnected, drops and duplicates off. The nodes outside it
+//! stay out for the whole phase, as the heal core says: crashed and never
+//! restarted, paused and never resumed, or running behind links cut both
+//! ways or only from the core to them. A restart or resume still queued
+//! for an excluded node does nothing.
+//!
 //! `faults` says what can go wrong and draws the random plan; `triggers`
 //! holds the faults that wait for a protocol moment; this file carries a
 //! fault out when it strikes. A crash drops a node's volatile state and
@@ -16,39 +23,45 @@ use paxos::{Node, NodeId};
 
 use crate::event::Event;
 use crate::faults::{self, FaultAction, Partition, ScheduledFault, Trigger};
+use crate::heal::Exclusion;
 use crate::report::ProbePoint;
-use crate::rng::{self, Stream};
 use crate::simulation::{Phase, Simulation};
 
 impl Simulation {
     /// Put the run's faults in place: the configured ones and the random
     /// plan drawn from the fault stream, those at a time into the queue,
     /// those at a protocol moment armed as triggers; then the heal at the
-    /// end of the chaos phase.
+    /// end of the chaos phase, with the core the same stream drew first.
     pub(crate) fn schedule_faults(&mut self) {
-        let mut fault_rng = rng::stream(self.config.seed, Stream::Faults);
-        let planned = faults::plan(
-            &mut fault_rng,
-            &self.config.fault_rates,
-            self.cluster.nodes,
-            self.config.chaos_us,
-        );
-        let scheduled: Vec<ScheduledFault> =
-            self.config.faults.iter().cloned().chain(planned).collect();
-        for fault in scheduled {
+        let draws = faults::draw(&self.config);
+        self.heal_core = draws.heal;
+        // An explicit fault carries its index, so that the run can report
+        // the ones that never fired; the random plan's carry none.
+        let explicit = self.config.faults.iter().cloned().enumerate();
+        let scheduled: Vec<(ScheduledFault, Option<usize>)> = explicit
+            .map(|(index, fault)| (fault, Some(index)))
+            .chain(draws.planned.into_iter().map(|fault| (fault, None)))
+            .collect();
+        for (fault, explicit) in scheduled {
             match fault.trigger {
-                Trigger::At { time_us } => self.schedule(time_us, Event::Fault(fault.action)),
-                _ => self.triggers.arm(fault),
+                Trigger::At { time_us } => {
+                    let action = fault.action;
+                    self.schedule(time_us, Event::Fault { action, explicit });
+                }
+                _ => self.triggers.arm(fault, explicit),
             }
         }
         self.schedule(self.config.chaos_us, Event::Heal);
     }
 
     /// A fault falls due. Faults strike only in the chaos phase: one still
-    /// queued when the heal begins does nothing.
-    pub(crate) fn fault(&mut self, action: FaultAction) {
+    /// queued when the heal begins does nothing, and has not fired.
+    pub(crate) fn fault(&mut self, action: FaultAction, explicit: Option<usize>) {
         if self.phase != Phase::Chaos {
             return;
+        }
+        if let Some(index) = explicit {
+            self.faults_fired[index] = true;
         }
         self.digest.fault();
         self.record(None, "fault", || format!("{action:?}"));
@@ -57,7 +70,7 @@ impl Simulation {
                 self.crash(node);
                 if let Some(down_us) = down_us {
                     let incarnation = self.hosts[usize::from(node)].incarnation;
-                    self.schedule(self.now_us + down_us, Event::Restart { node, incarnation });
+                    self.schedule_in(down_us, Event::Restart { node, incarnation });
                 }
             }
             FaultAction::Restart { node } => self.restart(node),
@@ -89,11 +102,17 @@ impl Simulation {
         self.record(Some(id), "crash", String::new);
     }
 
-    /// A restart scheduled by a crash falls due; a later crash made it stale.
+    /// A restart scheduled by a crash falls due; a later crash made it
+    /// stale, and a node the heal keeps out stays as it is.
     pub(crate) fn restart_due(&mut self, id: NodeId, incarnation: u64) {
-        if self.hosts[usize::from(id)].incarnation == incarnation {
+        if self.hosts[usize::from(id)].incarnation == incarnation && !self.kept_out(id) {
             self.restart(id);
         }
+    }
+
+    /// Whether the heal phase keeps node `id` out of the core.
+    fn kept_out(&self, id: NodeId) -> bool {
+        self.phase == Phase::Heal && !self.heal_core.contains(id)
     }
 
     /// Rebuild node `id` from its disk, if it is down.
@@ -125,7 +144,7 @@ impl Simulation {
         self.network.partition(partition);
         if let Some(duration_us) = duration_us {
             let epoch = self.partition_epoch;
-            self.schedule(self.now_us + duration_us, Event::PartitionEnd { epoch });
+            self.schedule_in(duration_us, Event::PartitionEnd { epoch });
         }
     }
 
@@ -153,7 +172,7 @@ impl Simulation {
         host.paused_epoch = Some(self.pause_epoch);
         self.counters.pauses += 1;
         let epoch = self.pause_epoch;
-        self.schedule(self.now_us + duration_us, Event::Resume { node: id, epoch });
+        self.schedule_in(duration_us, Event::Resume { node: id, epoch });
     }
 
     /// Hold `event` back if it needs a paused node; hand it back otherwise.
@@ -173,7 +192,7 @@ impl Simulation {
 
     /// A pause's duration ran out; a crash or the heal made it stale.
     pub(crate) fn resume_due(&mut self, id: NodeId, epoch: u64) {
-        if self.hosts[usize::from(id)].paused_epoch == Some(epoch) {
+        if self.hosts[usize::from(id)].paused_epoch == Some(epoch) && !self.kept_out(id) {
             self.resume(id);
         }
     }
@@ -194,30 +213,74 @@ impl Simulation {
         }
     }
 
-    /// The heal phase: every partition healed, every crashed node restarted,
-    /// every paused node resumed, drops and duplicates off. From now on the
-    /// liveness bound runs.
+    /// The heal phase: every partition healed, drops and duplicates off,
+    /// the core's nodes restarted or resumed, the others kept out as the
+    /// heal core says. From now on the liveness bound runs, over the core.
     pub(crate) fn begin_heal(&mut self) {
         if self.phase == Phase::Heal {
             return;
         }
         self.phase = Phase::Heal;
         self.heal_us = Some(self.now_us);
-        self.liveness.on_heal(self.now_us);
-        self.record(None, "heal-phase", String::new);
+        self.liveness.on_heal(self.now_us, &self.heal_core);
+        self.efficiency.on_heal();
+        let core = self.heal_core.clone();
+        self.record(None, "heal-phase", || core.describe());
         self.triggers.disarm();
         if self.network.partitioned() {
             self.heal_partition();
         }
         self.network.calm();
+        let how = core.how;
         for id in 0..self.cluster.nodes {
-            if !self.hosts[usize::from(id)].is_up() {
-                self.restart(id);
-            } else if self.hosts[usize::from(id)].is_paused() {
-                self.resume(id);
+            let excluded = !core.contains(id);
+            let host = &self.hosts[usize::from(id)];
+            match how {
+                Exclusion::Crashed if excluded => self.crash(id),
+                // Stays paused; `keep_out` makes the pause last.
+                Exclusion::Paused if excluded && host.is_up() && host.is_paused() => {}
+                _ if !host.is_up() => self.restart(id),
+                _ if host.is_paused() => self.resume(id),
+                _ => {}
             }
         }
-        self.workload.patient = true;
+        if !core.is_full() {
+            self.keep_out(how, &core.core, &core.excluded);
+        }
+        self.wake_clients_for_heal();
         self.check_liveness();
+    }
+
+    /// Keep the running nodes outside the core out for good: paused with
+    /// no resume, or behind cut links that no partition's end restores.
+    fn keep_out(&mut self, how: Exclusion, core: &[NodeId], excluded: &[NodeId]) {
+        let partition = match how {
+            Exclusion::Crashed => return,
+            Exclusion::Paused => {
+                for id in excluded {
+                    self.pause_for_good(*id);
+                }
+                return;
+            }
+            Exclusion::Cut => Partition::Split {
+                side: excluded.to_vec(),
+            },
+            Exclusion::CutOneWay => Partition::OneWay {
+                from: core.to_vec(),
+                to: excluded.to_vec(),
+            },
+        };
+        self.record(None, "keep-out", || format!("{partition:?}"));
+        self.partition_epoch += 1;
+        self.network.partition(partition);
+    }
+
+    /// Pause node `id` with no end: a resume already queued is stale.
+    fn pause_for_good(&mut self, id: NodeId) {
+        self.pause_epoch += 1;
+        let host = &mut self.hosts[usize::from(id)];
+        assert!(host.is_up(), "a node kept out paused is running");
+        host.paused_epoch = Some(self.pause_epoch);
+        self.record(Some(id), "keep-out", || "paused for good".into());
     }
 }

@@ -1,15 +1,20 @@
 //! The liveness checker: once the heal phase begins, every operation
-//! completes, and after the last one the replicas converge, each within a
-//! bound.
+//! completes, and after the last one the core's replicas converge, each
+//! within a bound.
 //!
 //! Safety is checked all run long (`check`); liveness can only be asked of a
-//! run once the faults have stopped. From the heal on, this checker keeps
-//! its own record (when the heal began, when the last client finished) and
-//! reads the nodes only to ask whether they converged. It does not schedule
-//! anything itself: it answers with the next moment its bound could expire,
-//! and the driver puts a deadline event in the queue for then.
+//! run once the faults have stopped, and only of the live core the heal
+//! brings back (`heal`): the nodes kept out need not catch up. From the
+//! heal on, this checker keeps its own record (when the heal began, which
+//! core, when the last client finished) and reads the nodes only to ask
+//! whether the core converged. It does not schedule anything itself: it
+//! answers with the next moment its bound could expire, and the driver puts
+//! a deadline event in the queue for then.
+
+use paxos::NodeId;
 
 use crate::check::Place;
+use crate::heal::HealCore;
 use crate::host::Host;
 use crate::report::{Invariant, Violation};
 use crate::workload::Workload;
@@ -20,6 +25,8 @@ pub(crate) struct LivenessChecker {
     bound_us: u64,
     /// When the heal phase began; `None` before.
     heal_us: Option<u64>,
+    /// The core the heal brought back, as reports name it.
+    core: Option<HealCore>,
     /// When the last client finished its operations.
     clients_done_us: Option<u64>,
 }
@@ -40,14 +47,16 @@ impl LivenessChecker {
         LivenessChecker {
             bound_us,
             heal_us: None,
+            core: None,
             clients_done_us: None,
         }
     }
 
-    /// The heal phase began: from now on the bound runs.
-    pub(crate) fn on_heal(&mut self, now_us: u64) {
+    /// The heal phase began with `core`: from now on the bound runs.
+    pub(crate) fn on_heal(&mut self, now_us: u64, core: &HealCore) {
         assert!(self.heal_us.is_none(), "the heal phase begins once");
         self.heal_us = Some(now_us);
+        self.core = Some(core.clone());
     }
 
     /// The last client finished its operations.
@@ -56,10 +65,14 @@ impl LivenessChecker {
     }
 
     /// Every operation completes within the bound of the later of its
-    /// invocation and the heal, and once the clients are done the replicas
-    /// converge within the bound of the later of that and the heal.
+    /// invocation and the heal, and once the clients are done the core's
+    /// replicas converge within the bound of the later of that and the heal.
     pub(crate) fn check(&self, now_us: u64, workload: &Workload, hosts: &[Host]) -> Progress {
-        if workload.done() && converged(hosts) {
+        let core = self
+            .core
+            .as_ref()
+            .expect("the deadline is set when healing");
+        if workload.done() && converged(hosts, &core.core) {
             return Progress::Done;
         }
         let heal_us = self.heal_us.expect("the deadline is set when healing");
@@ -78,7 +91,7 @@ impl LivenessChecker {
             return Progress::Waiting { deadline_us };
         }
         let why = if workload.done() {
-            "the replicas did not converge"
+            "the core's replicas did not converge"
         } else {
             "an operation stayed outstanding"
         };
@@ -118,6 +131,10 @@ impl LivenessChecker {
             .map(|(client, seq, attempt)| format!("client {client} seq {seq} (attempt {attempt})"))
             .collect();
         let heal_us = self.heal_us.unwrap_or(0);
+        let core = self
+            .core
+            .as_ref()
+            .map_or("not drawn yet".into(), HealCore::describe);
         Box::new(Violation {
             invariant: Invariant::Liveness,
             event: place.event,
@@ -126,8 +143,9 @@ impl LivenessChecker {
             key: None,
             node: None,
             message: format!(
-                "{why} for longer than the bound of {}us (the heal phase began at {heal_us}us); \
-                 pending: [{}]; nodes believing they lead or campaign: [{}]; applied: [{}]",
+                "{why} for longer than the bound of {}us (the heal phase began at {heal_us}us \
+                 with {core}); pending: [{}]; nodes believing they lead or campaign: [{}]; \
+                 applied: [{}]",
                 self.bound_us,
                 pending.join(", "),
                 leaders.join(", "),
@@ -138,11 +156,12 @@ impl LivenessChecker {
     }
 }
 
-/// Every node up and running, and every replica has applied the same
-/// prefix with nothing learned beyond it.
-pub(crate) fn converged(hosts: &[Host]) -> bool {
+/// Every node of `core` up and running, and every one of its replicas has
+/// applied the same prefix with nothing learned beyond it.
+pub(crate) fn converged(hosts: &[Host], core: &[NodeId]) -> bool {
     let mut applied = None;
-    for host in hosts {
+    for id in core {
+        let host = &hosts[usize::from(*id)];
         let Some(node) = &host.node else { return false };
         if host.is_paused() {
             return false;
@@ -161,7 +180,8 @@ pub(crate) fn converged(hosts: &[Host]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Pins, SimConfig};
+    use crate::config::SimConfig;
+    use crate::knobs::Pins;
     use crate::workload::ClientEffect;
 
     const BOUND_US: u64 = 1_000;
@@ -179,7 +199,7 @@ mod tests {
     #[test]
     fn an_operation_gets_the_bound_from_the_later_of_its_invocation_and_the_heal() {
         let mut checker = LivenessChecker::new(BOUND_US);
-        checker.on_heal(5_000);
+        checker.on_heal(5_000, &HealCore::full(0));
         let workload = one_outstanding(100);
         let waiting = Progress::Waiting { deadline_us: 6_000 };
         assert_eq!(checker.check(5_000, &workload, &[]), waiting);
@@ -194,7 +214,7 @@ mod tests {
     #[test]
     fn clients_between_operations_are_looked_at_again_a_bound_later() {
         let mut checker = LivenessChecker::new(BOUND_US);
-        checker.on_heal(0);
+        checker.on_heal(0, &HealCore::full(0));
         let config = SimConfig::draw(1, &Pins::default());
         let workload = Workload::new(config.seed, config.workload, config.cluster.nodes);
         assert_eq!(
@@ -206,7 +226,12 @@ mod tests {
     #[test]
     fn the_violation_says_what_was_pending_and_since_when() {
         let mut checker = LivenessChecker::new(BOUND_US);
-        checker.on_heal(50);
+        let core = HealCore {
+            core: vec![0, 2],
+            excluded: vec![1],
+            how: crate::heal::Exclusion::Paused,
+        };
+        checker.on_heal(50, &core);
         let workload = one_outstanding(100);
         let place = Place {
             event: 7,
@@ -217,7 +242,8 @@ mod tests {
         assert_eq!((violation.event, violation.time_us), (7, 1_100));
         assert!(
             violation.message.starts_with(
-                "stuck for longer than the bound of 1000us (the heal phase began at 50us)"
+                "stuck for longer than the bound of 1000us (the heal phase began at 50us \
+                 with core [0, 2]; n1 paused)"
             ),
             "{}",
             violation.message

@@ -1,8 +1,10 @@
 //! The packet network: per-message delay, loss, duplication, and partitions.
 //!
 //! Every message between two different endpoints goes through [`Network::fate`],
-//! which draws from the network stream alone. Reordering is not a separate
-//! fault: it follows from independent delays.
+//! which draws from the network stream alone, and always the same numbers:
+//! whatever the rates and whatever the message's fate, so that changing a
+//! rate (as the shrinker does) never shifts a later message's draws.
+//! Reordering is not a separate fault: it follows from independent delays.
 
 use rand_chacha::ChaCha8Rng;
 
@@ -101,14 +103,66 @@ impl Network {
         }
     }
 
+    /// One delay. Draws whether it takes the long tail, a normal delay and
+    /// a long-tail delay, every time, and keeps one of the two delays.
     fn delay_us(&mut self) -> u64 {
         let config = &self.config;
         let tail = chance(&mut self.rng, config.tail_ppm);
         let normal_us = between(&mut self.rng, config.delay_us_min, config.delay_us_max);
-        if tail {
-            between(&mut self.rng, config.delay_us_max, config.tail_delay_us_max)
-        } else {
-            normal_us
+        let tail_us = between(&mut self.rng, config.delay_us_max, config.tail_us_max());
+        if tail { tail_us } else { normal_us }
+    }
+
+    /// How far the network stream has been read, in 32-bit words.
+    pub fn words_drawn(&self) -> u128 {
+        self.rng.get_word_pos()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{self, Stream};
+
+    fn network(tail_ppm: u32, drop_ppm: u32, duplicate_ppm: u32) -> Network {
+        let config = NetworkConfig {
+            delay_us_min: 100,
+            delay_us_max: 5_000,
+            tail_ppm,
+            tail_delay_us_max: Some(200_000),
+            drop_ppm,
+            duplicate_ppm,
+        };
+        Network::new(config, 3, rng::stream(7, Stream::Network))
+    }
+
+    #[test]
+    fn rates_never_shift_the_draws_of_later_messages() {
+        let mut plain = network(0, 0, 0);
+        let mut rough = network(300_000, 200_000, 250_000);
+        let mut unaffected = 0;
+        for message in 0..2_000u32 {
+            let link = Some(((message % 3) as u8, ((message + 1) % 3) as u8));
+            let (a, b) = (plain.fate(link), rough.fate(link));
+            assert_eq!(
+                plain.words_drawn(),
+                rough.words_drawn(),
+                "message {message}: the streams drifted apart"
+            );
+            let Fate::Deliver { delay_us, .. } = a else {
+                panic!("nothing is dropped at rate 0: {a:?}");
+            };
+            // A message the rough network neither dropped nor sent down
+            // the long tail got the very same delay.
+            if let Fate::Deliver {
+                delay_us: rough_us, ..
+            } = b
+                && rough_us <= 5_000
+            {
+                assert_eq!(rough_us, delay_us, "message {message}");
+                unaffected += 1;
+            }
         }
+        assert!(unaffected > 500, "{unaffected} messages compared");
     }
 }

@@ -17,7 +17,7 @@ use paxos::{DurableWrite, Message, Node, NodeId, Output, Request, Timer};
 
 use crate::event::Event;
 use crate::network::Fate;
-use crate::report::ProbePoint;
+use crate::report::{LimitKind, ProbePoint};
 use crate::rng::between;
 use crate::simulation::Simulation;
 
@@ -133,9 +133,8 @@ impl Simulation {
         } else {
             between(&mut self.node_rng, 0, jitter_us)
         };
-        let at = self.now_us + delay_us + jitter;
-        self.schedule(
-            at,
+        self.schedule_in(
+            delay_us.saturating_add(jitter),
             Event::Timer {
                 node: id,
                 timer,
@@ -144,18 +143,33 @@ impl Simulation {
         );
     }
 
-    /// Show the checker one output before it is carried out, through the
-    /// same function the explorer calls (`SafetyChecker::observe`).
+    /// Show the checkers one output before it is carried out: the safety
+    /// checker through the same function the explorer calls
+    /// (`SafetyChecker::observe`), the efficiency budgets (simulator only)
+    /// each send between nodes before the safety checker counts it, so that
+    /// the acceptance that starts the steady state is not counted in it.
     fn check_output(&mut self, id: NodeId, output: &Output) {
         if !self.options.checkers || self.violation.is_some() {
             return;
         }
         let place = self.place();
+        let budgets = match output {
+            Output::Send { to, message } => self.efficiency.on_send(place, id, *to, message),
+            _ => Ok(()),
+        };
         match self.checker.observe(place, id, output) {
             Ok(chosen) => {
+                if chosen {
+                    self.efficiency.on_chosen(self.now_us);
+                }
                 if chosen && self.heal_progress_pending {
                     self.heal_progress_pending = false;
                     self.probes.hit(ProbePoint::HealThenProgress);
+                }
+                // Safety first: a budget overrun is reported only without
+                // a safety violation at the same send.
+                if let Err(violation) = budgets {
+                    self.violation = Some(violation);
                 }
             }
             Err(violation) => self.violation = Some(violation),
@@ -164,7 +178,13 @@ impl Simulation {
 
     /// Write to node `id`'s disk, after the checkers saw what it learned.
     fn persist(&mut self, id: NodeId, write: DurableWrite) {
-        self.hosts[usize::from(id)].disk.apply(&write);
+        let disk = &mut self.hosts[usize::from(id)].disk;
+        disk.apply(&write);
+        // The core keeps its whole log: past the bound, the run would only
+        // hold more memory; it ends as a limit.
+        if disk.chosen.len() as u64 > self.config.limits.log_slots_max {
+            self.bound_hit = Some(LimitKind::Log);
+        }
     }
 
     /// A node's message: to itself directly, to others over the network.
@@ -205,8 +225,8 @@ impl Simulation {
     /// it in `check_output`).
     fn observe_send(&mut self, from: NodeId, message: &Message) {
         self.hosts[usize::from(from)].note_send(message);
-        for action in self.triggers.on_send(from, message) {
-            self.schedule(self.now_us, Event::Fault(action));
+        for (action, explicit) in self.triggers.on_send(from, message) {
+            self.schedule(self.now_us, Event::Fault { action, explicit });
         }
     }
 }

@@ -32,12 +32,20 @@ pub enum Invariant {
     Linearizability,
     /// After the heal phase began, work did not finish within the bound.
     Liveness,
+    /// Validation admitted quorums that need not intersect, unasked.
+    UnsafeQuorumsAdmitted,
+    /// Too many leader changes in the heal phase's steady state.
+    LeaderChangeBudget,
+    /// Too many messages per chosen command in the heal phase's steady state.
+    MessageBudget,
+    /// Too many retries of one operation in the heal phase.
+    RetryBudget,
     /// A checker added with `Simulation::observe` reported a violation.
     Observer,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 13] = [
+    pub const ALL: [Invariant; 17] = [
         Invariant::SingleChosenValue,
         Invariant::UniqueBallotValue,
         Invariant::LearnerAgreement,
@@ -50,6 +58,10 @@ impl Invariant {
         Invariant::BallotMonotonic,
         Invariant::Linearizability,
         Invariant::Liveness,
+        Invariant::UnsafeQuorumsAdmitted,
+        Invariant::LeaderChangeBudget,
+        Invariant::MessageBudget,
+        Invariant::RetryBudget,
         Invariant::Observer,
     ];
 
@@ -67,6 +79,10 @@ impl Invariant {
             Invariant::BallotMonotonic => "ballot-monotonic",
             Invariant::Linearizability => "linearizability",
             Invariant::Liveness => "liveness",
+            Invariant::UnsafeQuorumsAdmitted => "unsafe-quorums-admitted",
+            Invariant::LeaderChangeBudget => "leader-change-budget",
+            Invariant::MessageBudget => "message-budget",
+            Invariant::RetryBudget => "retry-budget",
             Invariant::Observer => "observer",
         }
     }
@@ -88,12 +104,35 @@ impl Invariant {
             Flaw::BallotReuseAfterRestart => Invariant::BallotMonotonic,
             Flaw::BallotWithoutNodeId => Invariant::UniqueBallotValue,
             Flaw::AcceptBelowPromise => Invariant::AcceptBelowPromise,
-            Flaw::MinorityQuorum => Invariant::SingleChosenValue,
+            // The checker's quorum is the specification's, not the flawed
+            // one, so the first decision by a minority is already one no
+            // quorum accepted.
+            Flaw::MinorityQuorum => Invariant::LearnerAgreement,
             Flaw::DoubleCountVotes => Invariant::LearnerAgreement,
             Flaw::LearnAcrossBallots => Invariant::LearnerAgreement,
             Flaw::StaleLeaderRead => Invariant::Linearizability,
             Flaw::NoClientDedup => Invariant::Linearizability,
             Flaw::SkipGapFill => Invariant::ReplicaOrder,
+            Flaw::DecideWithAll => Invariant::Liveness,
+            Flaw::LearnWithPhase1Quorum => Invariant::LearnerAgreement,
+            Flaw::EvenSizeMajority => Invariant::LearnerAgreement,
+            Flaw::ValidationOffByOne => Invariant::UnsafeQuorumsAdmitted,
+            Flaw::RoundFromPromise => Invariant::BallotMonotonic,
+            Flaw::SameAsAlwaysTrue => Invariant::SingleChosenValue,
+            Flaw::HeartbeatKeepsNoTimer => Invariant::LeaderChangeBudget,
+        }
+    }
+
+    /// The flaws a campaign switches on to show `flaw` caught by
+    /// [`Invariant::catching`]: the flaw itself, and for one that only
+    /// breaks code the checkers might share (`same-as-always-true`), also
+    /// the flaw whose violation it would silence in a checker that shared it.
+    pub fn shown_with(flaw: paxos::Flaw) -> paxos::Flaws {
+        use paxos::{Flaw, Flaws};
+        let flaws = Flaws::NONE.with(flaw);
+        match flaw {
+            Flaw::SameAsAlwaysTrue => flaws.with(Flaw::IgnorePromisedValues),
+            _ => flaws,
         }
     }
 }
@@ -160,11 +199,19 @@ impl std::fmt::Display for Violation {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LimitKind {
+    /// `limits.steps_max` events handled.
     Steps,
+    /// Virtual time past `limits.time_us_max`.
     Time,
+    /// More than `limits.queued_events_max` events waiting at once.
+    Queue,
+    /// More than `limits.log_slots_max` slots in a node's log.
+    Log,
 }
 
-/// How a run ended.
+/// How a run ended. Only [`Verdict::Pass`] is a pass: a run that was fully
+/// checked and found sound. A run that hit a bound, was cut short or ran
+/// without its checkers is never one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Pass,
@@ -176,27 +223,42 @@ pub enum Verdict {
     },
     /// The run hit a bound before it finished: not a pass.
     Limit(LimitKind),
+    /// The run was cut short after event `after_event`
+    /// (`RunOptions::stop_after_event`), so the rest of it and the final
+    /// checks never happened: not a pass.
+    Stopped {
+        after_event: u64,
+    },
+    /// The run went to its end with the checkers off
+    /// (`RunOptions::checkers`): nothing was judged, so not a pass.
+    Unchecked,
 }
 
 impl Verdict {
-    /// `pass`, `violation`, `inconclusive` or `limit`.
+    /// `pass`, `violation`, `inconclusive`, `limit`, `stopped` or `unchecked`.
     pub fn outcome(&self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Violation(_) => "violation",
             Verdict::Inconclusive { .. } => "inconclusive",
             Verdict::Limit(_) => "limit",
+            Verdict::Stopped { .. } => "stopped",
+            Verdict::Unchecked => "unchecked",
         }
     }
 
-    /// The invariant's name, `inconclusive`, or `limit`; `None` for a pass.
-    pub fn invariant_name(&self) -> Option<&'static str> {
+    /// One word for how the run ended: `pass`, the invariant's name for a
+    /// violation, or `inconclusive`, `limit`, `stopped`, `unchecked`.
+    pub fn label(&self) -> &'static str {
         match self {
-            Verdict::Pass => None,
-            Verdict::Violation(violation) => Some(violation.invariant.name()),
-            Verdict::Inconclusive { .. } => Some("inconclusive"),
-            Verdict::Limit(_) => Some("limit"),
+            Verdict::Violation(violation) => violation.invariant.name(),
+            other => other.outcome(),
         }
+    }
+
+    /// [`Verdict::label`] for anything but a pass; `None` for a pass.
+    pub fn invariant_name(&self) -> Option<&'static str> {
+        (!self.is_pass()).then(|| self.label())
     }
 
     pub fn is_pass(&self) -> bool {
@@ -213,10 +275,13 @@ pub enum ProbePoint {
     MessageDropped,
     HealThenProgress,
     PausedNodeResumesWithBacklog,
+    /// A configuration asked for quorums that need not intersect, and
+    /// validation refused it, as it must (`admission`).
+    UnsafeQuorumsRefused,
 }
 
 impl ProbePoint {
-    pub const ALL: [ProbePoint; 10] = [
+    pub const ALL: [ProbePoint; 11] = [
         ProbePoint::Core(paxos::Probe::AdoptedValue),
         ProbePoint::Core(paxos::Probe::RejectedLowerBallot),
         ProbePoint::Core(paxos::Probe::BecameLeader),
@@ -227,6 +292,7 @@ impl ProbePoint {
         ProbePoint::Core(paxos::Probe::DedupHit),
         ProbePoint::Core(paxos::Probe::CasConflict),
         ProbePoint::PausedNodeResumesWithBacklog,
+        ProbePoint::UnsafeQuorumsRefused,
     ];
 
     pub fn name(self) -> &'static str {
@@ -237,6 +303,7 @@ impl ProbePoint {
             ProbePoint::MessageDropped => "message-dropped",
             ProbePoint::HealThenProgress => "partition-heals-then-progress",
             ProbePoint::PausedNodeResumesWithBacklog => "paused-node-resumes-with-backlog",
+            ProbePoint::UnsafeQuorumsRefused => "unsafe-quorums-refused",
         }
     }
 
@@ -292,7 +359,13 @@ pub struct Counters {
     pub pauses: u64,
     pub timers_fired: u64,
     pub client_requests: u64,
+    /// Client operations invoked, completed (answered) and abandoned (the
+    /// client gave up in the chaos phase: their outcome is unknown). Those
+    /// neither completed nor abandoned were still in flight at the end.
+    pub ops_invoked: u64,
     pub ops_completed: u64,
-    pub ops_unknown: u64,
+    pub ops_abandoned: u64,
+    /// The most events that waited in the queue at once.
+    pub events_queued_max: u64,
     pub slots_chosen: u64,
 }

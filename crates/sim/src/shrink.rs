@@ -10,14 +10,17 @@
 //! Then it is *minimized* greedily, for as long as the run still fails with
 //! the same invariant: remove faults (delta-debugging chunks, then one by
 //! one), clients, and operations; lower drop, duplicate and tail rates;
-//! shorten delays, fault durations and the chaos phase; use fewer keys and
-//! fewer nodes; renumber keys and drop operations' hold-back times. Every
+//! shorten delays, fault durations and the chaos phase; use fewer keys,
+//! majority quorums and fewer nodes; heal every node; renumber keys and
+//! drop operations' hold-back times. Every
 //! step is a full run of the candidate; candidates come in a fixed order,
 //! so the same input always gives the same output.
+//!
+//! A caller may abandon a shrink ([`shrink_with`]): the hook it passes is
+//! asked before every run, and once it says so no further run starts.
 
 use crate::config::{ScriptedOp, SimConfig};
-use crate::faults::{self, FaultAction, FaultRates, ScheduledFault, Trigger};
-use crate::rng::{self, Stream};
+use crate::faults::{self, FaultAction, FaultRates, Partition, ScheduledFault, Trigger};
 use crate::simulation::{RunOptions, RunReport, Simulation};
 use crate::workload::scripts_of;
 
@@ -72,6 +75,10 @@ pub enum ShrinkError {
         expected: &'static str,
         actual: Option<&'static str>,
     },
+    /// The caller's hook asked to stop, after `runs` runs.
+    Abandoned {
+        runs: u64,
+    },
 }
 
 impl std::fmt::Display for ShrinkError {
@@ -84,6 +91,9 @@ impl std::fmt::Display for ShrinkError {
                 "the materialized scenario failed with {} instead of {expected}",
                 actual.unwrap_or("nothing (it passed)")
             ),
+            ShrinkError::Abandoned { runs } => {
+                write!(f, "the shrink was abandoned after {runs} runs")
+            }
         }
     }
 }
@@ -94,20 +104,20 @@ fn run(config: &SimConfig) -> Option<RunReport> {
 }
 
 /// Turn `config`'s random faults and drawn operations into an explicit
-/// schedule and scripts. Returns the materialized configuration and the run
-/// it was read from.
+/// schedule and scripts, and its drawn heal core into an explicit one (so
+/// that a candidate on another seed keeps it). Returns the materialized
+/// configuration and the run it was read from.
 pub fn materialize(config: &SimConfig) -> Result<(SimConfig, RunReport), String> {
     let report = Simulation::new(config.clone(), RunOptions::default())?.run();
-    let mut fault_rng = rng::stream(config.seed, Stream::Faults);
-    let planned = faults::plan(
-        &mut fault_rng,
-        &config.fault_rates,
-        config.cluster.nodes,
-        config.chaos_us,
-    );
+    let draws = faults::draw(config);
     let mut materialized = config.clone();
-    materialized.faults.extend(planned);
+    materialized.faults.extend(draws.planned);
     materialized.fault_rates = FaultRates::NONE;
+    if !draws.heal.is_full() {
+        materialized.heal.core_nodes = None;
+        materialized.heal.core = Some(draws.heal.core);
+        materialized.heal.excluded = Some(draws.heal.how);
+    }
     materialized.workload.scripts = scripts_of(
         config.seed,
         &config.workload,
@@ -119,11 +129,29 @@ pub fn materialize(config: &SimConfig) -> Result<(SimConfig, RunReport), String>
 
 /// Materialize `config`, check it fails like the seed, and minimize it.
 pub fn shrink(config: &SimConfig, runs_max: u64) -> Result<Shrunk, ShrinkError> {
+    shrink_with(config, runs_max, &|| false)
+}
+
+/// [`shrink`], abandoned once `cancelled` says so: it is asked before every
+/// run (the seed's, the materialized check, each candidate, the last), so a
+/// shrink stops within one run of being told. A run is bounded by its
+/// `limits.steps_max`.
+pub fn shrink_with(
+    config: &SimConfig,
+    runs_max: u64,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Shrunk, ShrinkError> {
     config.validate().map_err(ShrinkError::Invalid)?;
+    if cancelled() {
+        return Err(ShrinkError::Abandoned { runs: 0 });
+    }
     let (materialized, report) = materialize(config).map_err(ShrinkError::Invalid)?;
     let Some(invariant) = report.verdict.invariant_name() else {
         return Err(ShrinkError::Passes);
     };
+    if cancelled() {
+        return Err(ShrinkError::Abandoned { runs: 1 });
+    }
     let replay = run(&materialized).expect("a materialized configuration stays valid");
     if replay.verdict.invariant_name() != Some(invariant) {
         return Err(ShrinkError::NotReproduced {
@@ -137,15 +165,29 @@ pub fn shrink(config: &SimConfig, runs_max: u64) -> Result<Shrunk, ShrinkError> 
         runs: 0,
         runs_max,
         current: materialized.clone(),
+        cancelled,
+        abandoned: false,
     };
     shrinker.minimize();
-    let shrunk = shrinker.current;
+    if shrinker.abandoned || cancelled() {
+        return Err(ShrinkError::Abandoned {
+            runs: shrinker.runs + 2,
+        });
+    }
+    let mut shrunk = shrinker.current;
     let last = run(&shrunk).expect("the shrunk configuration is valid");
     assert_eq!(
         last.verdict.invariant_name(),
         Some(invariant),
         "shrinking must keep the failure"
     );
+    // A fault left that never fired is one removing it changed the run
+    // (or the budget ran out first): keep it, marked optional, since a
+    // scenario with a required fault that never fires fails `paxsim run`.
+    // The mark changes nothing in the run.
+    for &index in &last.unfired_faults {
+        shrunk.faults[index].optional = true;
+    }
     Ok(Shrunk {
         materialized,
         after: Sizes::of(&shrunk, &last),
@@ -156,17 +198,26 @@ pub fn shrink(config: &SimConfig, runs_max: u64) -> Result<Shrunk, ShrinkError> 
     })
 }
 
-struct Shrinker {
+struct Shrinker<'a> {
     invariant: &'static str,
     runs: u64,
     runs_max: u64,
     current: SimConfig,
+    /// Asked before every candidate run.
+    cancelled: &'a dyn Fn() -> bool,
+    /// `cancelled` said so: no candidate runs any more.
+    abandoned: bool,
 }
 
-impl Shrinker {
-    /// Still fails the same way? Spends one run; false once out of budget.
+impl Shrinker<'_> {
+    /// Still fails the same way? Spends one run; false once out of budget
+    /// or abandoned.
     fn fails(&mut self, candidate: &SimConfig) -> bool {
-        if self.runs >= self.runs_max || candidate.validate().is_err() {
+        if self.abandoned || self.runs >= self.runs_max || candidate.validate().is_err() {
+            return false;
+        }
+        if (self.cancelled)() {
+            self.abandoned = true;
             return false;
         }
         self.runs += 1;
@@ -201,23 +252,32 @@ impl Shrinker {
             let size_before = self.size();
             self.remove_faults();
             self.remove_clients();
+            self.remove_keys();
             self.remove_ops();
+            self.simpler_ops();
             self.simplify_network();
             self.shorten_times();
             self.fewer_keys();
+            self.majority_quorums();
             self.fewer_nodes();
+            self.full_heal();
             self.tidy_scripts();
-            if self.size() >= size_before || self.runs >= self.runs_max {
+            if self.size() >= size_before || self.runs >= self.runs_max || self.abandoned {
                 return;
             }
         }
     }
 
-    /// A measure that every accepted step lowers or keeps.
-    fn size(&self) -> (usize, usize, u64) {
+    /// A measure that every accepted step lowers or keeps: faults, then
+    /// operations, then compare-and-sets among them, then the chaos phase.
+    fn size(&self) -> (usize, usize, usize, u64) {
         let config = &self.current;
-        let ops = config.workload.scripts.iter().map(Vec::len).sum();
-        (config.faults.len(), ops, config.chaos_us)
+        let ops = config.workload.scripts.iter().flatten();
+        let cas = ops
+            .clone()
+            .filter(|op| matches!(op, ScriptedOp::Cas { .. }))
+            .count();
+        (config.faults.len(), ops.count(), cas, config.chaos_us)
     }
 
     /// Delta debugging over a list: remove chunks of halving size.
@@ -285,12 +345,66 @@ impl Shrinker {
         }
     }
 
+    /// Every operation on one key, across clients, at once: the operations
+    /// a failure does not need are often those on other keys, and removing
+    /// them one at a time can shift the timing each removal needs.
+    fn remove_keys(&mut self) {
+        for key in 0..self.current.workload.keys {
+            let mut candidate = self.current.clone();
+            for script in &mut candidate.workload.scripts {
+                script.retain(|op| op.key() != key);
+            }
+            self.try_adopt(candidate);
+        }
+    }
+
+    /// A compare-and-set as a plain put, all at once and then one by one,
+    /// if the failure allows: a put always writes, so the operations left
+    /// depend less on one another and more of them can go.
+    fn simpler_ops(&mut self) {
+        let as_put = |op: &mut ScriptedOp| {
+            if let ScriptedOp::Cas {
+                key,
+                at_us,
+                after_heal,
+                ..
+            } = *op
+            {
+                *op = ScriptedOp::Put {
+                    key,
+                    at_us,
+                    after_heal,
+                };
+            }
+        };
+        let mut candidate = self.current.clone();
+        candidate
+            .workload
+            .scripts
+            .iter_mut()
+            .flatten()
+            .for_each(as_put);
+        self.try_adopt(candidate);
+        for client in 0..self.current.workload.scripts.len() {
+            for index in 0..self.current.workload.scripts[client].len() {
+                if matches!(
+                    self.current.workload.scripts[client][index],
+                    ScriptedOp::Cas { .. }
+                ) {
+                    let mut candidate = self.current.clone();
+                    as_put(&mut candidate.workload.scripts[client][index]);
+                    self.try_adopt(candidate);
+                }
+            }
+        }
+    }
+
     fn simplify_network(&mut self) {
         let edits: [fn(&mut SimConfig); 6] = [
             |c| c.network.drop_ppm = 0,
             |c| c.network.duplicate_ppm = 0,
             |c| c.network.tail_ppm = 0,
-            |c| c.network.tail_delay_us_max = c.network.delay_us_max,
+            |c| c.network.tail_delay_us_max = Some(c.network.delay_us_max),
             |c| {
                 c.network.delay_us_max =
                     c.network.delay_us_min + (c.network.delay_us_max - c.network.delay_us_min) / 2
@@ -388,19 +502,72 @@ impl Shrinker {
         self.try_adopt(candidate);
     }
 
+    /// Majority quorums, if the failure does not need the flexible pair.
+    fn majority_quorums(&mut self) {
+        let mut candidate = self.current.clone();
+        candidate.cluster.quorum_phase1 = None;
+        candidate.cluster.quorum_phase2 = None;
+        self.try_adopt(candidate);
+    }
+
+    /// Heal every node, if the failure does not need some kept out.
+    fn full_heal(&mut self) {
+        let mut candidate = self.current.clone();
+        candidate.heal = crate::heal::HealPlan::default();
+        self.try_adopt(candidate);
+    }
+
     fn fewer_nodes(&mut self) {
-        for nodes in [3u8, 5] {
-            if nodes >= self.current.cluster.nodes {
-                continue;
-            }
+        for nodes in 1..self.current.cluster.nodes {
             let mut candidate = self.current.clone();
             candidate.cluster.nodes = nodes;
+            // A partition keeps its cut among the nodes left; any other
+            // fault on a node that is gone goes with it.
+            for fault in &mut candidate.faults {
+                if let FaultAction::Partition { partition, .. } = &mut fault.action {
+                    restrict(partition, nodes);
+                }
+            }
             candidate
                 .faults
                 .retain(|fault| fault_nodes(fault).iter().all(|node| *node < nodes));
+            if let Some(core) = &mut candidate.heal.core {
+                core.retain(|node| *node < nodes);
+                if core.len() == usize::from(nodes) {
+                    candidate.heal = crate::heal::HealPlan::default();
+                }
+            }
             if self.try_adopt(candidate) {
                 return;
             }
+        }
+    }
+}
+
+/// Drop from a partition every node at or above `nodes`. A bridge whose
+/// bridge node is gone is left as it is, for the caller to drop.
+fn restrict(partition: &mut Partition, nodes: u8) {
+    let keep = |list: &mut Vec<u8>| list.retain(|node| *node < nodes);
+    match partition {
+        Partition::Isolate { .. } => {}
+        Partition::Split { side } => keep(side),
+        Partition::Bridge {
+            bridge,
+            left,
+            right,
+        } => {
+            if *bridge < nodes {
+                keep(left);
+                keep(right);
+            }
+        }
+        Partition::OneWay { from, to } => {
+            keep(from);
+            keep(to);
+        }
+        Partition::Groups { groups } => {
+            groups.iter_mut().for_each(keep);
+            groups.retain(|group| !group.is_empty());
         }
     }
 }

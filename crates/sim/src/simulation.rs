@@ -25,7 +25,9 @@ use paxos::{Node, NodeId, Output};
 use crate::check::{self, HistoryVerdict, Place, SafetyChecker};
 use crate::config::SimConfig;
 use crate::digest::Digest;
+use crate::efficiency::{Efficiency, EfficiencyChecker};
 use crate::event::Event;
+use crate::heal::HealCore;
 use crate::host::Host;
 use crate::liveness::{self, LivenessChecker, Progress};
 use crate::network::{Fate, Network};
@@ -41,9 +43,13 @@ use crate::workload::{History, Workload};
 pub struct RunOptions {
     /// Keep a readable trace in memory.
     pub trace: bool,
-    /// Run the checkers. Off only to measure what they cost.
+    /// Run the checkers. Off only to measure what they cost: the safety
+    /// checks and the final ones (agreement, linearizability) are skipped
+    /// and a run that reaches its end is [`Verdict::Unchecked`], never a
+    /// pass. The liveness bound still ends a run that got stuck.
     pub checkers: bool,
-    /// Stop after this event index (to fetch the trace leading to a violation).
+    /// Stop after this event index (to fetch the trace leading to a
+    /// violation); a run cut short is [`Verdict::Stopped`], never a pass.
     pub stop_after_event: Option<u64>,
 }
 
@@ -73,8 +79,17 @@ pub struct RunReport {
     pub trace: Vec<TraceEvent>,
     /// When the heal phase began, if it did.
     pub heal_us: Option<u64>,
+    /// The live core the heal phase brought back, and how the others were
+    /// kept out, if the heal phase began.
+    pub heal_core: Option<HealCore>,
+    /// What the heal phase cost, as the efficiency budgets count it.
+    pub efficiency: Efficiency,
     /// Per node at the end: the next slot it would apply, or `None` if down.
     pub applied_upto: Vec<Option<paxos::Slot>>,
+    /// The indices in `config.faults` of the explicit faults that never
+    /// fired: their time came after the heal began or after the run
+    /// ended, or their trigger never matched before the heal.
+    pub unfired_faults: Vec<usize>,
 }
 
 /// A run has two phases: chaos, when faults strike, then heal, when they
@@ -138,7 +153,13 @@ pub struct Simulation {
     pub(crate) phase: Phase,
     /// When the heal phase began, if it did.
     pub(crate) heal_us: Option<u64>,
+    /// The core the heal phase brings back, drawn at boot.
+    pub(crate) heal_core: HealCore,
     pub(crate) finished: bool,
+    /// A bound on what the run holds was hit (`limits.queued_events_max`
+    /// events waiting, `limits.log_slots_max` slots in a node's log): the
+    /// run ends as that limit after the event being handled.
+    pub(crate) bound_hit: Option<LimitKind>,
 
     // The parts.
     /// One per node, indexed by `NodeId`.
@@ -146,6 +167,8 @@ pub struct Simulation {
     pub(crate) network: Network,
     pub(crate) workload: Workload,
     pub(crate) triggers: Triggers,
+    /// Per explicit fault (`config.faults`), whether it has fired.
+    pub(crate) faults_fired: Vec<bool>,
     /// Timer jitter, the only randomness the nodes see.
     pub(crate) node_rng: ChaCha8Rng,
     /// The generation the next timer set gets; one counter for all nodes.
@@ -160,6 +183,7 @@ pub struct Simulation {
     // The checkers and what they found.
     pub(crate) checker: SafetyChecker,
     pub(crate) liveness: LivenessChecker,
+    pub(crate) efficiency: EfficiencyChecker,
     pub(crate) violation: Option<Box<Violation>>,
     /// A partition healed and no new value was chosen since: the next one
     /// hits the `HealThenProgress` probe.
@@ -188,8 +212,13 @@ impl Simulation {
             rng::stream(seed, Stream::Network),
         );
         let workload = Workload::new(seed, config.workload.clone(), nodes_count);
-        let checker = SafetyChecker::new(nodes_count, cluster.quorum_phase2());
+        let (_, quorum_phase2) = check::quorum_sizes(&cluster);
+        let checker = SafetyChecker::new(nodes_count, quorum_phase2);
         let liveness = LivenessChecker::new(config.limits.liveness_us);
+        let judged = crate::efficiency::timing_holds(&config);
+        let efficiency = EfficiencyChecker::new(&config.limits, config.workload.clients, judged);
+        // Validation admitted it; the specification may still say it must not have.
+        let violation = crate::admission::admitted_unsafe(&config.cluster);
         let mut simulation = Simulation {
             cluster: cluster.clone(),
             options,
@@ -202,10 +231,13 @@ impl Simulation {
             workload,
             checker,
             liveness,
-            violation: None,
+            efficiency,
+            violation,
             triggers: Triggers::new(nodes_count),
+            faults_fired: vec![false; config.faults.len()],
             phase: Phase::Chaos,
             heal_us: None,
+            heal_core: HealCore::full(nodes_count),
             partition_epoch: 0,
             pause_epoch: 0,
             timer_generation_next: 1,
@@ -216,6 +248,7 @@ impl Simulation {
             trace: Vec::new(),
             outputs: Vec::new(),
             finished: false,
+            bound_hit: None,
             observers: Vec::new(),
             trace_sink: None,
             config,
@@ -255,7 +288,14 @@ impl Simulation {
 
     /// Run to the end and report.
     pub fn run(mut self) -> RunReport {
+        if let Some(violation) = self.violation.take() {
+            // Found before the first event (an unsafe configuration admitted).
+            return self.report(Verdict::Violation(violation));
+        }
         while !self.finished {
+            if let Some(kind) = self.bound_hit {
+                return self.report(Verdict::Limit(kind));
+            }
             let Some((time_us, event)) = self.queue.pop() else {
                 // Nothing left to happen at all: judge the end state now.
                 self.finish();
@@ -278,14 +318,20 @@ impl Simulation {
             if let Some(violation) = self.violation.take() {
                 return self.report(Verdict::Violation(violation));
             }
+            if let Some(kind) = self.bound_hit {
+                return self.report(Verdict::Limit(kind));
+            }
             if self
                 .options
                 .stop_after_event
                 .is_some_and(|stop| self.events > stop)
             {
-                return self.report(Verdict::Pass);
+                let after_event = self.events - 1;
+                return self.report(Verdict::Stopped { after_event });
             }
-            if self.phase == Phase::Heal && self.workload.done() && liveness::converged(&self.hosts)
+            if self.phase == Phase::Heal
+                && self.workload.done()
+                && liveness::converged(&self.hosts, &self.heal_core.core)
             {
                 self.finish();
             }
@@ -334,7 +380,7 @@ impl Simulation {
                 seq,
                 attempt,
             } => self.client_timeout(client, seq, attempt),
-            Event::Fault(action) => self.fault(action),
+            Event::Fault { action, explicit } => self.fault(action, explicit),
             Event::Restart { node, incarnation } => self.restart_due(node, incarnation),
             Event::PartitionEnd { epoch } => self.partition_end_due(epoch),
             Event::Resume { node, epoch } => self.resume_due(node, epoch),
@@ -353,7 +399,8 @@ impl Simulation {
             .iter()
             .filter(|op| op.complete.is_some())
             .count() as u64;
-        counters.ops_unknown = self.workload.history.ops.len() as u64 - counters.ops_completed;
+        counters.ops_invoked = self.workload.history.ops.len() as u64;
+        counters.ops_abandoned = self.workload.abandoned;
         RunReport {
             config: self.config.clone(),
             verdict,
@@ -365,10 +412,16 @@ impl Simulation {
             history: std::mem::take(&mut self.workload.history),
             trace: std::mem::take(&mut self.trace),
             heal_us: self.heal_us,
+            heal_core: self.heal_us.map(|_| self.heal_core.clone()),
+            efficiency: self.efficiency.figures(),
             applied_upto: self
                 .hosts
                 .iter()
                 .map(|host| host.node.as_ref().map(Node::applied_upto))
+                .collect(),
+            unfired_faults: (self.faults_fired.iter().enumerate())
+                .filter(|(_, fired)| !**fired)
+                .map(|(index, _)| index)
                 .collect(),
         }
     }
@@ -385,24 +438,26 @@ impl Simulation {
     }
 
     /// The checks on a run that ended without a violation: liveness (the
-    /// run must not have gone quiet unconverged), agreement of the
-    /// replicas, then linearizability of the clients' history.
+    /// run must not have gone quiet with its core unconverged), agreement
+    /// of the core's replicas, linearizability of the clients' history,
+    /// then the steady state's messages per command.
     fn final_verdict(&mut self) -> Verdict {
         if !self.options.checkers {
-            return Verdict::Pass;
+            // Nothing was judged, so nothing passed.
+            return Verdict::Unchecked;
         }
         let place = self.place();
-        if !(self.workload.done() && liveness::converged(&self.hosts)) {
+        let core = &self.heal_core.core;
+        if !(self.workload.done() && liveness::converged(&self.hosts, core)) {
             let why = "the run went quiet";
             let violation = self
                 .liveness
                 .violation(why, place, &self.workload, &self.hosts);
             return Verdict::Violation(violation);
         }
-        let nodes: Vec<&Node> = self
-            .hosts
+        let nodes: Vec<&Node> = core
             .iter()
-            .filter_map(|host| host.node.as_ref())
+            .filter_map(|id| self.hosts[usize::from(*id)].node.as_ref())
             .collect();
         if let Err(violation) = self.checker.final_agreement(place, &nodes) {
             return Verdict::Violation(violation);
@@ -412,9 +467,15 @@ impl Simulation {
             place,
             self.config.limits.linearizability_steps_max,
         ) {
-            HistoryVerdict::Linearizable => Verdict::Pass,
-            HistoryVerdict::Violation(violation) => Verdict::Violation(violation),
-            HistoryVerdict::Inconclusive { key, steps } => Verdict::Inconclusive { key, steps },
+            HistoryVerdict::Linearizable => {}
+            HistoryVerdict::Violation(violation) => return Verdict::Violation(violation),
+            HistoryVerdict::Inconclusive { key, steps } => {
+                return Verdict::Inconclusive { key, steps };
+            }
+        }
+        match self.efficiency.check_at_end(place) {
+            Ok(()) => Verdict::Pass,
+            Err(violation) => Verdict::Violation(violation),
         }
     }
 
@@ -439,8 +500,24 @@ impl Simulation {
 
     // ------------------------------------------------------------ the queue
 
+    /// Queue `event` at `time_us`, unless `limits.queued_events_max` wait
+    /// already: then the run ends, as a limit, after the current event.
     pub(crate) fn schedule(&mut self, time_us: u64, event: Event) {
+        if self.queue.len() as u64 >= self.config.limits.queued_events_max {
+            self.bound_hit = Some(LimitKind::Queue);
+            return;
+        }
         self.queue.push(time_us, event);
+        let queued = self.queue.len() as u64;
+        if queued > self.counters.events_queued_max {
+            self.counters.events_queued_max = queued;
+        }
+    }
+
+    /// Queue `event` `delay_us` from now. Validation bounds every delay,
+    /// so the sum cannot overflow; it saturates all the same.
+    pub(crate) fn schedule_in(&mut self, delay_us: u64, event: Event) {
+        self.schedule(self.now_us.saturating_add(delay_us), event);
     }
 
     /// Put one message on the network: schedule its delivery, and a
@@ -460,9 +537,9 @@ impl Simulation {
             } => {
                 if let Some(duplicate_us) = duplicate_delay_us {
                     self.counters.messages_duplicated += 1;
-                    self.schedule(self.now_us + duplicate_us, event.duplicated());
+                    self.schedule_in(duplicate_us, event.duplicated());
                 }
-                self.schedule(self.now_us + delay_us, event);
+                self.schedule_in(delay_us, event);
                 return None;
             }
             Fate::Dropped => {

@@ -58,7 +58,7 @@ pub fn network() -> impl Strategy<Value = NetworkConfig> {
                     delay_us_min,
                     delay_us_max,
                     tail_ppm,
-                    tail_delay_us_max: delay_us_max + 50_000,
+                    tail_delay_us_max: Some(delay_us_max + 50_000),
                     drop_ppm,
                     duplicate_ppm,
                 }
@@ -118,6 +118,7 @@ pub fn fault_schedule(nodes: u8, faults_max: usize) -> impl Strategy<Value = Vec
         (0..CHAOS_US_MAX, fault_action(nodes)).prop_map(|(time_us, action)| ScheduledFault {
             trigger: Trigger::At { time_us },
             action,
+            optional: false,
         }),
         0..=faults_max,
     )
@@ -126,12 +127,21 @@ pub fn fault_schedule(nodes: u8, faults_max: usize) -> impl Strategy<Value = Vec
 /// One scripted operation on `keys` keys.
 pub fn scripted_op(keys: u32) -> impl Strategy<Value = ScriptedOp> {
     prop_oneof![
-        (0..keys).prop_map(|key| ScriptedOp::Put { key, at_us: None }),
-        (0..keys).prop_map(|key| ScriptedOp::Get { key, at_us: None }),
+        (0..keys).prop_map(|key| ScriptedOp::Put {
+            key,
+            at_us: None,
+            after_heal: false,
+        }),
+        (0..keys).prop_map(|key| ScriptedOp::Get {
+            key,
+            at_us: None,
+            after_heal: false,
+        }),
         (0..keys).prop_map(|key| ScriptedOp::Cas {
             key,
             expected_version: None,
             at_us: None,
+            after_heal: false,
         }),
     ]
 }
@@ -150,8 +160,8 @@ pub fn workload(ops_max: usize) -> impl Strategy<Value = WorkloadConfig> {
             clients: scripts.len() as u32,
             keys,
             ops_per_client: 0,
-            put_ppm: 400_000,
-            get_ppm: 300_000,
+            heal_ops_per_client: 0,
+            mix: crate::Mix::put_get(400_000, 300_000),
             think_us_max,
             request_timeout_us: 200_000,
             attempts_max: 4,
@@ -185,6 +195,7 @@ pub fn scenario(flaws: Flaws) -> impl Strategy<Value = SimConfig> {
                 fault_rates: FaultRates::NONE,
                 faults,
                 workload,
+                heal: crate::heal::HealPlan::default(),
                 limits: Limits::default(),
             },
         )

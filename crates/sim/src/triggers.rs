@@ -11,8 +11,9 @@ use paxos::{Message, NodeId};
 use crate::faults::{self, FaultAction, ScheduledFault, Trigger};
 
 pub(crate) struct Triggers {
-    /// Each trigger and whether it has fired (it stays in the list).
-    armed: Vec<(ScheduledFault, bool)>,
+    /// Each trigger, its index among the explicit faults (`None`: the
+    /// random plan's), and whether it has fired (it stays in the list).
+    armed: Vec<(ScheduledFault, Option<usize>, bool)>,
     /// Per node, sends per message kind (indexed as `MESSAGE_KINDS`).
     sent_by_kind: Vec<[u32; faults::MESSAGE_KINDS.len()]>,
 }
@@ -26,12 +27,12 @@ impl Triggers {
     }
 
     /// Arm one more trigger. Faults at a time go to the queue instead.
-    pub(crate) fn arm(&mut self, fault: ScheduledFault) {
+    pub(crate) fn arm(&mut self, fault: ScheduledFault, explicit: Option<usize>) {
         assert!(
             !matches!(fault.trigger, Trigger::At { .. }),
             "a fault at a time is scheduled, not armed"
         );
-        self.armed.push((fault, false));
+        self.armed.push((fault, explicit, false));
     }
 
     /// Disarm every trigger: no fault strikes in the heal phase.
@@ -40,13 +41,18 @@ impl Triggers {
     }
 
     /// Count `from`'s send of `message`, and return the actions of the
-    /// triggers it fires, in the order they were armed.
+    /// triggers it fires (with their explicit index), in the order they
+    /// were armed.
     ///
     /// Sends are counted only while the list is not empty, fired triggers
     /// included: from the end of the boot, when the triggers are armed,
     /// until the heal. A node's boot outputs do not count towards the `nth`
     /// of an `OnSend` trigger.
-    pub(crate) fn on_send(&mut self, from: NodeId, message: &Message) -> Vec<FaultAction> {
+    pub(crate) fn on_send(
+        &mut self,
+        from: NodeId,
+        message: &Message,
+    ) -> Vec<(FaultAction, Option<usize>)> {
         if self.armed.is_empty() {
             return Vec::new();
         }
@@ -65,7 +71,7 @@ impl Triggers {
             _ => None,
         };
         let mut fire = Vec::new();
-        for (fault, fired) in &mut self.armed {
+        for (fault, explicit, fired) in &mut self.armed {
             if *fired {
                 continue;
             }
@@ -78,7 +84,7 @@ impl Triggers {
             };
             if hit {
                 *fired = true;
-                fire.push(fault.action.clone());
+                fire.push((fault.action.clone(), *explicit));
             }
         }
         fire
@@ -116,37 +122,49 @@ mod tests {
     #[test]
     fn on_send_fires_once_at_the_nth_send_of_that_kind_by_that_node() {
         let mut triggers = Triggers::new(3);
-        triggers.arm(ScheduledFault {
-            trigger: Trigger::OnSend {
-                node: 1,
-                message: "Prepare".into(),
-                nth: 2,
+        triggers.arm(
+            ScheduledFault {
+                trigger: Trigger::OnSend {
+                    node: 1,
+                    message: "Prepare".into(),
+                    nth: 2,
+                },
+                action: crash(1),
+                optional: false,
             },
-            action: crash(1),
-        });
+            None,
+        );
         assert!(triggers.on_send(0, &prepare(1)).is_empty(), "another node");
         assert!(triggers.on_send(1, &accepted(0)).is_empty(), "another kind");
         assert!(triggers.on_send(1, &prepare(1)).is_empty(), "the first");
-        assert_eq!(triggers.on_send(1, &prepare(2)), vec![crash(1)]);
+        assert_eq!(triggers.on_send(1, &prepare(2)), vec![(crash(1), None)]);
         assert!(triggers.on_send(1, &prepare(3)).is_empty(), "fired once");
     }
 
     #[test]
     fn on_accept_fires_for_its_slot_only() {
         let mut triggers = Triggers::new(3);
-        triggers.arm(ScheduledFault {
-            trigger: Trigger::OnAccept { node: 2, slot: 5 },
-            action: crash(0),
-        });
-        triggers.arm(ScheduledFault {
-            trigger: Trigger::OnAccept { node: 2, slot: 5 },
-            action: crash(1),
-        });
+        triggers.arm(
+            ScheduledFault {
+                trigger: Trigger::OnAccept { node: 2, slot: 5 },
+                action: crash(0),
+                optional: false,
+            },
+            None,
+        );
+        triggers.arm(
+            ScheduledFault {
+                trigger: Trigger::OnAccept { node: 2, slot: 5 },
+                action: crash(1),
+                optional: false,
+            },
+            None,
+        );
         assert!(triggers.on_send(2, &accepted(4)).is_empty());
         assert!(triggers.on_send(1, &accepted(5)).is_empty());
         assert_eq!(
             triggers.on_send(2, &accepted(5)),
-            vec![crash(0), crash(1)],
+            vec![(crash(0), None), (crash(1), None)],
             "both, in the order armed"
         );
     }
@@ -155,17 +173,21 @@ mod tests {
     fn sends_count_only_while_armed() {
         let mut triggers = Triggers::new(2);
         assert!(triggers.on_send(0, &prepare(1)).is_empty());
-        triggers.arm(ScheduledFault {
-            trigger: Trigger::OnSend {
-                node: 0,
-                message: "Prepare".into(),
-                nth: 1,
+        triggers.arm(
+            ScheduledFault {
+                trigger: Trigger::OnSend {
+                    node: 0,
+                    message: "Prepare".into(),
+                    nth: 1,
+                },
+                action: crash(0),
+                optional: false,
             },
-            action: crash(0),
-        });
+            None,
+        );
         assert_eq!(
             triggers.on_send(0, &prepare(2)),
-            vec![crash(0)],
+            vec![(crash(0), None)],
             "the send before arming did not count"
         );
         triggers.disarm();

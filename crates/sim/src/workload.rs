@@ -5,8 +5,12 @@
 //! A request that goes unanswered for `request_timeout_us` is retried on
 //! another node with the same sequence number; a redirect is followed at
 //! once. During the chaos phase a client gives up after `attempts_max`
-//! attempts and records the outcome as unknown; in the heal phase it keeps
-//! trying, and the liveness checker holds it to a bound.
+//! attempts and records the outcome as unknown (the operation is
+//! *abandoned*); in the heal phase it keeps trying, and the liveness
+//! checker holds it to a bound. After its first `ops_per_client`
+//! operations a client waits for the heal phase and issues
+//! `heal_ops_per_client` more, so that liveness is asked of every client
+//! whatever the chaos phase did to its first ones.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -60,6 +64,9 @@ pub enum ClientEffect {
     },
     /// Wake the client again after `delay_us` to issue its next operation.
     Think { delay_us: u64 },
+    /// The client's next operation waits for the heal phase; it is woken
+    /// when the heal begins ([`Workload::on_heal`]).
+    AwaitHeal,
     /// The client has issued and settled all its operations.
     Done,
 }
@@ -75,6 +82,8 @@ enum State {
         /// The think time after this operation settles, drawn with it.
         think_after_us: u64,
     },
+    /// Its chaos-phase operations are done; the next waits for the heal.
+    AwaitingHeal,
     Done,
 }
 
@@ -84,7 +93,14 @@ pub struct Client {
     /// The think time before the first operation, drawn when the stream opens.
     first_think_us: Option<u64>,
     ops_issued: u32,
+    /// Where the next request goes: the last node that answered, or the
+    /// leader a redirect named.
     target: NodeId,
+    /// Where a timeout sends the request next: one step on round the
+    /// cluster per timeout, whatever redirects did meanwhile, so that two
+    /// nodes cut off together (one redirecting to the other) cannot hold a
+    /// client forever.
+    rotation: NodeId,
     state: State,
     /// The last version this client saw per key; Cas expects it.
     versions_seen: BTreeMap<u32, u64>,
@@ -97,8 +113,11 @@ pub struct Workload {
     keys: Vec<Key>,
     pub clients: Vec<Client>,
     pub history: History,
-    /// Whether clients may give up (chaos phase) or must persist (heal phase).
-    pub patient: bool,
+    /// The heal phase has begun: clients no longer give up, and their
+    /// heal-phase operations may start.
+    healing: bool,
+    /// Operations given up on (their outcome unknown).
+    pub abandoned: u64,
 }
 
 impl Workload {
@@ -115,6 +134,7 @@ impl Workload {
                     first_think_us: Some(opening.think_us),
                     ops_issued: 0,
                     target: opening.target,
+                    rotation: opening.target,
                     state: State::Idle,
                     versions_seen: BTreeMap::new(),
                 }
@@ -126,7 +146,8 @@ impl Workload {
             keys,
             clients,
             history: History::default(),
-            patient: false,
+            healing: false,
+            abandoned: 0,
         }
     }
 
@@ -137,6 +158,45 @@ impl Workload {
             .all(|client| matches!(client.state, State::Done))
     }
 
+    /// Every client finished its chaos-phase operations: each is done or
+    /// waits for the heal phase.
+    pub fn chaos_done(&self) -> bool {
+        self.clients
+            .iter()
+            .all(|client| matches!(client.state, State::Done | State::AwaitingHeal))
+    }
+
+    /// The heal phase begins: from now on clients persist, and those that
+    /// wait for it are returned, in id order, to be woken now.
+    pub fn on_heal(&mut self) -> Vec<ClientId> {
+        assert!(!self.healing, "the heal phase begins once");
+        self.healing = true;
+        let mut waiting = Vec::new();
+        for client in &mut self.clients {
+            if matches!(client.state, State::AwaitingHeal) {
+                client.state = State::Idle;
+                waiting.push(client.id);
+            }
+        }
+        waiting
+    }
+
+    /// How many operations client `client` runs in all, and whether its
+    /// `index`th (from 0) waits for the heal phase.
+    fn plan_of(&self, client: ClientId, index: usize) -> (usize, bool) {
+        match self.config.scripts.get(client as usize) {
+            Some(script) => (
+                script.len(),
+                script.get(index).is_some_and(ScriptedOp::after_heal),
+            ),
+            None => {
+                let chaos = self.config.ops_per_client as usize;
+                let total = chaos + self.config.heal_ops_per_client as usize;
+                (total, index >= chaos)
+            }
+        }
+    }
+
     /// The client's first think time. Called once per client.
     pub fn start(&mut self, client: ClientId) -> ClientEffect {
         let c = &mut self.clients[client as usize];
@@ -145,20 +205,29 @@ impl Workload {
         }
     }
 
-    /// The client wakes: issue the next operation, or finish.
+    /// The client wakes: issue the next operation, wait for the heal
+    /// phase, or finish.
     pub fn issue(&mut self, client: ClientId, now_us: u64) -> ClientEffect {
+        let issued = self.clients[client as usize].ops_issued as usize;
+        let (ops_total, after_heal) = self.plan_of(client, issued);
+        let healing = self.healing;
         let c = &mut self.clients[client as usize];
         assert!(
             matches!(c.state, State::Idle),
             "client {client} issued while busy"
         );
-        let script = self.config.scripts.get(client as usize);
-        let ops_total = script.map_or(self.config.ops_per_client as usize, Vec::len);
-        if c.ops_issued as usize == ops_total {
+        if issued == ops_total {
             c.state = State::Done;
             return ClientEffect::Done;
         }
-        let at_us = script.and_then(|script| script[c.ops_issued as usize].at_us());
+        // The heal first: a held-back time is checked once it has begun,
+        // so a materialized heal-phase operation wakes when a drawn one does.
+        if after_heal && !healing {
+            c.state = State::AwaitingHeal;
+            return ClientEffect::AwaitHeal;
+        }
+        let script = self.config.scripts.get(client as usize);
+        let at_us = script.and_then(|script| script[issued].at_us());
         if let Some(at_us) = at_us
             && at_us > now_us
         {
@@ -274,7 +343,7 @@ impl Workload {
         attempt_fired: u32,
     ) -> Option<ClientEffect> {
         let attempts_max = self.config.attempts_max;
-        let patient = self.patient;
+        let patient = self.healing;
         let nodes = self.nodes;
         let c = &mut self.clients[client as usize];
         let State::Waiting {
@@ -294,12 +363,14 @@ impl Workload {
             // Give up: the outcome stays unknown in the history.
             let delay_us = *think_after_us;
             c.state = State::Idle;
+            self.abandoned += 1;
             return Some(ClientEffect::Think { delay_us });
         }
         *attempt += 1;
         *redirects = 0;
         self.history.ops[*history_index].attempts = *attempt;
-        c.target = (c.target + 1) % nodes;
+        c.rotation = (c.rotation + 1) % nodes;
+        c.target = c.rotation;
         Some(ClientEffect::Send {
             node: c.target,
             request: request.clone(),
@@ -372,32 +443,48 @@ fn document(name: &str, client: ClientId, seq: u64) -> Value {
 
 /// Every client's whole script: the operations `history` shows it issued
 /// (at the time it issued them, a Cas with the version it really expected),
-/// then the ones it would
-/// have issued had the run gone on, drawn from the client's stream exactly
-/// as a drawing client draws them (a Cas then expects the last version the
-/// client saw, as a drawing client's does).
+/// then the ones it would have issued had the run gone on, drawn from the
+/// client's stream exactly as a drawing client draws them (a Cas then
+/// expects the last version the client saw, as a drawing client's does).
+/// A drawing client's heal-phase operations are marked `after_heal`, as a
+/// given script's keep their marks.
 pub fn scripts_of(
     seed: u64,
     config: &WorkloadConfig,
     nodes: u8,
     history: &History,
 ) -> Vec<Vec<ScriptedOp>> {
-    let mut scripts = vec![Vec::new(); config.clients as usize];
+    let mut scripts: Vec<Vec<ScriptedOp>> = vec![Vec::new(); config.clients as usize];
+    let after_heal = |client: usize, index: usize| match config.scripts.get(client) {
+        Some(given) => given[index].after_heal(),
+        None => index >= config.ops_per_client as usize,
+    };
     for record in &history.ops {
         let key = key_index(record.op.key());
         let at_us = Some(record.invoke_us);
+        let client = record.client as usize;
+        let after_heal = after_heal(client, scripts[client].len());
         let op = match &record.op {
-            Op::Put { .. } => ScriptedOp::Put { key, at_us },
-            Op::Get { .. } => ScriptedOp::Get { key, at_us },
+            Op::Put { .. } => ScriptedOp::Put {
+                key,
+                at_us,
+                after_heal,
+            },
+            Op::Get { .. } => ScriptedOp::Get {
+                key,
+                at_us,
+                after_heal,
+            },
             Op::Cas {
                 expected_version, ..
             } => ScriptedOp::Cas {
                 key,
                 expected_version: Some(*expected_version),
                 at_us,
+                after_heal,
             },
         };
-        scripts[record.client as usize].push(op);
+        scripts[client].push(op);
     }
     for (client, script) in scripts.iter_mut().enumerate() {
         let issued = script.len();
@@ -408,10 +495,11 @@ pub fn scripts_of(
         // Replay the client's stream through the same draws a live client makes.
         let (mut stream, _) =
             ClientStream::open(seed, client as ClientId, nodes, config.think_us_max);
-        for index in 0..config.ops_per_client as usize {
+        let chaos = config.ops_per_client as usize;
+        for index in 0..chaos + config.heal_ops_per_client as usize {
             let drawn = stream.operation(config.keys as usize, config.think_us_max);
             if index >= issued {
-                script.push(drawn.scripted(config));
+                script.push(drawn.scripted(config, index >= chaos));
             }
         }
     }
@@ -470,18 +558,27 @@ struct Drawn {
 }
 
 impl Drawn {
-    fn scripted(&self, config: &WorkloadConfig) -> ScriptedOp {
+    fn scripted(&self, config: &WorkloadConfig, after_heal: bool) -> ScriptedOp {
         let key = self.key;
         let at_us = None;
-        if self.roll < config.put_ppm {
-            ScriptedOp::Put { key, at_us }
-        } else if self.roll < config.put_ppm + config.get_ppm {
-            ScriptedOp::Get { key, at_us }
+        if self.roll < config.mix.put_ppm {
+            ScriptedOp::Put {
+                key,
+                at_us,
+                after_heal,
+            }
+        } else if self.roll < config.mix.put_ppm + config.mix.get_ppm {
+            ScriptedOp::Get {
+                key,
+                at_us,
+                after_heal,
+            }
         } else {
             ScriptedOp::Cas {
                 key,
                 expected_version: None,
                 at_us,
+                after_heal,
             }
         }
     }
@@ -496,12 +593,12 @@ impl Drawn {
     ) -> Op {
         let key = keys[self.key as usize].clone();
         let value = || document(self.name, client, seq);
-        if self.roll < config.put_ppm {
+        if self.roll < config.mix.put_ppm {
             Op::Put {
                 key,
                 value: value(),
             }
-        } else if self.roll < config.put_ppm + config.get_ppm {
+        } else if self.roll < config.mix.put_ppm + config.mix.get_ppm {
             Op::Get { key }
         } else {
             let expected_version = versions_seen.get(&self.key).copied().unwrap_or(0);

@@ -4,13 +4,17 @@
 use std::sync::Arc;
 
 use paxos::{Ballot, Command, Flaw, Flaws, Mode, Op, OpResult, Request};
-use sim::check::{Place, SafetyChecker};
-use sim::{Invariant, Pins, ProbePoint, Probes, RunOptions, SimConfig, Simulation, Verdict};
+use sim::check::{Place, SafetyChecker, ValueId};
+use sim::{
+    Admission, Invariant, Pins, ProbePoint, Probes, RunOptions, SimConfig, Simulation, Verdict,
+};
 
 /// The bound the issue sets: every flaw is caught within this many seeds.
 const FLAW_SEEDS_MAX: u64 = 1_000;
 
-fn run_seed(seed: u64, flaws: Flaws, checkers: bool) -> sim::RunReport {
+/// One default seed's run; `None` when validation refused its quorums, as
+/// the specification says it must (a share of the swarm asks for that).
+fn run_seed(seed: u64, flaws: Flaws, checkers: bool) -> Option<sim::RunReport> {
     let pins = Pins {
         flaws,
         ..Pins::default()
@@ -19,25 +23,32 @@ fn run_seed(seed: u64, flaws: Flaws, checkers: bool) -> sim::RunReport {
         checkers,
         ..RunOptions::default()
     };
-    Simulation::new(SimConfig::draw(seed, &pins), options)
-        .unwrap()
-        .run()
+    match sim::admit(SimConfig::draw(seed, &pins), options).unwrap() {
+        Admission::Run(simulation) => Some(simulation.run()),
+        Admission::Refused { .. } => None,
+    }
 }
 
 /// The first seed from 0 whose run fails, and how.
 fn first_failure(flaws: Flaws, checkers: bool, seeds: u64) -> Option<(u64, Verdict)> {
     (0..seeds).find_map(|seed| {
-        let report = run_seed(seed, flaws, checkers);
+        let report = run_seed(seed, flaws, checkers)?;
         (!report.verdict.is_pass()).then_some((seed, report.verdict))
+    })
+}
+
+/// The first seed from 0 whose run `invariant` catches.
+fn first_caught(flaws: Flaws, invariant: Invariant, seeds: u64) -> Option<u64> {
+    (0..seeds).find(|seed| {
+        run_seed(*seed, flaws, true).is_some_and(|report| {
+            matches!(report.verdict, Verdict::Violation(violation) if violation.invariant == invariant)
+        })
     })
 }
 
 fn assert_caught(flaw: Flaw) {
     let expected = Invariant::catching(flaw);
-    let found = (0..FLAW_SEEDS_MAX).find(|seed| {
-        let report = run_seed(*seed, Flaws::NONE.with(flaw), true);
-        matches!(report.verdict, Verdict::Violation(violation) if violation.invariant == expected)
-    });
+    let found = first_caught(Invariant::shown_with(flaw), expected, FLAW_SEEDS_MAX);
     assert!(
         found.is_some(),
         "flaw {flaw} was not caught by {} within {FLAW_SEEDS_MAX} seeds",
@@ -67,31 +78,56 @@ flaw_tests! {
     stale_leader_read_is_caught: StaleLeaderRead,
     no_client_dedup_is_caught: NoClientDedup,
     skip_gap_fill_is_caught: SkipGapFill,
+    decide_with_all_is_caught: DecideWithAll,
+    learn_with_phase1_quorum_is_caught: LearnWithPhase1Quorum,
+    even_size_majority_is_caught: EvenSizeMajority,
+    validation_off_by_one_is_caught: ValidationOffByOne,
+    round_from_promise_is_caught: RoundFromPromise,
+    same_as_always_true_is_caught: SameAsAlwaysTrue,
+    heartbeat_keeps_no_timer_is_caught: HeartbeatKeepsNoTimer,
 }
 
 #[test]
 fn every_flaw_has_a_test_above() {
     // The macro list names each flaw once; a new flaw must be added there.
-    assert_eq!(Flaw::ALL.len(), 12);
+    assert_eq!(Flaw::ALL.len(), 19);
 }
 
 #[test]
 fn without_a_flaw_the_same_campaign_passes() {
+    let mut refused = 0;
     for seed in 0..FLAW_SEEDS_MAX {
-        let report = run_seed(seed, Flaws::NONE, true);
+        let Some(report) = run_seed(seed, Flaws::NONE, true) else {
+            refused += 1;
+            continue;
+        };
         assert!(
             report.verdict.is_pass(),
             "seed {seed} failed without a flaw: {:?}",
             report.verdict
         );
     }
+    assert!(
+        refused > 0,
+        "the swarm asks for unsafe quorums now and then"
+    );
 }
 
 #[test]
 fn a_default_campaign_of_500_seeds_hits_every_probe() {
     let mut probes = Probes::default();
     for seed in 0..500 {
-        probes.add(&run_seed(seed, Flaws::NONE, true).probes);
+        match sim::admit(
+            SimConfig::draw(seed, &Pins::default()),
+            RunOptions::default(),
+        )
+        .unwrap()
+        {
+            Admission::Run(simulation) => probes.add(&simulation.run().probes),
+            Admission::Refused {
+                probes: refused, ..
+            } => probes.add(&refused),
+        }
     }
     for probe in ProbePoint::ALL {
         assert!(probes.count(probe) > 0, "probe {} never hit", probe.name());
@@ -101,7 +137,8 @@ fn a_default_campaign_of_500_seeds_hits_every_probe() {
 #[test]
 fn with_the_checkers_off_the_flaws_go_unnoticed() {
     // The detection above comes from the checkers and nothing else: switch
-    // them off and the same flawed seeds "pass".
+    // them off and the same flawed seeds run to their end unjudged. Such a
+    // run is `unchecked`, never a pass.
     for flaw in [
         Flaw::MinorityQuorum,
         Flaw::AcceptBelowPromise,
@@ -109,16 +146,33 @@ fn with_the_checkers_off_the_flaws_go_unnoticed() {
     ] {
         let flaws = Flaws::NONE.with(flaw);
         let (seed, _) = first_failure(flaws, true, FLAW_SEEDS_MAX).expect("caught with checkers");
-        assert!(
-            run_seed(seed, flaws, false).verdict.is_pass(),
-            "{flaw} seed {seed}"
-        );
+        let verdict = run_seed(seed, flaws, false).unwrap().verdict;
+        assert_eq!(verdict, Verdict::Unchecked, "{flaw} seed {seed}");
+        assert!(!verdict.is_pass());
+        assert_eq!(verdict.label(), "unchecked");
     }
 }
 
 #[test]
+fn a_run_cut_short_is_stopped_not_a_pass() {
+    let config = SimConfig::draw(3, &Pins::default());
+    let whole = sim::run(config.clone()).unwrap();
+    assert!(whole.verdict.is_pass(), "{:?}", whole.verdict);
+    let options = RunOptions {
+        stop_after_event: Some(10),
+        ..RunOptions::default()
+    };
+    let cut = Simulation::new(config, options).unwrap().run();
+    assert_eq!(cut.verdict, Verdict::Stopped { after_event: 10 });
+    assert_eq!(cut.events, 11);
+    assert!(!cut.verdict.is_pass());
+    assert_eq!(cut.verdict.label(), "stopped");
+    assert_eq!(cut.verdict.invariant_name(), Some("stopped"));
+}
+
+#[test]
 fn a_violation_report_names_slot_values_ballots_and_acceptors() {
-    let flaws = Flaws::NONE.with(Flaw::MinorityQuorum);
+    let flaws = Flaws::NONE.with(Flaw::IgnorePromisedValues);
     let (seed, verdict) = first_failure(flaws, true, FLAW_SEEDS_MAX).unwrap();
     let Verdict::Violation(violation) = verdict else {
         panic!("seed {seed}: {verdict:?}");
@@ -261,7 +315,7 @@ fn chosen_stays_chosen_after_its_acceptors_forget() {
         .unwrap();
     checker.on_crash(0);
     checker.on_crash(1);
-    assert!(checker.chosen(0).unwrap().same_as(&a));
+    assert_eq!(checker.chosen(0), Some(ValueId::of(&a)));
     let violation = checker.on_learned(place(), 2, 0, &b).unwrap_err();
     assert_eq!(violation.invariant, Invariant::LearnerAgreement);
 }
@@ -403,4 +457,75 @@ fn liveness_bounds_each_operation_not_the_whole_workload() {
             "the workload outlasted the bound"
         );
     }
+}
+
+// ------------------------------------- checkers independent of the core
+
+/// The core's own command comparison broken (`same-as-always-true`: any
+/// two commands "the same"), with a flaw that chooses two values in one
+/// slot: a checker that shared the comparison would see one value and
+/// stay silent. These checkers name values themselves, so they catch it
+/// at the same first seed as without the broken comparison.
+#[test]
+fn a_broken_core_comparison_does_not_silence_the_checkers() {
+    let alone = Flaws::NONE.with(Flaw::IgnorePromisedValues);
+    let both = Invariant::shown_with(Flaw::SameAsAlwaysTrue);
+    assert!(both.contains(Flaw::SameAsAlwaysTrue) && both.contains(Flaw::IgnorePromisedValues));
+    let invariant = Invariant::SingleChosenValue;
+    let first = first_caught(alone, invariant, FLAW_SEEDS_MAX).expect("caught alone");
+    assert_eq!(first_caught(both, invariant, FLAW_SEEDS_MAX), Some(first));
+}
+
+#[test]
+fn the_checker_tells_two_values_apart_where_the_core_cannot() {
+    // A node of a same-as-always-true cluster took an input on this thread:
+    // from now on `Command::same_as` says yes to everything here.
+    let mut config = paxos::Config::new(3, Mode::StableLeader);
+    config.flaws = Flaws::NONE.with(Flaw::SameAsAlwaysTrue);
+    paxos::Node::new(Arc::new(config), 0, &mut Vec::new());
+    let (a, b) = (put(0, 1, "a"), put(1, 1, "b"));
+    assert!(a.same_as(&b), "the core's comparison is broken");
+    let mut checker = SafetyChecker::new(3, 2);
+    checker
+        .on_accepted(place(), 0, ballot(1, 0), 0, &a)
+        .unwrap();
+    let violation = checker
+        .on_accepted(place(), 1, ballot(1, 0), 0, &b)
+        .unwrap_err();
+    assert_eq!(violation.invariant, Invariant::UniqueBallotValue);
+    // Leave the thread's shared code clean for the next test on it.
+    paxos::Node::new(
+        Arc::new(paxos::Config::new(3, Mode::StableLeader)),
+        0,
+        &mut Vec::new(),
+    );
+}
+
+// ------------------------------------------------- bounds on what a run holds
+
+#[test]
+fn a_run_that_queues_too_many_events_ends_as_a_limit() {
+    let mut config = SimConfig::draw(1, &Pins::default());
+    let whole = sim::run(config.clone()).unwrap();
+    assert!(whole.verdict.is_pass(), "{:?}", whole.verdict);
+    let cap = whole.counters.events_queued_max / 2;
+    assert!(cap > 1, "{whole:?}");
+    config.limits.queued_events_max = cap;
+    let capped = sim::run(config).unwrap();
+    assert_eq!(capped.verdict, Verdict::Limit(sim::LimitKind::Queue));
+    assert_eq!(capped.verdict.label(), "limit");
+    assert!(capped.counters.events_queued_max <= cap);
+    assert!(capped.events < whole.events);
+}
+
+#[test]
+fn a_run_whose_log_outgrows_its_bound_ends_as_a_limit() {
+    let mut config = SimConfig::draw(1, &Pins::default());
+    let whole = sim::run(config.clone()).unwrap();
+    let slots = whole.counters.slots_chosen;
+    assert!(slots > 4, "{whole:?}");
+    config.limits.log_slots_max = slots / 2;
+    let capped = sim::run(config).unwrap();
+    assert_eq!(capped.verdict, Verdict::Limit(sim::LimitKind::Log));
+    assert!(capped.events < whole.events);
 }

@@ -35,6 +35,7 @@ fn busy_config(seed: u64) -> SimConfig {
         partition_duration_us_max: 300_000,
         pause_interval_us: 400_000,
         pause_duration_us_max: 200_000,
+        triggered_crashes: 2,
     };
     config
 }
@@ -79,7 +80,7 @@ fn lossless() -> NetworkConfig {
         delay_us_min: 10,
         delay_us_max: 20,
         tail_ppm: 0,
-        tail_delay_us_max: 20,
+        tail_delay_us_max: Some(20),
         drop_ppm: 0,
         duplicate_ppm: 0,
     }
@@ -148,6 +149,7 @@ fn in_a_run_only_cut_links_are_blocked() {
             partition: partition.clone(),
             duration_us: Some(500_000),
         },
+        optional: false,
     });
     let cut = partition.cut_links(5);
     let report = traced(config);
@@ -178,6 +180,7 @@ fn crash_config(node: u8, at_us: u64, down_us: u64) -> SimConfig {
             node,
             down_us: Some(down_us),
         },
+        optional: false,
     });
     config
 }
@@ -245,6 +248,7 @@ fn a_paused_node_handles_its_backlog_late() {
             node: 2,
             duration_us: 300_000,
         },
+        optional: false,
     });
     let report = traced(config);
     assert_eq!(report.verdict, Verdict::Pass);
@@ -280,4 +284,54 @@ fn drops_and_duplicates_stop_in_the_heal_phase() {
             .iter()
             .any(|l| l.time_us > heal && (l.event == "drop" || l.event == "blocked"))
     );
+}
+
+#[test]
+fn the_report_lists_the_explicit_faults_that_never_fired() {
+    let mut config = crash_config(1, 50_000, 10_000);
+    config.heal_when_clients_done = false;
+    let chaos_us = config.chaos_us;
+    let crash = |node| FaultAction::Crash {
+        node,
+        down_us: Some(1_000),
+    };
+    config.faults.extend([
+        // Just after the heal: faults strike only before it.
+        ScheduledFault {
+            trigger: Trigger::At {
+                time_us: chaos_us + 1,
+            },
+            action: crash(2),
+            optional: false,
+        },
+        // A send that never comes.
+        ScheduledFault {
+            trigger: Trigger::OnSend {
+                node: 0,
+                message: "Prepare".into(),
+                nth: 1_000_000,
+            },
+            action: crash(0),
+            optional: true,
+        },
+        // Long after the run's end.
+        ScheduledFault {
+            trigger: Trigger::At {
+                time_us: 1_000_000_000_000,
+            },
+            action: crash(0),
+            optional: false,
+        },
+    ]);
+    let report = sim::run(config.clone()).unwrap();
+    assert!(report.verdict.is_pass(), "{:?}", report.verdict);
+    assert_eq!(report.unfired_faults, vec![1, 2, 3], "faults[0] fired");
+    // A trigger on the 0th send can never fire: validation says so.
+    config.faults[2].trigger = Trigger::OnSend {
+        node: 0,
+        message: "Prepare".into(),
+        nth: 0,
+    };
+    let error = config.validate().unwrap_err();
+    assert!(error.starts_with("faults[2].when.nth is 0"), "{error}");
 }

@@ -12,6 +12,8 @@ fn config(seed: u64) -> SimConfig {
     let pins = Pins {
         nodes: Some(5),
         mode: Some(Mode::StableLeader),
+        quorum_phase1: Some(3),
+        quorum_phase2: Some(3),
         ..Pins::default()
     };
     SimConfig::draw(seed, &pins)

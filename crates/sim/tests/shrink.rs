@@ -1,17 +1,21 @@
 //! Shrinking keeps the failure, is deterministic, and really shrinks.
 
-use paxos::{Flaw, Flaws};
+use paxos::Flaw;
 use sim::shrink::{self, ShrinkError};
 use sim::{Pins, SimConfig};
 
 fn first_failing(flaw: Flaw) -> SimConfig {
     let pins = Pins {
-        flaws: Flaws::NONE.with(flaw),
+        flaws: sim::Invariant::shown_with(flaw),
         ..Pins::default()
     };
     (0..1_000)
         .map(|seed| SimConfig::draw(seed, &pins))
-        .find(|config| !sim::run(config.clone()).unwrap().verdict.is_pass())
+        .find(|config| {
+            sim::run_admitted(config.clone())
+                .unwrap()
+                .is_some_and(|report| !report.verdict.is_pass())
+        })
         .expect("the flaw is caught within 1,000 seeds")
 }
 
@@ -104,12 +108,31 @@ fn scripts_drawn_offline_are_the_operations_a_client_would_draw() {
             &sim::workload::History::default(),
         );
         let ops: usize = scripted.workload.scripts.iter().map(Vec::len).sum();
+        let workload = &config.workload;
         assert_eq!(
             ops as u32,
-            config.workload.clients * config.workload.ops_per_client
+            workload.clients * (workload.ops_per_client + workload.heal_ops_per_client)
         );
         let replay = sim::run(scripted).unwrap();
         assert_eq!(replay.digest, original.digest, "seed {seed}");
         assert_eq!(replay.history.ops.len(), original.history.ops.len());
     }
+}
+
+#[test]
+fn a_shrink_is_abandoned_at_its_next_run_once_told() {
+    use std::cell::Cell;
+    let config = first_failing(Flaw::NoClientDedup);
+    // The hook is asked before every run; the sixth answer is "stop".
+    let asked = Cell::new(0u64);
+    let cancelled = || {
+        asked.set(asked.get() + 1);
+        asked.get() >= 6
+    };
+    let error = shrink::shrink_with(&config, shrink::RUNS_MAX_DEFAULT, &cancelled).unwrap_err();
+    // Five runs: the seed's, the materialized check and three candidates.
+    assert_eq!(error, ShrinkError::Abandoned { runs: 5 });
+    assert_eq!(asked.get(), 6, "no run, and no question, after the stop");
+    let never = shrink::shrink_with(&config, 10, &|| false).unwrap();
+    assert_eq!(never.invariant, "linearizability");
 }

@@ -39,7 +39,11 @@ impl Node {
         }
         self.volatile.leader_hint = Some(from);
         self.volatile.campaigns_failed = 0;
-        self.set_timer(Timer::Election, out);
+        // Flaw heartbeat-keeps-no-timer: the election timer is armed once
+        // and never pushed back by the leader's heartbeats.
+        if !flaw!(self.config, HeartbeatKeepsNoTimer) {
+            self.set_timer(Timer::Election, out);
+        }
         if applied_upto > self.volatile.applied_upto {
             self.request_catchup(from, out);
         }

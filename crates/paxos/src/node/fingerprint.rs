@@ -95,10 +95,12 @@ impl Fingerprint for Role {
                 ballot,
                 slot_next,
                 proposals,
+                unheard_retransmits,
             }) => {
                 state.write_u8(2);
                 ballot.fingerprint(state);
                 state.write_u64(*slot_next);
+                state.write_u32(*unheard_retransmits);
                 state.write_usize(proposals.len());
                 for (slot, command) in proposals {
                     state.write_u64(*slot);

@@ -27,9 +27,11 @@ impl Node {
         command: Command,
         out: &mut Vec<Output>,
     ) {
+        self.heard_accepted(from, ballot);
         if self.durable.chosen.contains_key(&slot) {
             return;
         }
+        let quorum = self.decide_quorum();
         let across_ballots = flaw!(self.config, LearnAcrossBallots);
         let double_count = flaw!(self.config, DoubleCountVotes);
         let tally = self.volatile.tallies.entry(slot).or_insert_with(|| Tally {
@@ -61,12 +63,27 @@ impl Node {
             return;
         }
         tally.vote_count += 1;
-        if tally.vote_count >= self.config.quorum_phase2() {
+        if tally.vote_count >= quorum {
             let command = tally.command.clone();
             self.volatile.tallies.remove(&slot);
             self.learn(slot, command.clone(), out);
             self.broadcast_others(Message::Decide { slot, command }, out);
         }
+    }
+
+    /// The votes that decide a slot: a phase-2 quorum.
+    fn decide_quorum(&self) -> usize {
+        if flaw!(self.config, DecideWithAll) {
+            // Flaw decide-with-all: waits for every replica's vote (a write
+            // acknowledged by all), so any node down stops the log.
+            return usize::from(self.config.nodes);
+        }
+        if flaw!(self.config, LearnWithPhase1Quorum) {
+            // Flaw learn-with-phase1-quorum: the two quorum sizes swapped,
+            // harmless while q1 >= q2 and unsafe once q1 < q2.
+            return self.config.quorum_phase1();
+        }
+        self.config.quorum_phase2()
     }
 
     /// Record that `command` is chosen in `slot`, durably, and apply what

@@ -76,6 +76,13 @@ pub const BACKOFF_DOUBLINGS_MAX: u32 = 5;
 /// How far behind a `Decide` must show a node to be before it asks for
 /// catch-up at once; smaller gaps are mostly reordering and fill themselves.
 pub const CATCHUP_LAG_SLOTS: Slot = 4;
+/// A stable leader with proposals outstanding that hears no `Accepted` from
+/// any other node over this many retransmits steps down. Followers take its
+/// heartbeats as long as it sends them, so a leader that can still send but
+/// no longer hear (a one-way cut) would otherwise hold the cluster forever.
+/// Generous, so that a slow network's round trips (up to about twenty
+/// retransmit intervals in the swarm) never trip it.
+pub const LEADER_UNHEARD_RETRANSMITS_MAX: u32 = 32;
 
 /// A proposer's phase 1 in progress.
 #[derive(Clone, Debug)]
@@ -95,6 +102,8 @@ struct Phase2 {
     slot_next: Slot,
     /// Undecided proposals, by slot.
     proposals: BTreeMap<Slot, Command>,
+    /// Retransmits since an `Accepted` from another node last arrived.
+    unheard_retransmits: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -162,6 +171,7 @@ impl Node {
         out: &mut Vec<Output>,
     ) -> Node {
         assert!(id < config.nodes, "node id {id} outside the cluster");
+        enter(&config);
         let mut kv = Kv::default();
         let mut applied_upto = 0;
         while let Some(command) = durable.chosen.get(&applied_upto) {
@@ -170,12 +180,21 @@ impl Node {
             }
             applied_upto += 1;
         }
+        // Flaw round-from-promise: the next ballot is derived from the
+        // acceptor's promise, the proposer keeping no durable record of the
+        // rounds it used, so a Prepare sent just before a crash (and not yet
+        // promised by this node itself) is forgotten and its ballot reused.
+        let round = if flaw!(config, RoundFromPromise) {
+            durable.promised.round
+        } else {
+            durable.round_max
+        };
         let volatile = Volatile {
             kv,
             applied_upto,
             role: Role::Follower,
             leader_hint: None,
-            round: durable.round_max,
+            round,
             tallies: BTreeMap::new(),
             queue: VecDeque::new(),
             owed: BTreeMap::new(),
@@ -257,6 +276,7 @@ impl Node {
 
     /// A client request arrived.
     pub fn handle_client(&mut self, request: Arc<Request>, out: &mut Vec<Output>) {
+        enter(&self.config);
         if let Some(recorded) = self.dedup_lookup(&request) {
             if let Some(result) = recorded {
                 out.push(Output::Probe(Probe::DedupHit));
@@ -299,6 +319,7 @@ impl Node {
 
     /// A message from node `from` arrived.
     pub fn handle_message(&mut self, from: NodeId, message: Message, out: &mut Vec<Output>) {
+        enter(&self.config);
         assert!(from < self.config.nodes, "message from unknown node {from}");
         match message {
             Message::Prepare { ballot, from_slot } => self.on_prepare(from, ballot, from_slot, out),
@@ -336,6 +357,7 @@ impl Node {
 
     /// A timer this node set has fired.
     pub fn handle_timer(&mut self, timer: Timer, out: &mut Vec<Output>) {
+        enter(&self.config);
         match timer {
             Timer::Election => self.on_election_timer(out),
             Timer::Heartbeat => self.on_heartbeat_timer(out),
@@ -343,4 +365,14 @@ impl Node {
             Timer::Catchup => self.on_catchup_timer(out),
         }
     }
+}
+
+/// Every input starts here: with the `flaws` feature, the code every caller
+/// shares on this thread takes this cluster's flaws (see `crate::flaws`);
+/// without it, nothing.
+fn enter(config: &Config) {
+    #[cfg(feature = "flaws")]
+    crate::flaws::enter(config);
+    #[cfg(not(feature = "flaws"))]
+    let _ = config;
 }

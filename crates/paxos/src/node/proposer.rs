@@ -7,8 +7,10 @@
 //! reported ballot (the value rule), fills the unreported slots below with
 //! no-ops, and only then proposes its own commands, in fresh slots; at most
 //! `PROPOSALS_INFLIGHT_MAX` client commands are in phase 2 at once; a higher
-//! ballot makes it step down, and repeated failures back off (at most
-//! `BACKOFF_DOUBLINGS_MAX` doublings).
+//! ballot makes it step down, and so does hearing no other node for
+//! `LEADER_UNHEARD_RETRANSMITS_MAX` retransmits while proposing (stable-leader
+//! mode); repeated failures back off (at most `BACKOFF_DOUBLINGS_MAX`
+//! doublings).
 
 use std::collections::BTreeMap;
 
@@ -18,7 +20,10 @@ use crate::durable::DurableWrite;
 use crate::message::{AcceptedEntry, Message, Output, Probe, Timer};
 use crate::types::{Ballot, NodeId, NodeSet, Slot};
 
-use super::{BACKOFF_DOUBLINGS_MAX, Node, PROPOSALS_INFLIGHT_MAX, Phase1, Phase2, Role};
+use super::{
+    BACKOFF_DOUBLINGS_MAX, LEADER_UNHEARD_RETRANSMITS_MAX, Node, PROPOSALS_INFLIGHT_MAX, Phase1,
+    Phase2, Role,
+};
 
 impl Node {
     pub(super) fn start_phase1(&mut self, out: &mut Vec<Output>) {
@@ -29,11 +34,14 @@ impl Node {
         let round = self.volatile.round + 1;
         self.volatile.round = round;
         let write = DurableWrite::RoundMax(round);
+        // Flaw round-from-promise writes no round at all: the proposer
+        // keeps no durable record of the rounds it used, and a restart
+        // derives the round from the promise (`Node::recover`).
         if flaw!(self.config, BallotReuseAfterRestart) {
             // Flaw ballot-reuse-after-restart: the round counter lives only in
             // memory, so after a restart the node hands out old ballots again.
             self.persist_skipped(write);
-        } else {
+        } else if !flaw!(self.config, RoundFromPromise) {
             self.persist(write, out);
         }
         // Flaw ballot-without-node-id: ballots are bare round numbers, so
@@ -117,6 +125,7 @@ impl Node {
             ballot: phase1.ballot,
             slot_next: phase1.from_slot,
             proposals: BTreeMap::new(),
+            unheard_retransmits: 0,
         };
         if let Some(slot_max) = slot_reported_max {
             for slot in phase1.from_slot..=slot_max {
@@ -293,6 +302,13 @@ impl Node {
     }
 
     pub(super) fn on_retransmit_timer(&mut self, out: &mut Vec<Output>) {
+        if self.unheard_too_long() {
+            // Cut off from every acceptor: stop heartbeating, so that the
+            // followers time out and elect a leader they can reach.
+            self.campaign_failed();
+            self.step_down(out);
+            return;
+        }
         match &self.volatile.role {
             Role::Follower => return,
             Role::Candidate(phase1) => {
@@ -335,6 +351,35 @@ impl Node {
             }
         }
         self.set_timer(Timer::Retransmit, out);
+    }
+
+    /// Stable leader: count one more retransmit with proposals outstanding,
+    /// and say whether it has now gone too long without hearing any other
+    /// node.
+    fn unheard_too_long(&mut self) -> bool {
+        if self.config.mode != Mode::StableLeader {
+            return false;
+        }
+        let Role::Leader(phase2) = &mut self.volatile.role else {
+            return false;
+        };
+        if phase2.proposals.is_empty() {
+            phase2.unheard_retransmits = 0;
+            return false;
+        }
+        phase2.unheard_retransmits += 1;
+        phase2.unheard_retransmits > LEADER_UNHEARD_RETRANSMITS_MAX
+    }
+
+    /// An acceptance of our ballot arrived from `from`: if another node,
+    /// the leader is still heard.
+    pub(super) fn heard_accepted(&mut self, from: NodeId, ballot: Ballot) {
+        if let Role::Leader(phase2) = &mut self.volatile.role
+            && phase2.ballot == ballot
+            && from != self.id
+        {
+            phase2.unheard_retransmits = 0;
+        }
     }
 
     pub(super) fn observe_round(&mut self, ballot: Ballot) {

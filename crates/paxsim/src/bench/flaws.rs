@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use paxos::{Flaw, Flaws};
+use paxos::Flaw;
 use sim::{Invariant, Pins, Verdict};
 
 use super::throughput::run_seed;
@@ -28,7 +28,7 @@ struct FlawSearch {
 /// invariant that catches `flaw`, or `seeds_max` seeds pass without.
 fn search_flaw(flaw: Flaw, seed_start: u64, seeds_max: u64) -> FlawSearch {
     let pins = Pins {
-        flaws: Flaws::NONE.with(flaw),
+        flaws: Invariant::shown_with(flaw),
         ..Pins::default()
     };
     let expected = Invariant::catching(flaw);
@@ -36,7 +36,8 @@ fn search_flaw(flaw: Flaw, seed_start: u64, seeds_max: u64) -> FlawSearch {
     let mut other_failures = 0;
     for index in 0..seeds_max {
         let caught = match run_seed(seed_start + index, &pins, true) {
-            Ok(report) => match &report.verdict {
+            Ok(None) => false,
+            Ok(Some(report)) => match &report.verdict {
                 Verdict::Pass => false,
                 Verdict::Violation(violation) if violation.invariant == expected => true,
                 _ => {

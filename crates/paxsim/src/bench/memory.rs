@@ -129,7 +129,7 @@ fn run_campaign_with_progress(plan: &Plan) -> CampaignResult {
     let counters = Counters::default();
     let finished = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
-        scope.spawn(|| progress::show(&counters, Some(plan.seeds_in_shard()), &finished));
+        scope.spawn(|| progress::show(&counters, Some(plan.seeds_in_shard()), &finished, None));
         let result = campaign::run(plan, &stop, &counters);
         finished.store(true, Ordering::SeqCst);
         result

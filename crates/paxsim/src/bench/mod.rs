@@ -12,6 +12,8 @@
 //! - `linearizability`: the checker alone on generated histories.
 //! - `flaws`: for each deliberate flaw, seeds and seconds until the
 //!   invariant that should catch it does, from several start points.
+//! - `budgets`: the clean core's heal-phase efficiency over many seeds,
+//!   with the budgets lifted; the percentiles the default limits come from.
 //!
 //! Each section lives in its own file; this one holds the flags, the
 //! targets, the report assembly and the figures the sections share.
@@ -21,6 +23,7 @@
 //! one JSON object, every figure with its unit last in its key; stderr gets
 //! progress lines and, at the end, a short table.
 
+mod budgets;
 mod flaws;
 mod linearizability;
 mod memory;
@@ -43,6 +46,7 @@ const REPEAT_MAX: u64 = 100;
 const FLAW_STARTS_MAX: u64 = 100;
 const FLAW_SEEDS_MAX: u64 = 100_000;
 const HISTORIES_MAX: u64 = 1_000;
+const BUDGET_SEEDS_MAX: u64 = 10_000_000;
 
 /// Measure throughput, scaling, memory and checker costs; print one JSON object.
 ///
@@ -72,6 +76,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(1..=FLAW_SEEDS_MAX))]
     pub flaw_seeds_max: u64,
+    /// Seeds, from 0, for the budgets section.
+    #[arg(long, value_name = "N", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..=BUDGET_SEEDS_MAX))]
+    pub budget_seeds: u64,
     /// Generated histories per (operations, clients) case.
     #[arg(long, value_name = "H", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=HISTORIES_MAX))]
@@ -89,15 +97,17 @@ pub enum Section {
     Memory,
     Linearizability,
     Flaws,
+    Budgets,
 }
 
 impl Section {
-    const ALL: [Section; 5] = [
+    const ALL: [Section; 6] = [
         Section::Throughput,
         Section::Scaling,
         Section::Memory,
         Section::Linearizability,
         Section::Flaws,
+        Section::Budgets,
     ];
 
     fn name(self) -> &'static str {
@@ -107,6 +117,7 @@ impl Section {
             Section::Memory => "memory",
             Section::Linearizability => "linearizability",
             Section::Flaws => "flaws",
+            Section::Budgets => "budgets",
         }
     }
 }
@@ -222,6 +233,7 @@ fn run_section(section: Section, args: &BenchArgs) -> SectionReport {
         Section::Memory => memory::run(&args.memory_seeds),
         Section::Linearizability => linearizability::run(args.linearizability_histories),
         Section::Flaws => flaws::run(args.flaw_starts, args.flaw_seeds_max),
+        Section::Budgets => budgets::run(args.budget_seeds),
     }
 }
 

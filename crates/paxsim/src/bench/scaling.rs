@@ -10,7 +10,6 @@ use sim::Pins;
 
 use super::{SectionReport, Target, finite_or_null, median, rate};
 use crate::campaign::{self, CampaignResult, Plan};
-use crate::pins::SeedSpec;
 use crate::progress::Counters;
 use crate::units::Shard;
 
@@ -22,7 +21,6 @@ pub(super) fn default_plan(seeds: u64, jobs: usize) -> Plan {
     assert!(seeds > 0, "a campaign needs a seed");
     assert!(jobs > 0, "a campaign needs a worker");
     Plan {
-        spec: SeedSpec::default(),
         pins: Pins::default(),
         seed_start: 0,
         index_last: seeds - 1,
@@ -32,6 +30,7 @@ pub(super) fn default_plan(seeds: u64, jobs: usize) -> Plan {
         determinism_ppm: 0,
         out: None,
         shrink: false,
+        bounded: true,
     }
 }
 

@@ -52,7 +52,7 @@ pub fn scratch_dir(label: &str) -> PathBuf {
 pub const VALID_SCENARIO: &str = r#"{
   "name": "small",
   "seed": 1,
-  "cluster": { "nodes": 3, "mode": "stable-leader" },
+  "cluster": { "nodes": 3, "mode": "stable-leader", "flaws": [] },
   "network": { "delay_us_min": 100, "delay_us_max": 1000 },
   "workload": { "clients": 2, "keys": 1, "ops_per_client": 3 },
   "chaos_us": 100000,
@@ -60,7 +60,6 @@ pub const VALID_SCENARIO: &str = r#"{
     { "when": { "kind": "at", "time_us": 50000 },
       "action": { "fault": "crash", "node": 1, "down_us": 10000 } }
   ],
-  "flaws": [],
   "expect": "pass"
 }
 "#;

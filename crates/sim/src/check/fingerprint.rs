@@ -11,7 +11,7 @@ use std::hash::Hasher;
 use paxos::Fingerprint;
 use paxos::fingerprint::str_fingerprint;
 
-use super::{BallotVotes, ReplicaGhost, SafetyChecker, SlotGhost};
+use super::{BallotVotes, ReplicaGhost, SafetyChecker, SlotGhost, ValueId};
 
 impl SafetyChecker {
     pub fn fingerprint<H: Hasher>(&self, state: &mut H) {
@@ -31,9 +31,20 @@ impl SafetyChecker {
                 continue;
             }
             state.write_usize(slot);
+            // In ballot order, not arrival order: the ghost judges a slot's
+            // ballots alike whichever acceptance came first, so two orders
+            // of independent deliveries reach one fingerprint.
             state.write_usize(ballots.len());
-            for votes in ballots {
-                votes_fingerprint(votes, state);
+            if ballots.is_sorted_by_key(|votes| votes.ballot) {
+                for votes in ballots {
+                    votes_fingerprint(votes, state);
+                }
+            } else {
+                let mut sorted: Vec<&BallotVotes> = ballots.iter().collect();
+                sorted.sort_unstable_by_key(|votes| votes.ballot);
+                for votes in sorted {
+                    votes_fingerprint(votes, state);
+                }
             }
             match chosen {
                 Some(votes) => {
@@ -76,12 +87,26 @@ impl SafetyChecker {
 }
 
 fn votes_fingerprint<H: Hasher>(votes: &BallotVotes, state: &mut H) {
+    // `command` is kept only to describe the value in a report; every
+    // check compares `value`, so two ghosts differing only there judge
+    // alike.
     let BallotVotes {
         ballot,
-        command,
+        value,
+        command: _,
         acceptors,
     } = votes;
     ballot.fingerprint(state);
-    command.fingerprint(state);
-    acceptors.fingerprint(state);
+    match value {
+        ValueId::Noop => state.write_u8(0),
+        ValueId::Request { client, seq } => {
+            state.write_u8(1);
+            state.write_u32(*client);
+            state.write_u64(*seq);
+        }
+    }
+    state.write_usize(acceptors.len());
+    for acceptor in acceptors.iter() {
+        state.write_u8(acceptor);
+    }
 }

@@ -224,6 +224,11 @@ impl ExploreConfig {
                         op.key()
                     ));
                 }
+                if op.after_heal() {
+                    return Err(format!(
+                        "scripts[{client}][{index}].after_heal is set, expected none: explore has no heal phase"
+                    ));
+                }
                 if op.at_us().is_some() {
                     return Err(format!(
                         "scripts[{client}][{index}].at_us is set, expected none: explore has no clock"

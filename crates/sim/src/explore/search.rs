@@ -319,6 +319,10 @@ fn dfs_frame(
 /// Render a violating path as actions, by running it again from the
 /// initial state; the run must end in the same violation.
 fn actions_of(model: &Model, steps: &[Step], violation: &Violation) -> Vec<Action> {
+    if steps.is_empty() {
+        // The initial state itself violates (an unsafe cluster admitted).
+        return Vec::new();
+    }
     let mut state = step::initial(model).expect("the initial state was checked already");
     let mut actions = Vec::with_capacity(steps.len());
     for (index, &step) in steps.iter().enumerate() {

@@ -87,6 +87,11 @@ pub(crate) fn place(index: u64) -> Place {
 /// The initial state: every node booted (its boot outputs carried out and
 /// checked), no message in flight, no client started.
 pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
+    // Validation admitted the cluster; the specification may say it must
+    // not have (the simulator's admission, the same function).
+    if let Some(violation) = crate::admission::admitted_unsafe(&model.cluster) {
+        return Err(violation);
+    }
     let hosts = (0..model.nodes())
         .map(|_| Host {
             node: None,
@@ -94,7 +99,8 @@ pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
             timers: 0,
         })
         .collect();
-    let checker = SafetyChecker::new(model.nodes(), model.cluster.quorum_phase2());
+    let (_, quorum_phase2) = check::quorum_sizes(&model.cluster);
+    let checker = SafetyChecker::new(model.nodes(), quorum_phase2);
     let mut state = State::new(model, hosts, checker);
     for id in 0..model.nodes() {
         let mut out = Vec::new();
