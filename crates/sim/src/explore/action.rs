@@ -102,6 +102,11 @@ pub enum Action {
         seq: u64,
         node: NodeId,
     },
+    /// Node `node` receives the messages it sent itself in the action
+    /// before (explore's own step; a schedule lists each delivery instead).
+    Local {
+        node: NodeId,
+    },
 }
 
 fn is_false(flag: &bool) -> bool {
@@ -161,6 +166,7 @@ impl fmt::Display for Action {
                 let detail = format!("client {client} invokes seq {seq} at n{node}: {op}{dup}");
                 line(f, None, "client", detail)
             }
+            Action::Local { node } => line(f, Some(*node), "local", "its own messages".into()),
             Action::Timeout { client, seq, node } => line(
                 f,
                 None,
@@ -173,7 +179,7 @@ impl fmt::Display for Action {
 
 /// A message's text, complete enough to tell it from any other in flight
 /// (a `CatchupReply` lists its entries, which its `Display` leaves out).
-fn message_text(message: &Message) -> String {
+pub(crate) fn message_text(message: &Message) -> String {
     match message {
         Message::CatchupReply { entries } => {
             let mut text = String::from("CatchupReply(");
@@ -189,7 +195,7 @@ fn message_text(message: &Message) -> String {
 }
 
 /// An envelope's endpoints and text.
-fn describe(envelope: &Envelope) -> (Endpoint, Endpoint, String) {
+pub(crate) fn describe(envelope: &Envelope) -> (Endpoint, Endpoint, String) {
     match envelope {
         Envelope::Peer { from, to, message } => (
             Endpoint::Node(*from),
@@ -262,6 +268,7 @@ pub(crate) fn render(state: &State, model: &Model, step: Step) -> Action {
                 duplicate,
             }
         }
+        Step::Local { node } => Action::Local { node },
         Step::Timeout { client } => {
             let c = &state.clients[client as usize];
             let waiting = c.waiting.as_ref().expect("only a waiting client times out");
@@ -347,4 +354,50 @@ pub fn fingerprints(config: &ExploreConfig, actions: &[Action]) -> Result<Vec<u1
         prints.push(state.fingerprint(&model));
     }
     Ok(prints)
+}
+
+/// `actions` as the simulator's schedule (`SimConfig::schedule`): each
+/// action, then the deliveries explore made within it, in order (a node's
+/// messages to itself; with patient clients, the request an invocation
+/// sends and the replies a node sends), each named like any other. An
+/// invocation's duplicate becomes a duplicated delivery of its request;
+/// `Local` becomes the deliveries it made. Stops after the action that
+/// raises a violation.
+pub fn schedule_of(config: &ExploreConfig, actions: &[Action]) -> Result<Vec<Action>, String> {
+    config.validate()?;
+    let model = Model::new(config);
+    let Ok(mut state) = step::initial(&model) else {
+        return Ok(Vec::new());
+    };
+    let mut schedule = Vec::new();
+    for (index, action) in actions.iter().enumerate() {
+        let Some(step) = resolve(&state, &model, action) else {
+            return Err(format!("action {index} is not enabled there: {action}"));
+        };
+        *model.within.borrow_mut() = Some(Vec::new());
+        let outcome = state.apply(&model, step, index as u64);
+        let within = model.within.borrow_mut().take().unwrap_or_default();
+        match action {
+            Action::Local { .. } => {}
+            Action::Invoke {
+                client,
+                seq,
+                node,
+                op,
+                ..
+            } => schedule.push(Action::Invoke {
+                client: *client,
+                seq: *seq,
+                node: *node,
+                op: op.clone(),
+                duplicate: false,
+            }),
+            other => schedule.push(other.clone()),
+        }
+        schedule.extend(within);
+        if outcome.is_err() {
+            break;
+        }
+    }
+    Ok(schedule)
 }

@@ -32,10 +32,16 @@
 //! Three kinds of message are not left in flight, to keep the space small.
 //! The first loses the interleavings it names; the other two lose no
 //! schedule that could break a checked invariant:
-//! - A node's messages to itself are delivered at once, in order, within
-//!   the step that sent them: the simulator never loses them and delivers
-//!   them before anything later happens. (Lost: interleavings where another
-//!   event comes between a node's send to itself and its delivery.)
+//! - A node's messages to itself are never lost, duplicated or reordered
+//!   (the simulator never loses them and delivers them before anything
+//!   later happens). Without a crash left in the budget they are delivered
+//!   at once, in order, within the step that sent them. With one, they wait
+//!   in the node's host for the next step, which is either their delivery
+//!   (`local`, with any further messages to itself at once) or a crash of
+//!   that node: a proposer may crash between sending itself its Prepare
+//!   and promising it, as a triggered crash in the simulator can.
+//!   (Lost: other events between a send to itself and its delivery, and a
+//!   crash between the second-level ones.)
 //! - When clients cannot time out (`client_retries` is 0), a client's
 //!   request reaches its target within the step that invokes it (with a
 //!   copy left in flight, if the duplicate budget allows), and a node's
@@ -121,7 +127,7 @@ use paxos::{NodeId, Timer};
 use crate::config::ScriptedOp;
 use crate::report::Violation;
 
-pub use action::{Action, Endpoint, Replayed, fingerprints, replay};
+pub use action::{Action, Endpoint, Replayed, fingerprints, replay, schedule_of};
 
 /// Cluster sizes explore accepts.
 pub const NODES_MIN: u8 = 2;

@@ -10,6 +10,7 @@
 //! parts' fingerprints in a fixed order.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::hash::Hasher;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -35,6 +36,9 @@ pub(crate) struct Model {
     pub(crate) linearizable: RefCell<Visited>,
     /// The buffer a node's outputs go to, reused from step to step.
     pub(crate) outputs: Cell<Vec<paxos::Output>>,
+    /// While a counterexample is rendered: the deliveries each step makes
+    /// within itself (see `note`), in order.
+    pub(crate) within: RefCell<Option<Vec<super::Action>>>,
 }
 
 impl Model {
@@ -57,6 +61,15 @@ impl Model {
             budgets: config.budgets,
             linearizable: RefCell::new(Visited::default()),
             outputs: Cell::new(Vec::new()),
+            within: RefCell::new(None),
+        }
+    }
+
+    /// Record a delivery made within a step, if a rendering asks for them;
+    /// `action` is built only then.
+    pub(crate) fn note(&self, action: impl FnOnce() -> super::Action) {
+        if let Some(within) = self.within.borrow_mut().as_mut() {
+            within.push(action());
         }
     }
 
@@ -83,6 +96,10 @@ pub(crate) struct Host {
     pub(crate) node: Option<Node>,
     pub(crate) disk: Durable,
     pub(crate) timers: u8,
+    /// Messages the node sent itself in the step just taken, not yet
+    /// delivered: kept only while a crash is left in the budget, so that a
+    /// crash can come between a send to itself and its delivery (`step`).
+    pub(crate) local: VecDeque<Message>,
 }
 
 impl Host {
@@ -96,6 +113,10 @@ impl Host {
                 None => hasher.write_u8(0),
             }
             self.disk.fingerprint(hasher);
+            hasher.write_usize(self.local.len());
+            for message in &self.local {
+                message.fingerprint(hasher);
+            }
         })
     }
 

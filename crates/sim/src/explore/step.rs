@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use paxos::{ClientId, Message, Node, NodeId, Output, Request, Timer};
 
-use super::LINEARIZABILITY_STEPS_MAX;
+use super::action::{describe, message_text};
 use super::state::{Envelope, Host, Model, State};
+use super::{Action, Endpoint, LINEARIZABILITY_STEPS_MAX};
 use crate::check::{self, HistoryVerdict, Place, SafetyChecker};
 use crate::report::Violation;
 
@@ -53,6 +54,20 @@ pub(crate) enum Step {
     Timeout {
         client: ClientId,
     },
+    /// Deliver the messages node `node` sent itself in the step before
+    /// (parked there while a crash is left in the budget), each with its
+    /// own outputs, messages to itself among them delivered at once.
+    Local {
+        node: NodeId,
+    },
+}
+
+fn worse(one: Checked, other: Checked) -> Checked {
+    if one == Checked::Inconclusive {
+        one
+    } else {
+        other
+    }
 }
 
 /// A step that raised no violation may still leave a check undecided.
@@ -97,6 +112,7 @@ pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
             node: None,
             disk: paxos::Durable::default(),
             timers: 0,
+            local: VecDeque::new(),
         })
         .collect();
     let (_, quorum_phase2) = check::quorum_sizes(&model.cluster);
@@ -106,7 +122,7 @@ pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
         let mut out = Vec::new();
         let node = Node::new(model.cluster.clone(), id, &mut out);
         state.host_mut(id).node = Some(node);
-        state.carry_out(model, id, &mut out, place(0))?;
+        state.carry_out(model, id, &mut out, place(0), false)?;
     }
     state.refresh();
     Ok(state)
@@ -120,6 +136,17 @@ impl State {
         steps.clear();
         let budgets = &model.budgets;
         let used = &self.used;
+        // Mid-step: a node's messages to itself wait. Its delivery, or a
+        // crash of that node, comes next; nothing else does, since the
+        // simulator delivers them before any later event.
+        if let Some(id) = self.hosts.iter().position(|host| !host.local.is_empty()) {
+            let node = id as NodeId;
+            steps.push(Step::Local { node });
+            if used.crashes < budgets.crashes {
+                steps.push(Step::Crash { node });
+            }
+            return;
+        }
         for flight in &self.network.flights {
             steps.push(Step::Deliver {
                 print: flight.print,
@@ -238,6 +265,7 @@ impl State {
                 assert!(host.node.is_some(), "only a running node crashes");
                 host.node = None;
                 host.timers = 0;
+                host.local.clear();
                 self.checker_mut().on_crash(node);
                 self.bury_dead(model);
                 Ok(Checked::Fine)
@@ -255,6 +283,19 @@ impl State {
                         self.used.duplicates += 1;
                         self.send(request.clone());
                     }
+                    model.note(|| {
+                        let (from, to, message) = describe(&request);
+                        let lost = request
+                            .to_node()
+                            .is_some_and(|to| self.hosts[usize::from(to)].node.is_none());
+                        Action::Deliver {
+                            from,
+                            to,
+                            message,
+                            duplicate,
+                            lost,
+                        }
+                    });
                     self.deliver(model, &request, place)
                 } else {
                     self.send(request);
@@ -264,6 +305,15 @@ impl State {
             Step::Timeout { client } => {
                 self.timeout(model, client);
                 Ok(Checked::Fine)
+            }
+            Step::Local { node } => {
+                let local = std::mem::take(&mut self.host_mut(node).local);
+                assert!(!local.is_empty(), "only parked messages are delivered");
+                let mut out = model.outputs.take();
+                out.clear();
+                let outcome = self.deliver_local(model, node, local, &mut out, place);
+                model.outputs.replace(out);
+                outcome
             }
         }
     }
@@ -324,7 +374,7 @@ impl State {
         let node = Node::recover(model.cluster.clone(), id, host.disk.clone(), &mut out);
         self.checker_mut().on_restart(place, &node)?;
         self.host_mut(id).node = Some(node);
-        self.carry_out(model, id, &mut out, place)
+        self.carry_out(model, id, &mut out, place, false)
     }
 
     /// Hand live node `id` one input, carry out its outputs, and deliver
@@ -340,7 +390,10 @@ impl State {
             Input::Client(request) => node.handle_client(request, &mut out),
             Input::Timer(timer) => node.handle_timer(timer, &mut out),
         }
-        let outcome = self.carry_out(model, id, &mut out, place);
+        // A crash left in the budget may come between the node's sends to
+        // itself and their delivery: park them (see `Step::Local`).
+        let park = self.used.crashes < model.budgets.crashes;
+        let outcome = self.carry_out(model, id, &mut out, place, park);
         model.outputs.replace(out);
         outcome
     }
@@ -353,53 +406,103 @@ impl State {
     }
 
     /// Carry out node `id`'s outputs in order, each shown to the checker
-    /// first; then its messages to itself, each with its own outputs.
+    /// first; then its messages to itself, each with its own outputs, or,
+    /// with `park`, leave those in its host for a later `Step::Local`.
     pub(crate) fn carry_out(
         &mut self,
         model: &Model,
         id: NodeId,
         out: &mut Vec<Output>,
         place: Place,
+        park: bool,
     ) -> Outcome {
         let mut local = VecDeque::new();
-        let mut checked = Checked::Fine;
-        loop {
-            for output in out.drain(..) {
-                if SafetyChecker::watches(&output) {
-                    self.checker_mut().observe(place, id, &output)?;
-                }
-                match output {
-                    Output::Persist(write) => self.host_mut(id).disk.apply(&write),
-                    Output::Send { to, message } if to == id => local.push_back(message),
-                    Output::Send { to, message } => self.send(Envelope::Peer {
-                        from: id,
-                        to,
-                        message,
-                    }),
-                    Output::SetTimer { timer, .. } => {
-                        self.host_mut(id).timers |= 1 << timer.index();
-                    }
-                    Output::Reply { client, seq, reply } if model.clients_patient() => {
-                        if self.client_reply(model, client, seq, &reply)
-                            && self.check_history(model, place)? == Checked::Inconclusive
-                        {
-                            checked = Checked::Inconclusive;
-                        }
-                    }
-                    Output::Reply { client, seq, reply } => self.send(Envelope::Reply {
-                        from: id,
-                        client,
-                        seq,
-                        reply,
-                    }),
-                    Output::Applied { .. } | Output::Probe(_) => {}
-                }
-            }
-            let Some(message) = local.pop_front() else {
-                return Ok(checked);
-            };
-            self.live_node(id).handle_message(id, message, out);
+        let checked = self.carry_out_once(model, id, out, &mut local, place)?;
+        if park && !local.is_empty() {
+            self.host_mut(id).local = local;
+            return Ok(checked);
         }
+        let delivered = self.deliver_local(model, id, local, out, place)?;
+        Ok(worse(checked, delivered))
+    }
+
+    /// Deliver node `id`'s messages to itself, in order, until there are
+    /// none: each one's outputs are carried out before the next.
+    fn deliver_local(
+        &mut self,
+        model: &Model,
+        id: NodeId,
+        mut local: VecDeque<Message>,
+        out: &mut Vec<Output>,
+        place: Place,
+    ) -> Outcome {
+        let mut checked = Checked::Fine;
+        while let Some(message) = local.pop_front() {
+            model.note(|| Action::Deliver {
+                from: Endpoint::Node(id),
+                to: Endpoint::Node(id),
+                message: message_text(&message),
+                duplicate: false,
+                lost: false,
+            });
+            out.clear();
+            self.live_node(id).handle_message(id, message, out);
+            let more = self.carry_out_once(model, id, out, &mut local, place)?;
+            checked = worse(checked, more);
+        }
+        Ok(checked)
+    }
+
+    /// Carry out the outputs in `out`, in order, each shown to the checker
+    /// first; messages to itself go to `local`.
+    fn carry_out_once(
+        &mut self,
+        model: &Model,
+        id: NodeId,
+        out: &mut Vec<Output>,
+        local: &mut VecDeque<Message>,
+        place: Place,
+    ) -> Outcome {
+        let mut checked = Checked::Fine;
+        for output in out.drain(..) {
+            if SafetyChecker::watches(&output) {
+                self.checker_mut().observe(place, id, &output)?;
+            }
+            match output {
+                Output::Persist(write) => self.host_mut(id).disk.apply(&write),
+                Output::Send { to, message } if to == id => local.push_back(message),
+                Output::Send { to, message } => self.send(Envelope::Peer {
+                    from: id,
+                    to,
+                    message,
+                }),
+                Output::SetTimer { timer, .. } => {
+                    self.host_mut(id).timers |= 1 << timer.index();
+                }
+                Output::Reply { client, seq, reply } if model.clients_patient() => {
+                    model.note(|| Action::Deliver {
+                        from: Endpoint::Node(id),
+                        to: Endpoint::Client(client),
+                        message: format!("seq {seq}: {reply}"),
+                        duplicate: false,
+                        lost: false,
+                    });
+                    if self.client_reply(model, client, seq, &reply)
+                        && self.check_history(model, place)? == Checked::Inconclusive
+                    {
+                        checked = Checked::Inconclusive;
+                    }
+                }
+                Output::Reply { client, seq, reply } => self.send(Envelope::Reply {
+                    from: id,
+                    client,
+                    seq,
+                    reply,
+                }),
+                Output::Applied { .. } | Output::Probe(_) => {}
+            }
+        }
+        Ok(checked)
     }
 
     /// At a terminal state: replicas that are all up and have applied the
