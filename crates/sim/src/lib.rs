@@ -58,6 +58,7 @@ mod node_io;
 pub mod queue;
 pub mod report;
 pub mod rng;
+pub mod schedule;
 pub mod shrink;
 pub mod simulation;
 pub mod spec;

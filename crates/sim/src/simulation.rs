@@ -253,6 +253,9 @@ impl Simulation {
             trace_sink: None,
             config,
         };
+        // A schedule names messages by their text, which the explorer
+        // wrote with plain values.
+        simulation.workload.plain_values = !simulation.config.schedule.is_empty();
         simulation.boot();
         Ok(simulation)
     }
@@ -291,6 +294,9 @@ impl Simulation {
         if let Some(violation) = self.violation.take() {
             // Found before the first event (an unsafe configuration admitted).
             return self.report(Verdict::Violation(violation));
+        }
+        if !self.config.schedule.is_empty() {
+            return self.run_schedule();
         }
         while !self.finished {
             if let Some(kind) = self.bound_hit {
@@ -345,7 +351,7 @@ impl Simulation {
 
     /// Route one event to the part that handles it. Every event folds its
     /// time into the digest first, whatever becomes of it.
-    fn step(&mut self, event: Event) {
+    pub(crate) fn step(&mut self, event: Event) {
         self.digest.event_time(self.now_us);
         let Some(event) = self.defer_if_paused(event) else {
             return;
@@ -389,7 +395,7 @@ impl Simulation {
         }
     }
 
-    fn report(mut self, verdict: Verdict) -> RunReport {
+    pub(crate) fn report(mut self, verdict: Verdict) -> RunReport {
         let mut counters = self.counters;
         counters.slots_chosen = self.checker.slots_chosen;
         counters.ops_completed = self
@@ -553,7 +559,7 @@ impl Simulation {
 
     // ---------------------------------------------------------------- hooks
 
-    fn call_observers(&mut self, event: &'static str, node: Option<NodeId>) {
+    pub(crate) fn call_observers(&mut self, event: &'static str, node: Option<NodeId>) {
         let view = StepView {
             index: self.events,
             time_us: self.now_us,

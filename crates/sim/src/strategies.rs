@@ -197,6 +197,7 @@ pub fn scenario(flaws: Flaws) -> impl Strategy<Value = SimConfig> {
                 workload,
                 heal: crate::heal::HealPlan::default(),
                 limits: Limits::default(),
+                schedule: Vec::new(),
             },
         )
 }

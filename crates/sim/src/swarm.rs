@@ -76,6 +76,7 @@ impl SimConfig {
             faults: Vec::new(),
             heal,
             limits: Limits::default(),
+            schedule: Vec::new(),
         };
         pins.apply(&mut config);
         config

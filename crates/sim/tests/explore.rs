@@ -692,3 +692,41 @@ fn speed() {
         }
     }
 }
+
+/// Each flaw's counterexample, written as a schedule-driven configuration
+/// and run by the simulator, breaks the same invariant at its last step;
+/// the configuration survives a trip through its file form.
+#[test]
+fn counterexamples_replay_in_the_simulator() {
+    for flaw in explorable() {
+        let config = case(flaw, true);
+        let report = run(&config, Strategy::Bfs, BOUNDS);
+        let Verdict::Violation { actions, violation } = &report.verdict else {
+            panic!("{flaw}: expected a violation, got {:?}", report.verdict);
+        };
+        let schedule = explore::schedule_of(&config, actions).expect("the schedule renders");
+        assert!(schedule.len() >= actions.len().saturating_sub(1), "{flaw}");
+        let sim_config = explore::sim_config(&config, schedule.clone());
+        let json = serde_json::to_string_pretty(&sim_config).unwrap();
+        let parsed: sim::SimConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed, sim_config, "{flaw}: the file form round-trips");
+        let outcome = sim::run(parsed).expect("a valid configuration");
+        let sim::Verdict::Violation(found) = &outcome.verdict else {
+            panic!(
+                "{flaw}: the simulator ran the schedule to {:?}\n{}",
+                outcome.verdict,
+                numbered(&schedule)
+            );
+        };
+        assert_eq!(
+            found.invariant,
+            violation.invariant,
+            "{flaw}: {found}\n{}",
+            numbered(&schedule)
+        );
+        // At the last action's step, or at a delivery it made within
+        // itself (the simulator carries out all of a step's outputs first).
+        assert!(outcome.events <= schedule.len() as u64, "{flaw}");
+        assert!(outcome.events + 4 >= schedule.len() as u64, "{flaw}");
+    }
+}

@@ -22,8 +22,6 @@ use std::hash::Hasher;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use serde_json::json;
-
 use paxos::{ClientId, Fingerprint, NodeId, Op, OpResult, Reply, Request, Value};
 
 use super::KEYS_MAX;
@@ -108,9 +106,11 @@ impl Client {
     }
 }
 
-/// The value client `client` writes in its operation `seq`: unique per pair.
+/// The value client `client` writes in its operation `seq`: unique per
+/// pair, the simulator's plain value (so that a schedule names the same
+/// messages).
 fn value_of(client: ClientId, seq: u64) -> Value {
-    Arc::new(json!(format!("c{client}#{seq}")))
+    crate::workload::plain_value(client, seq)
 }
 
 impl State {

@@ -114,6 +114,7 @@
 mod action;
 mod clients;
 mod hash;
+mod scenario;
 mod search;
 mod state;
 mod step;
@@ -127,7 +128,9 @@ use paxos::{NodeId, Timer};
 use crate::config::ScriptedOp;
 use crate::report::Violation;
 
+pub(crate) use action::message_text;
 pub use action::{Action, Endpoint, Replayed, fingerprints, replay, schedule_of};
+pub use scenario::sim_config;
 
 /// Cluster sizes explore accepts.
 pub const NODES_MIN: u8 = 2;
