@@ -77,11 +77,7 @@ impl<E> EventQueue<E> {
         self.heap
             .iter()
             .map(|Reverse(key)| *key)
-            .filter(|(_, _, index)| {
-                self.slab[*index as usize]
-                    .as_ref()
-                    .is_some_and(&matches)
-            })
+            .filter(|(_, _, index)| self.slab[*index as usize].as_ref().is_some_and(&matches))
             .min()
     }
 

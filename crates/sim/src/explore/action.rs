@@ -142,7 +142,12 @@ impl fmt::Display for Action {
                     (Endpoint::Client(_), Endpoint::Node(node)) => {
                         line(f, Some(*node), "request", format!("{dup}{message}"))
                     }
-                    _ => line(f, None, "reply", format!("{dup}{from} -> {to} {message}")),
+                    (_, Endpoint::Client(client)) => line(
+                        f,
+                        None,
+                        "reply",
+                        format!("{dup}{from} -> client {client} {message}"),
+                    ),
                 }
             }
             Action::Drop { from, to, message } => {

@@ -31,6 +31,8 @@
 //! scripts, plain values (set here), no random or explicit faults, no drops
 //! or duplicates drawn by the network.
 
+pub(crate) mod shrink;
+
 use paxos::{Node, NodeId, Timer};
 
 use crate::check::{self, HistoryVerdict};
