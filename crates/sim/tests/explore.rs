@@ -730,3 +730,53 @@ fn counterexamples_replay_in_the_simulator() {
         assert!(outcome.events + 4 >= schedule.len() as u64, "{flaw}");
     }
 }
+
+/// Sleep sets take fewer steps and reach exactly the same states: every
+/// clean configuration of the flaw cases, exhausted both ways, has the
+/// same distinct and terminal states.
+#[test]
+fn sleep_sets_reach_the_same_states_with_fewer_steps() {
+    let bounds = Bounds {
+        depth_max: 60,
+        states_max: 2_000_000,
+    };
+    for flaw in [
+        Flaw::AcceptNotPersisted,
+        Flaw::PromiseNotPersisted,
+        Flaw::DoubleCountVotes,
+        Flaw::SkipGapFill,
+    ] {
+        let config = case(flaw, false);
+        for strategy in [Strategy::Bfs, Strategy::Dfs] {
+            let full = explore::explore_with(
+                &config,
+                strategy,
+                bounds,
+                explore::Reduction { sleep_sets: false },
+                &mut |_| true,
+            )
+            .unwrap();
+            let reduced = run(&config, strategy, bounds);
+            assert_eq!(full.verdict, Verdict::Pass, "{flaw} {strategy:?}");
+            assert_eq!(reduced.verdict, Verdict::Pass, "{flaw} {strategy:?}");
+            assert_eq!(
+                full.states_unique, reduced.states_unique,
+                "{flaw} {strategy:?}"
+            );
+            assert_eq!(
+                full.states_terminal, reduced.states_terminal,
+                "{flaw} {strategy:?}"
+            );
+            assert_eq!(
+                full.depth_reached, reduced.depth_reached,
+                "{flaw} {strategy:?}"
+            );
+            assert!(
+                reduced.states_generated < full.states_generated,
+                "{flaw} {strategy:?}: {} vs {}",
+                reduced.states_generated,
+                full.states_generated
+            );
+        }
+    }
+}

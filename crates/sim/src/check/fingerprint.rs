@@ -46,10 +46,15 @@ impl SafetyChecker {
                     votes_fingerprint(votes, state);
                 }
             }
+            // What was chosen, not which acceptances made it so: every
+            // check compares the chosen value only, and the acceptors are
+            // in `ballots` anyway. Two orders of the same acceptances then
+            // meet in one state.
             match chosen {
                 Some(votes) => {
                     state.write_u8(1);
-                    votes_fingerprint(votes, state);
+                    votes.ballot.fingerprint(state);
+                    value_fingerprint(votes.value, state);
                 }
                 None => state.write_u8(0),
             }
@@ -97,16 +102,20 @@ fn votes_fingerprint<H: Hasher>(votes: &BallotVotes, state: &mut H) {
         acceptors,
     } = votes;
     ballot.fingerprint(state);
+    value_fingerprint(*value, state);
+    state.write_usize(acceptors.len());
+    for acceptor in acceptors.iter() {
+        state.write_u8(acceptor);
+    }
+}
+
+fn value_fingerprint<H: Hasher>(value: ValueId, state: &mut H) {
     match value {
         ValueId::Noop => state.write_u8(0),
         ValueId::Request { client, seq } => {
             state.write_u8(1);
-            state.write_u32(*client);
-            state.write_u64(*seq);
+            state.write_u32(client);
+            state.write_u64(seq);
         }
-    }
-    state.write_usize(acceptors.len());
-    for acceptor in acceptors.iter() {
-        state.write_u8(acceptor);
     }
 }

@@ -113,6 +113,7 @@
 
 mod action;
 mod clients;
+mod footprint;
 mod hash;
 mod scenario;
 mod search;
@@ -341,6 +342,20 @@ impl ExploreReport {
     }
 }
 
+/// Which reductions a search uses. Each is sound: it skips only steps
+/// whose effect another order already covers (`footprint`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reduction {
+    /// Sleep sets: fewer steps taken, the same states reached.
+    pub sleep_sets: bool,
+}
+
+impl Default for Reduction {
+    fn default() -> Reduction {
+        Reduction { sleep_sets: true }
+    }
+}
+
 /// Explore `config` with `strategy` within `bounds`. `progress` is called
 /// every few thousand states and once at the end; returning `false` stops
 /// the search (reported as `Bound::Stopped`). Where it stops may depend on
@@ -351,10 +366,21 @@ pub fn explore(
     bounds: Bounds,
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> Result<ExploreReport, String> {
+    explore_with(config, strategy, bounds, Reduction::default(), progress)
+}
+
+/// [`explore`] with the reductions chosen, to measure what each one saves.
+pub fn explore_with(
+    config: &ExploreConfig,
+    strategy: Strategy,
+    bounds: Bounds,
+    reduction: Reduction,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<ExploreReport, String> {
     config.validate()?;
     let model = state::Model::new(config);
     Ok(match strategy {
-        Strategy::Bfs => search::bfs(&model, bounds, progress),
-        Strategy::Dfs => search::dfs(&model, bounds, progress),
+        Strategy::Bfs => search::bfs(&model, bounds, reduction, progress),
+        Strategy::Dfs => search::dfs(&model, bounds, reduction, progress),
     })
 }

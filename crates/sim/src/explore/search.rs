@@ -12,6 +12,17 @@
 //! skip it when it meets it again shallower; the depth bound is then hit,
 //! and the result is `Bounded`, never `Pass`.
 //!
+//! Both use sleep sets (Godefroid): from a state, once a step has been
+//! taken, a later sibling step independent of it (`footprint`) need not
+//! take it again afterwards, since both orders reach the same state and
+//! raise the same violations; the first step *sleeps* in the sibling's
+//! successor, and in its successors for as long as the steps taken are
+//! independent of it. Sleep sets cut steps, never states: every state the
+//! full search reaches is still reached, at the same depth. With a visited
+//! set, a state met again with a sleep set that lacks steps the first
+//! visit slept on is expanded again by exactly those steps (what each
+//! state slept on is kept until then), so no step is lost.
+//!
 //! Nothing here reads a clock: the caller's progress callback decides when
 //! to stop (a wall-time limit), and is asked only every
 //! `PROGRESS_EVERY_STATES` expansions, so where a bounded run stops may
@@ -22,11 +33,15 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
 use super::action::{Action, render};
-use super::hash::Visited;
+use super::footprint::Footprint;
+use super::hash::{PassThrough, Visited};
 use super::state::{Model, State};
 use super::step::{self, Checked, Step};
-use super::{Bound, Bounds, ExploreReport, Progress, Verdict};
+use super::{Bound, Bounds, ExploreReport, Progress, Reduction, Verdict};
 use crate::report::Violation;
 
 /// Expansions between two calls of the progress callback.
@@ -35,6 +50,22 @@ const PROGRESS_EVERY_STATES: u64 = 4_096;
 const SIZE_SAMPLE_EVERY_STATES: u64 = 256;
 /// A visited-set slot: the fingerprint and the table's control byte.
 const VISITED_SLOT_BYTES: usize = 17;
+
+/// Steps a state sleeps on, each with its footprint.
+type Sleep = Vec<(Step, Footprint)>;
+
+/// What each visited state slept on when first met, if anything.
+type Sleeping = HashMap<u128, Sleep, BuildHasherDefault<PassThrough>>;
+
+/// How a successor was met.
+enum Met {
+    /// For the first time: expand it.
+    New,
+    /// Again, with a sleep set lacking these steps: take only them.
+    Again(Vec<Step>),
+    /// Again, with nothing new to take.
+    Seen,
+}
 
 /// One step of a path, sharing the rest of the path with its siblings.
 struct PathNode {
@@ -66,8 +97,10 @@ fn steps_of(path: &Path) -> Vec<Step> {
 struct Run<'a> {
     model: &'a Model,
     bounds: Bounds,
+    reduction: Reduction,
     progress: &'a mut dyn FnMut(&Progress) -> bool,
     visited: Visited,
+    sleeping: Sleeping,
     generated: u64,
     expanded: u64,
     terminal: u64,
@@ -87,13 +120,16 @@ impl<'a> Run<'a> {
     fn new(
         model: &'a Model,
         bounds: Bounds,
+        reduction: Reduction,
         progress: &'a mut dyn FnMut(&Progress) -> bool,
     ) -> Run<'a> {
         Run {
             model,
             bounds,
+            reduction,
             progress,
             visited: Visited::default(),
+            sleeping: Sleeping::default(),
             generated: 0,
             expanded: 0,
             terminal: 0,
@@ -138,15 +174,15 @@ impl<'a> Run<'a> {
             .map_err(|violation| Stop::Violation(steps_of(path), violation))
     }
 
-    /// Take `step` from `state`, the step at `depth` of its path. Returns
-    /// the successor if it is new.
+    /// Take `step` from `state`, the step at `depth` of its path: the
+    /// successor and what the step touched.
     fn successor(
         &mut self,
         state: &State,
         path: &Path,
         step: Step,
         depth: u32,
-    ) -> Result<Option<State>, Stop> {
+    ) -> Result<(State, Footprint), Stop> {
         let mut next = state.clone();
         self.generated += 1;
         match next.apply(self.model, step, u64::from(depth)) {
@@ -160,15 +196,49 @@ impl<'a> Run<'a> {
                 return Err(Stop::Violation(steps, violation));
             }
         }
-        if !self.visited.insert(next.fingerprint(self.model)) {
-            return Ok(None);
+        let footprint = next.footprint;
+        Ok((next, footprint))
+    }
+
+    /// The sleep set after a step with `footprint` (empty without sleep sets).
+    fn sleep_after(&self, sleep: &Sleep, done: &Sleep, footprint: &Footprint) -> Sleep {
+        if !self.reduction.sleep_sets {
+            return Vec::new();
         }
-        self.depth_reached = self.depth_reached.max(depth + 1);
-        if self.visited.len() as u64 >= self.bounds.states_max {
-            self.hit.insert(Bound::States);
-            return Err(Stop::Bound);
+        sleep_after(sleep, done, footprint)
+    }
+
+    /// Record meeting `state` with sleep set `sleep`, at `depth`.
+    fn meet(&mut self, state: &State, sleep: &Sleep, depth: u32) -> Result<Met, Stop> {
+        let print = state.fingerprint(self.model);
+        if self.visited.insert(print) {
+            if !sleep.is_empty() {
+                self.sleeping.insert(print, sleep.clone());
+            }
+            self.depth_reached = self.depth_reached.max(depth);
+            if self.visited.len() as u64 >= self.bounds.states_max {
+                self.hit.insert(Bound::States);
+                return Err(Stop::Bound);
+            }
+            return Ok(Met::New);
         }
-        Ok(Some(next))
+        let Some(slept) = self.sleeping.get_mut(&print) else {
+            return Ok(Met::Seen);
+        };
+        let asleep = |step: &Step| sleep.iter().any(|(other, _)| other == step);
+        let missing: Vec<Step> = slept
+            .iter()
+            .map(|(step, _)| *step)
+            .filter(|step| !asleep(step))
+            .collect();
+        if missing.is_empty() {
+            return Ok(Met::Seen);
+        }
+        slept.retain(|(step, _)| asleep(step));
+        if slept.is_empty() {
+            self.sleeping.remove(&print);
+        }
+        Ok(Met::Again(missing))
     }
 
     fn finish(self, stop: Option<Stop>) -> super::ExploreReport {
@@ -186,7 +256,14 @@ impl<'a> Run<'a> {
             _ => Verdict::Pass,
         };
         let unique = self.visited.len().max(1);
+        let sleeping: usize = self
+            .sleeping
+            .values()
+            .map(|sleep| sleep.capacity() * size_of::<(Step, Footprint)>())
+            .sum();
         let bytes = self.visited.capacity() * VISITED_SLOT_BYTES
+            + self.sleeping.capacity() * (VISITED_SLOT_BYTES + size_of::<Sleep>())
+            + sleeping
             + self.frontier_max as usize * self.state_bytes_max;
         ExploreReport {
             verdict,
@@ -204,21 +281,45 @@ impl<'a> Run<'a> {
 pub(crate) fn bfs(
     model: &Model,
     bounds: Bounds,
+    reduction: Reduction,
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> ExploreReport {
-    let mut run = Run::new(model, bounds, progress);
+    let mut run = Run::new(model, bounds, reduction, progress);
     let stop = bfs_loop(&mut run);
     run.finish(stop.err())
+}
+
+/// A state waiting to be expanded: its path, depth and sleep set, and,
+/// when it was met again, the only steps left to take from it.
+struct Pending {
+    state: State,
+    path: Path,
+    depth: u32,
+    sleep: Sleep,
+    only: Option<Vec<Step>>,
 }
 
 fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     let initial =
         step::initial(run.model).map_err(|violation| Stop::Violation(Vec::new(), violation))?;
     run.visited.insert(initial.fingerprint(run.model));
-    let mut frontier: VecDeque<(State, Path, u32)> = VecDeque::new();
-    frontier.push_back((initial, None, 0));
+    let mut frontier: VecDeque<Pending> = VecDeque::new();
+    frontier.push_back(Pending {
+        state: initial,
+        path: None,
+        depth: 0,
+        sleep: Vec::new(),
+        only: None,
+    });
     let mut steps = Vec::new();
-    while let Some((state, path, depth)) = frontier.pop_front() {
+    while let Some(pending) = frontier.pop_front() {
+        let Pending {
+            state,
+            path,
+            depth,
+            sleep,
+            only,
+        } = pending;
         run.expand(&state, frontier.len())?;
         state.enabled(run.model, &mut steps);
         if steps.is_empty() {
@@ -229,30 +330,67 @@ fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
             run.hit.insert(Bound::Depth);
             continue;
         }
+        let mut done: Sleep = Vec::new();
         for &step in &steps {
-            if let Some(next) = run.successor(&state, &path, step, depth)? {
-                frontier.push_back((next, extend(&path, step), depth + 1));
+            if !wanted(step, &sleep, only.as_deref()) {
+                continue;
             }
+            let (next, footprint) = run.successor(&state, &path, step, depth)?;
+            let next_sleep = run.sleep_after(&sleep, &done, &footprint);
+            done.push((step, footprint));
+            let only = match run.meet(&next, &next_sleep, depth + 1)? {
+                Met::New => None,
+                Met::Again(missing) => Some(missing),
+                Met::Seen => continue,
+            };
+            frontier.push_back(Pending {
+                state: next,
+                path: extend(&path, step),
+                depth: depth + 1,
+                sleep: next_sleep,
+                only,
+            });
         }
     }
     Ok(())
 }
 
-/// One level of the DFS path: a state and the steps from it left to try.
+/// Whether to take `step`: not asleep, and among `only` if given.
+fn wanted(step: Step, sleep: &Sleep, only: Option<&[Step]>) -> bool {
+    !sleep.iter().any(|(other, _)| *other == step) && only.is_none_or(|only| only.contains(&step))
+}
+
+/// The sleep set after a step with `footprint`: the steps asleep before
+/// it and its siblings taken before it, those independent of it.
+fn sleep_after(sleep: &Sleep, done: &Sleep, footprint: &Footprint) -> Sleep {
+    sleep
+        .iter()
+        .chain(done)
+        .filter(|(_, other)| other.independent(footprint))
+        .copied()
+        .collect()
+}
+
+/// One level of the DFS path: a state, its sleep set, the steps from it
+/// left to try and those taken.
 struct Frame {
     state: State,
     steps: Vec<Step>,
     next: usize,
     depth: u32,
+    sleep: Sleep,
+    done: Sleep,
+    only: Option<Vec<Step>>,
 }
 
 /// Depth-first search from the initial state.
 pub(crate) fn dfs(
     model: &Model,
     bounds: Bounds,
+    reduction: Reduction,
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> ExploreReport {
-    let mut run = Run::new(model, bounds, progress);
+    let mut run = Run::new(model, bounds, reduction, progress);
     let stop = dfs_loop(&mut run);
     run.finish(stop.err())
 }
@@ -264,7 +402,7 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     let mut stack: Vec<Frame> = Vec::new();
     // The steps taken to reach the top frame, as a shared list for reports.
     let mut path: Vec<Path> = vec![None];
-    if let Some(frame) = dfs_frame(run, initial, &None, 0, 0)? {
+    if let Some(frame) = dfs_frame(run, initial, &None, 0, 0, Vec::new(), None)? {
         stack.push(frame);
     }
     while let Some(frame) = stack.last_mut() {
@@ -274,13 +412,23 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
             continue;
         };
         frame.next += 1;
+        if !wanted(step, &frame.sleep, frame.only.as_deref()) {
+            continue;
+        }
         let depth = frame.depth;
         let here = path.last().expect("one path per frame").clone();
-        let Some(next) = run.successor(&frame.state, &here, step, depth)? else {
-            continue;
+        let (next, footprint) = run.successor(&frame.state, &here, step, depth)?;
+        let frame = stack.last_mut().expect("the frame just used");
+        let next_sleep = run.sleep_after(&frame.sleep, &frame.done, &footprint);
+        frame.done.push((step, footprint));
+        let only = match run.meet(&next, &next_sleep, depth + 1)? {
+            Met::New => None,
+            Met::Again(missing) => Some(missing),
+            Met::Seen => continue,
         };
         let there = extend(&here, step);
-        if let Some(frame) = dfs_frame(run, next, &there, depth + 1, stack.len())? {
+        let stack_len = stack.len();
+        if let Some(frame) = dfs_frame(run, next, &there, depth + 1, stack_len, next_sleep, only)? {
             stack.push(frame);
             path.push(there);
         }
@@ -296,6 +444,8 @@ fn dfs_frame(
     path: &Path,
     depth: u32,
     stack_len: usize,
+    sleep: Sleep,
+    only: Option<Vec<Step>>,
 ) -> Result<Option<Frame>, Stop> {
     run.expand(&state, stack_len)?;
     let mut steps = Vec::new();
@@ -313,6 +463,9 @@ fn dfs_frame(
         steps,
         next: 0,
         depth,
+        sleep,
+        done: Vec::new(),
+        only,
     }))
 }
 

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use paxos::{ClientId, Durable, Fingerprint, Key, Message, Node, NodeId, Reply, Request, Timer};
 
 use super::clients::Client;
+use super::footprint::Footprint;
 use super::hash::{Fingerprinter, Visited, fingerprint_of};
 use super::{Budgets, ExploreConfig};
 use crate::check::SafetyChecker;
@@ -330,6 +331,8 @@ pub(crate) struct State {
     /// Nodes down for good: down with no restart left in the budget. Follows
     /// from the hosts and the budgets, so it is not fingerprinted.
     dead: u32,
+    /// What the last step touched (`footprint`); not part of the state.
+    pub(crate) footprint: Footprint,
 }
 
 impl State {
@@ -357,6 +360,7 @@ impl State {
             checker_dirty: true,
             clients_dirty: true,
             dead: 0,
+            footprint: Footprint::default(),
         };
         state.refresh();
         state
@@ -372,6 +376,12 @@ impl State {
     pub(crate) fn checker_mut(&mut self) -> &mut SafetyChecker {
         self.checker_dirty = true;
         Rc::make_mut(&mut self.checker)
+    }
+
+    /// The fingerprint of the clients, the history and its clock, as of
+    /// the last `refresh`.
+    pub(crate) fn clients_print(&self) -> u128 {
+        self.clients_print
     }
 
     /// The fingerprint of the history and its clock (with the clients).
@@ -405,6 +415,7 @@ impl State {
             if self.hosts[id].node.is_none() && self.dead & bit == 0 {
                 self.dead |= bit;
                 self.hosts_dirty |= bit;
+                self.footprint.host(id as NodeId);
                 self.network.discard_to(id as NodeId);
             }
         }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use paxos::{ClientId, Message, Node, NodeId, Output, Request, Timer};
 
 use super::action::{describe, message_text};
+use super::footprint::{Budget, Footprint};
 use super::state::{Envelope, Host, Model, State};
 use super::{Action, Endpoint, LINEARIZABILITY_STEPS_MAX};
 use crate::check::{self, HistoryVerdict, Place, SafetyChecker};
@@ -226,9 +227,59 @@ impl State {
     /// Take `step`, the `index`-th of its schedule (from 0).
     pub(crate) fn apply(&mut self, model: &Model, step: Step, index: u64) -> Outcome {
         let place = place(index);
+        let clients_before = self.clients_print();
+        self.footprint = Footprint::default();
+        self.note_footprint(step);
         let outcome = self.apply_inner(model, step, place);
         self.refresh();
+        self.footprint.history |= self.clients_print() != clients_before;
         outcome
+    }
+
+    /// The hosts, budgets and message `step` touches by its kind; the
+    /// checker's slots and the history are noted as the step runs.
+    fn note_footprint(&mut self, step: Step) {
+        let footprint = &mut self.footprint;
+        match step {
+            Step::Deliver { print } | Step::Duplicate { print } | Step::Drop { print } => {
+                footprint.message = print;
+                let flight = self
+                    .network
+                    .find(print)
+                    .expect("a step names a message in flight");
+                match flight.envelope.to_node() {
+                    Some(to) => footprint.host(to),
+                    // A reply reaches a client: the history.
+                    None => footprint.history = true,
+                }
+                match step {
+                    Step::Duplicate { .. } => footprint.budget(Budget::Duplicate, 0),
+                    Step::Drop { .. } => footprint.budget(Budget::Drop, 0),
+                    _ => {}
+                }
+            }
+            Step::Timer { node, timer } => {
+                footprint.host(node);
+                footprint.budget(Budget::Timer, timer.index());
+            }
+            Step::Crash { node } => {
+                footprint.host(node);
+                footprint.budget(Budget::Crash, 0);
+            }
+            Step::Restart { node } => {
+                footprint.host(node);
+                footprint.budget(Budget::Restart, 0);
+            }
+            Step::Invoke { client, duplicate } => {
+                footprint.history = true;
+                footprint.host(self.clients[client as usize].target);
+                if duplicate {
+                    footprint.budget(Budget::Duplicate, 0);
+                }
+            }
+            Step::Timeout { .. } => footprint.history = true,
+            Step::Local { node } => footprint.host(node),
+        }
     }
 
     fn apply_inner(&mut self, model: &Model, step: Step, place: Place) -> Outcome {
@@ -419,6 +470,10 @@ impl State {
         let mut local = VecDeque::new();
         let checked = self.carry_out_once(model, id, out, &mut local, place)?;
         if park && !local.is_empty() {
+            // Until they are delivered, no other step is enabled: parking
+            // is dependent on every step.
+            self.footprint.hosts = u8::MAX;
+            self.footprint.history = true;
             self.host_mut(id).local = local;
             return Ok(checked);
         }
@@ -466,6 +521,15 @@ impl State {
         let mut checked = Checked::Fine;
         for output in out.drain(..) {
             if SafetyChecker::watches(&output) {
+                match &output {
+                    Output::Send {
+                        message: Message::Accepted { slot, .. },
+                        ..
+                    } => self.footprint.accept(*slot),
+                    Output::Persist(paxos::DurableWrite::Chosen { slot, .. })
+                    | Output::Applied { slot, .. } => self.footprint.learn(*slot),
+                    _ => {}
+                }
                 self.checker_mut().observe(place, id, &output)?;
             }
             match output {
