@@ -17,7 +17,10 @@
 //!   a promise) or symmetric (two values in one ballot, two chosen values,
 //!   two versions of a key fail whichever comes second), but one is not:
 //!   a value learned before a quorum accepted it fails, after it does not.
-//!   So a learn and an acceptance in the same slot are dependent;
+//!   So a learn and an acceptance in the same slot are dependent while the
+//!   slot is not yet chosen (once it is, the chosen value never changes,
+//!   and every later learn or acceptance is judged against it alike; a
+//!   footprint taken earlier, before the choice, only says more);
 //! - the clients and their history: an invocation and a completion order
 //!   operations in real time, so any two steps that touch them are
 //!   dependent.

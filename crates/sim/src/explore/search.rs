@@ -54,8 +54,9 @@ const VISITED_SLOT_BYTES: usize = 17;
 /// Steps a state sleeps on, each with its footprint.
 type Sleep = Vec<(Step, Footprint)>;
 
-/// What each visited state slept on when first met, if anything.
-type Sleeping = HashMap<u128, Sleep, BuildHasherDefault<PassThrough>>;
+/// What each visited state slept on when first met, if anything: the
+/// steps alone (their footprints are not needed again).
+type Sleeping = HashMap<u128, Box<[Step]>, BuildHasherDefault<PassThrough>>;
 
 /// How a successor was met.
 enum Met {
@@ -213,7 +214,8 @@ impl<'a> Run<'a> {
         let print = state.fingerprint(self.model);
         if self.visited.insert(print) {
             if !sleep.is_empty() {
-                self.sleeping.insert(print, sleep.clone());
+                let steps = sleep.iter().map(|(step, _)| *step).collect();
+                self.sleeping.insert(print, steps);
             }
             self.depth_reached = self.depth_reached.max(depth);
             if self.visited.len() as u64 >= self.bounds.states_max {
@@ -226,17 +228,15 @@ impl<'a> Run<'a> {
             return Ok(Met::Seen);
         };
         let asleep = |step: &Step| sleep.iter().any(|(other, _)| other == step);
-        let missing: Vec<Step> = slept
-            .iter()
-            .map(|(step, _)| *step)
-            .filter(|step| !asleep(step))
-            .collect();
+        let missing: Vec<Step> = slept.iter().copied().filter(|step| !asleep(step)).collect();
         if missing.is_empty() {
             return Ok(Met::Seen);
         }
-        slept.retain(|(step, _)| asleep(step));
-        if slept.is_empty() {
+        let kept: Box<[Step]> = slept.iter().copied().filter(|step| asleep(step)).collect();
+        if kept.is_empty() {
             self.sleeping.remove(&print);
+        } else {
+            *slept = kept;
         }
         Ok(Met::Again(missing))
     }
@@ -259,10 +259,10 @@ impl<'a> Run<'a> {
         let sleeping: usize = self
             .sleeping
             .values()
-            .map(|sleep| sleep.capacity() * size_of::<(Step, Footprint)>())
+            .map(|sleep| sleep.len() * size_of::<Step>())
             .sum();
         let bytes = self.visited.capacity() * VISITED_SLOT_BYTES
-            + self.sleeping.capacity() * (VISITED_SLOT_BYTES + size_of::<Sleep>())
+            + self.sleeping.capacity() * (VISITED_SLOT_BYTES + size_of::<Box<[Step]>>())
             + sleeping
             + self.frontier_max as usize * self.state_bytes_max;
         ExploreReport {

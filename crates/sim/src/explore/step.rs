@@ -521,13 +521,19 @@ impl State {
         let mut checked = Checked::Fine;
         for output in out.drain(..) {
             if SafetyChecker::watches(&output) {
+                // Only before a slot is chosen does the order of a learn
+                // and an acceptance in it matter (`footprint`).
                 match &output {
                     Output::Send {
                         message: Message::Accepted { slot, .. },
                         ..
-                    } => self.footprint.accept(*slot),
+                    } if self.checker.chosen(*slot).is_none() => self.footprint.accept(*slot),
                     Output::Persist(paxos::DurableWrite::Chosen { slot, .. })
-                    | Output::Applied { slot, .. } => self.footprint.learn(*slot),
+                    | Output::Applied { slot, .. }
+                        if self.checker.chosen(*slot).is_none() =>
+                    {
+                        self.footprint.learn(*slot)
+                    }
                     _ => {}
                 }
                 self.checker_mut().observe(place, id, &output)?;
