@@ -112,6 +112,7 @@
 //! [`replay`] runs such a list again from the initial state.
 
 mod action;
+pub mod cases;
 mod clients;
 mod footprint;
 mod hash;
