@@ -1,16 +1,19 @@
 // controls.js: everything around the drawing in timeline.js: the header
 // and the violation banner, the filters, zoom and pan by mouse and keys,
 // selection and the details panel, the legend, and the page's address
-// (`#view=T0-T1&select=op:3&hide=Heartbeat,timers&slot=4&nodes=2&key=k`), which
-// opens the page on a chosen view. Entry point: paxsimTimeline(data).
+// (`#view=T0-T1&select=op:3&hide=Heartbeat,timers&slot=4&nodes=2&key=k`, or
+// `#focus=violation`), which opens the page on a chosen view. Entry point:
+// paxsimTimeline(data).
 'use strict'
 
 function paxsimTimeline(data) {
   const page = new TimelinePage(data)
   fillHeader(page)
   buildFilters(page)
-  applyAddress(page, new URLSearchParams(location.hash.slice(1)))
+  const address = new URLSearchParams(location.hash.slice(1))
+  applyAddress(page, address)
   page.draw()
+  if (address.get('focus') === 'violation') showViolation(page)
   const lin = data.linearizability ? drawLinearizability(page) : {ops: 0, points: 0}
   if (page.selected) showDetails(page, page.selected)
   buildLegend()
@@ -44,6 +47,12 @@ function fillHeader(page) {
     item.appendChild(document.createTextNode(' ' + label))
   }
   html('span', {class: 'stat'}, formatUs(data.end_us) + ' of virtual time', summary)
+  if (data.truncated) {
+    html('span', {class: 'stat truncated', id: 'truncated'}, 'truncated after event ' +
+      data.truncated.after_event.toLocaleString('en-US') + ' (' + formatUs(data.truncated.time_us) +
+      '): the recording keeps at most ' + data.truncated.records_max.toLocaleString('en-US') +
+      ' messages, timers, spans and slots', summary)
+  }
   const violation = data.violation
   if (!violation) return
   document.getElementById('banner').hidden = false
@@ -220,8 +229,10 @@ function select(page, ref) {
 function showViolation(page) {
   const violation = page.data.violation
   if (!violation) return
-  let start = violation.time_us
-  let end = violation.time_us
+  // The operations it implicates, if any: a linearizability failure is
+  // found at the end of the run, long after them.
+  let start = violation.ops.length ? Infinity : violation.time_us
+  let end = violation.ops.length ? -Infinity : violation.time_us
   for (const id of violation.ops) {
     const op = page.model.opById.get(id)
     start = Math.min(start, op.invoke_us)
@@ -412,7 +423,7 @@ function buildLegend() {
   sample(arrow('fate-blocked', 'wall'), 'blocked by a partition')
   sample((p) => {
     svg('path', {class: 'hold', d: 'M4 9H42'}, p)
-  }, 'held while the receiver was paused')
+  }, 'held while the receiver was paused (to the end, if it never resumed)')
   const box = (cls, text) => sample((p) => svg('rect', {class: cls, x: 2, y: 2, width: 42, height: 14, rx: 3}, p), text)
   box('span crashed', 'node crashed')
   box('span paused', 'node paused')

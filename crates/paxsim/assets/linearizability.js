@@ -6,7 +6,9 @@
 // but cannot are marked in red, the blamed one in bold.
 'use strict'
 
-const LIN = {pad: 14, gutterW: 86, boxH: 28, rowGap: 18, gap: 18, step: 16, bleed: 5, textPad: 12, inset: 8}
+const LIN = {pad: 14, gutterW: 86, boxH: 28, rowGap: 18, gap: 18, step: 16, bleed: 5, textPad: 12, inset: 8,
+  // The operations' text is 11.5px monospace, wider than the lanes' 11px.
+  charPx: 7.2}
 
 function drawLinearizability(page) {
   const failure = page.data.linearizability
@@ -114,7 +116,7 @@ function linLabel(op) {
 // same constraints in one left-to-right scan; here the scan is repeated,
 // widening boxes whose point fell outside, until nothing moves.
 function linearizationLayout(ops, prefix, candidates) {
-  const minWidth = new Map(ops.map((op) => [op.id, linLabel(op).length * CHAR_PX + 2 * LIN.textPad]))
+  const minWidth = new Map(ops.map((op) => [op.id, linLabel(op).length * LIN.charPx + 2 * LIN.textPad]))
   let layout = null
   for (let round = 0; round < 50; round++) {
     layout = scanLayout(ops, minWidth)

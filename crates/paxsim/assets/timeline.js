@@ -23,7 +23,8 @@ const KIND_COLORS = {
 const EXTRA_COLORS = ['#be185d', '#92400e', '#4d7c0f', '#ca8a04', '#4338ca']
 const FATE_TEXT = {
   delivered: 'delivered', dropped: 'dropped on the wire', blocked: 'blocked by a partition',
-  'lost-to-crash': 'lost: the receiver was down', 'in-flight': 'still in flight when the run ended',
+  'lost-to-crash': 'lost: the receiver was down (or crashed while it waited)',
+  held: 'held by its paused receiver until the run ended', 'in-flight': 'still in flight when the run ended',
 }
 
 function svg(tag, attributes, parent) {
@@ -213,6 +214,7 @@ class TimelinePage {
     const plot = svg('g', {'clip-path': 'url(#plot-clip)'}, root)
     this.drawSpans(svg('g', {class: 'layer-spans'}, plot))
     this.drawViolationLine(svg('g', {class: 'layer-violation'}, plot))
+    this.drawTruncation(svg('g', {class: 'layer-truncation'}, plot))
     this.drawMessages(svg('g', {class: 'layer-messages'}, plot))
     this.drawTimers(svg('g', {class: 'layer-timers'}, plot))
     this.drawChosen(svg('g', {class: 'layer-chosen'}, plot))
@@ -362,8 +364,15 @@ class TimelinePage {
         const hold = message.arrive_us === null ? null : [this.x(message.arrive_us), this.x(message.receive_us)]
         return {x1, y1, x2: this.x(arrive), y2: yTo, end: 'head', hold}
       }
-      case 'lost-to-crash':
-        return {x1, y1, x2: this.x(message.receive_us), y2: yTo, end: 'cross', hold: null}
+      case 'lost-to-crash': {
+        // It may have waited in the backlog of a paused node that crashed.
+        const arrive = message.arrive_us === null ? message.receive_us : message.arrive_us
+        const hold = message.arrive_us === null ? null : [this.x(message.arrive_us), this.x(message.receive_us)]
+        return {x1, y1, x2: this.x(arrive), y2: yTo, end: 'cross', hold}
+      }
+      case 'held':
+        return {x1, y1, x2: this.x(message.arrive_us), y2: yTo, end: 'head',
+          hold: [this.x(message.arrive_us), this.x(this.data.end_us)]}
       case 'dropped':
         return {x1, y1, ...stub(0.55), end: 'cross', hold: null}
       case 'blocked':
@@ -375,7 +384,7 @@ class TimelinePage {
 
   messageEnd(message) {
     if (message.receive_us !== null) return message.receive_us
-    if (message.fate === 'in-flight') return this.data.end_us
+    if (message.fate === 'in-flight' || message.fate === 'held') return this.data.end_us
     return message.send_us + 2 * this.model.stubUs
   }
 
@@ -395,7 +404,7 @@ class TimelinePage {
     for (const {message, g} of this.visibleMessages) {
       const color = this.model.colors.get(message.kind)
       const line = 'M' + g.x1.toFixed(1) + ' ' + g.y1.toFixed(1) + 'L' + g.x2.toFixed(1) + ' ' + g.y2.toFixed(1)
-      if (g.end === 'cross') crosses.push(crossPath(g))
+      if (g.end === 'cross') crosses.push(crossPath(g.hold ? {x2: g.hold[1], y2: g.y2} : g))
       if (g.end === 'wall') walls.push(wallPath(g))
       if (g.hold) holds.push('M' + g.hold[0].toFixed(1) + ' ' + g.y2.toFixed(1) + 'H' + g.hold[1].toFixed(1))
       this.stats.arrows++
@@ -485,8 +494,9 @@ class TimelinePage {
       const height = lane.height - 18
       const classes = ['op', op.kind, op.complete_us === null ? 'pending' : 'done']
       if (this.model.implicatedOps.has(op.id)) classes.push('implicated')
-      if (this.onlyKey !== null && op.key !== this.onlyKey) classes.push('dimmed')
-      const group = svg('g', {class: 'op-group', 'data-ref': 'op:' + op.id}, layer)
+      const dimmed = this.onlyKey !== null && op.key !== this.onlyKey
+      if (dimmed) classes.push('dimmed')
+      const group = svg('g', {class: 'op-group' + (dimmed ? ' dimmed' : ''), 'data-ref': 'op:' + op.id}, layer)
       svg('rect', {class: classes.join(' '), x: x0, y, width, height, rx: 4}, group)
       for (const attempt of op.attempts.slice(1)) {
         const ax = this.x(attempt.send_us)
@@ -514,6 +524,18 @@ class TimelinePage {
     svg('rect', {class: 'violation-flag', x: left, y: 15, width, height: 17, rx: 8.5}, group)
     const label = svg('text', {class: 'violation-text', x: left + width / 2, y: 24.5}, group)
     label.textContent = text
+  }
+
+  // Where the recording stopped keeping new records: past this line the
+  // page shows operations and the violation only.
+  drawTruncation(layer) {
+    const truncated = this.data.truncated
+    if (!truncated || !this.inView(truncated.time_us, truncated.time_us)) return
+    const x = this.x(truncated.time_us)
+    svg('line', {id: 'truncation-marker', class: 'truncation-line', x1: x, x2: x, y1: LAYOUT.axisH,
+      y2: this.model.height - LAYOUT.bottomPad}, layer)
+    const label = svg('text', {class: 'truncation-text', x: x + 4, y: LAYOUT.axisH + 8}, layer)
+    label.textContent = 'recording truncated'
   }
 
   drawSelection(layer) {
@@ -548,6 +570,7 @@ class TimelinePage {
     report.setAttribute('data-partitions', count('#timeline rect.partition'))
     report.setAttribute('data-mode', this.stats.dense ? 'merged' : 'separate')
     report.setAttribute('data-violation', document.getElementById('violation-marker') ? 'shown' : 'none')
+    report.setAttribute('data-truncated', this.data.truncated ? 'true' : 'false')
     report.setAttribute('data-implicated', count('#timeline .implicated'))
     report.setAttribute('data-selected', this.selected || '')
     report.setAttribute('data-view-start-us', String(Math.round(this.view.t0)))

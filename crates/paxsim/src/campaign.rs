@@ -20,6 +20,7 @@ use crate::corpus;
 use crate::guarded;
 use crate::outcome::{self, Finding, INVALID_CONFIG, PANIC};
 use crate::progress::Counters;
+use crate::shard::ShardSource;
 use crate::shrink;
 use crate::units::Shard;
 
@@ -32,6 +33,8 @@ pub struct Plan {
     /// The last seed index to run, inclusive: seeds are `seed_start + i`.
     pub index_last: u64,
     pub shard: Shard,
+    /// Where the shard came from (`--shard K/N`, or the CI environment).
+    pub shard_source: ShardSource,
     /// Stop handing out seeds once this much wall time has passed.
     pub duration: Option<Duration>,
     pub jobs: usize,
@@ -320,6 +323,13 @@ fn record_file(context: &FileContext, seed: u64, finding: &Finding, totals: &mut
         }
     };
     totals.files_written.push(path.clone());
+    // A panicking run leaves no timeline to draw.
+    if finding.label != PANIC {
+        match crate::pages::beside_failure(&path, seed, &plan.pins, finding.label) {
+            Ok(page) => totals.files_written.push(page),
+            Err(error) => totals.write_errors.push(error),
+        }
+    }
     let shrinkable = ![PANIC, outcome::NONDETERMINISTIC].contains(&finding.label);
     if plan.shrink && shrinkable {
         record_shrunk(context, seed, finding.label, &path, totals);
@@ -391,6 +401,7 @@ mod tests {
             seed_start: 0,
             index_last,
             shard,
+            shard_source: ShardSource::new("flag"),
             duration: None,
             jobs: 1,
             determinism_ppm: 0,
@@ -434,10 +445,13 @@ mod tests {
         run_seed(&plan, 0, &mut totals, &Counters::default(), &stop);
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(totals.failures.len(), 1, "the failure is reported");
+        let written: Vec<_> = (totals.files_written.iter())
+            .map(|file| file.extension().unwrap().to_str().unwrap().to_string())
+            .collect();
         assert_eq!(
-            totals.files_written.len(),
-            1,
-            "its failure file, no scenario"
+            written,
+            ["json", "html"],
+            "its failure file and page, no scenario"
         );
         let [note] = totals.shrink_failures.as_slice() else {
             panic!("one note: {:?}", totals.shrink_failures);

@@ -12,7 +12,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::pins::ConfigArgs;
 use crate::units::{
-    SeedStart, Shard, parse_duration, parse_jobs, parse_probability, parse_seed_start, parse_shard,
+    SeedStart, ShardArg, parse_duration, parse_jobs, parse_probability, parse_seed_start,
+    parse_shard_arg,
 };
 
 /// Deterministic simulation testing for a Paxos key-value store.
@@ -20,7 +21,8 @@ use crate::units::{
 /// Every run is decided by one u64 seed: `fuzz` runs many seeds, each
 /// drawing its own cluster, network and fault mix; `replay` reruns one seed
 /// in detail; `run` checks scenario and seed-corpus files against their
-/// expected outcomes. Exit codes: 0 all good, 1 a violation or an unmet
+/// expected outcomes; `merge` puts the summaries of a campaign's shards
+/// together. Exit codes: 0 all good, 1 a violation or an unmet
 /// expectation, 2 bad usage, bad input or nothing to do, 130 or 143 a
 /// campaign interrupted by SIGINT or SIGTERM.
 #[derive(Parser, Debug)]
@@ -35,6 +37,7 @@ pub enum Command {
     Fuzz(FuzzArgs),
     Replay(ReplayArgs),
     Run(RunArgs),
+    Merge(MergeArgs),
     Shrink(ShrinkArgs),
     Export(ExportArgs),
     Bench(crate::bench::BenchArgs),
@@ -62,15 +65,42 @@ pub struct FuzzArgs {
     #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs,
           allow_negative_numbers = true)]
     pub jobs: Option<usize>,
-    /// Run only seed indices i with i % N == K (for splitting across machines).
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
-    pub shard: Option<Shard>,
+    /// Run only seed indices i with i % N == K (for splitting across
+    /// machines); `auto` reads K and N from the CI environment: GitLab's
+    /// CI_NODE_INDEX/CI_NODE_TOTAL, Buildkite's
+    /// BUILDKITE_PARALLEL_JOB/BUILDKITE_PARALLEL_JOB_COUNT, CircleCI's
+    /// CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL, or a Kubernetes Indexed Job's
+    /// JOB_COMPLETION_INDEX with --shard-count.
+    #[arg(long, value_name = "K/N|auto", value_parser = parse_shard_arg)]
+    pub shard: Option<ShardArg>,
+    /// The number of shards, for --shard auto: needed with
+    /// JOB_COMPLETION_INDEX, checked against the CI's count otherwise.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "shard",
+        allow_negative_numbers = true
+    )]
+    pub shard_count: Option<u64>,
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Print one JSON object on stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
-    /// Write each failure here as a seed-corpus file that `paxsim run` replays.
+    /// Also write the JSON summary to FILE (atomically, even when the
+    /// campaign is interrupted): what `paxsim merge` reads.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// Also write the result as JUnit XML to FILE, for CI test reports: a
+    /// failing test case per failing seed, a passing one for a clean shard.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Check the flags, resolve the plan (seed range, shard, files) and
+    /// print it, without running a seed.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write each failure here as a seed-corpus file that `paxsim run`
+    /// replays, and beside it its timeline page (NAME.html).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Also shrink each failure and write the minimal scenario next to its
@@ -108,7 +138,11 @@ pub struct ReplayArgs {
     /// Write the whole timeline to FILE as JSON Lines.
     #[arg(long, value_name = "FILE")]
     pub trace_json: Option<PathBuf>,
-    /// Print one JSON object instead: {seed, outcome, invariant, events, digest, config}.
+    /// Write the run's timeline to FILE as a self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print one JSON object instead: {seed, outcome, invariant, events,
+    /// digest, violation, config}.
     #[arg(long)]
     pub json: bool,
 }
@@ -130,6 +164,36 @@ pub struct RunArgs {
     /// Print {"results": [{file, name, expected, actual, ok}]} instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Write a timeline page (HTML) here for every unmet expectation.
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
+}
+
+/// Merge the JSON summaries of a campaign's shards into one.
+///
+/// Checks that the shards are of one campaign (seed range, pins, flaws,
+/// shard count) and cover its range with no overlap, and names every shard
+/// that is missing or was interrupted, with the seeds it left out.
+/// Failures are listed by seed, operations and probes added up. Exit
+/// codes: 0 every seed of the range ran and passed; 1 a failure, or a
+/// shard missing or interrupted; 2 a summary that is malformed, or not of
+/// the same campaign as the others.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Summary files (`paxsim fuzz --json` or `--summary`), or directories
+    /// standing for every *.json file in them.
+    #[arg(value_name = "SUMMARY", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Print the merged summary as one JSON object, in the summary's own
+    /// form (so merged summaries can be read like any other).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the merged JSON summary to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// Also write the result as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 /// Shrink a failing seed (or scenario) into a minimal regression scenario.

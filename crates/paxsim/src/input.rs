@@ -26,6 +26,8 @@ pub struct Entry {
     /// Probes the run must hit at least once.
     pub expect_probes: Vec<&'static str>,
     pub config: SimConfig,
+    /// The command that replays the entry on its own.
+    pub replay: String,
 }
 
 /// The files `paths` stand for: files as given, directories as their
@@ -98,6 +100,7 @@ pub fn load(path: &Path) -> Result<Vec<Entry>, InputError> {
             .to_config()
             .map_err(|error| InputError(format!("{file}: {error}")))?;
         Ok(vec![Entry {
+            replay: format!("paxsim replay --scenario {file}"),
             file,
             name: scenario.name,
             expect: scenario.expect,
@@ -133,6 +136,7 @@ fn corpus_entries(file: &str, corpus: CorpusFile) -> Result<Vec<Entry>, InputErr
                 .draw_checked(entry.seed)
                 .map_err(|error| InputError(format!("{file}: entries[{index}].pins: {error}")))?;
             Ok(Entry {
+                replay: crate::summary::replay_command(entry.seed, &entry.pins()),
                 file: file.to_string(),
                 name: entry.display_name(),
                 expect: entry.expect,
@@ -143,7 +147,8 @@ fn corpus_entries(file: &str, corpus: CorpusFile) -> Result<Vec<Entry>, InputErr
         .collect()
 }
 
-fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, InputError> {
+/// Parse `text` as a `T`; an error names the file, line, column and field.
+pub fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, InputError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -162,7 +167,8 @@ fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, InputError> {
     Ok(value)
 }
 
-fn syntax_error(file: &str, error: &serde_json::Error) -> InputError {
+/// A JSON syntax error as `file:line:column: message`.
+pub fn syntax_error(file: &str, error: &serde_json::Error) -> InputError {
     InputError(format!("{}: {}", position(file, error), message_of(error)))
 }
 

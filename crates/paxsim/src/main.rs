@@ -13,16 +13,22 @@ mod explore;
 mod export;
 mod fuzz;
 mod guarded;
+mod html;
 mod input;
 mod interrupt;
+mod junit;
+mod merge;
 mod outcome;
+mod pages;
 mod pins;
 mod progress;
 mod replay;
 mod scenario;
+mod shard;
 mod shrink;
 mod suite;
 mod summary;
+mod summary_file;
 mod units;
 
 use std::process::ExitCode;
@@ -38,6 +44,7 @@ fn main() -> ExitCode {
         Command::Fuzz(args) => fuzz::command(args),
         Command::Replay(args) => replay::command(args),
         Command::Run(args) => suite::command(args),
+        Command::Merge(args) => merge::command(args),
         Command::Shrink(args) => shrink::command(args),
         Command::Export(args) => export::command(args),
         Command::Bench(args) => bench::command(args),

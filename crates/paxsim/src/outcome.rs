@@ -4,7 +4,9 @@
 //! Outcomes are named by one word, the *label*: `pass`, an invariant name
 //! (`linearizability`, ...), `limit`, `inconclusive`, `panic`, or
 //! `nondeterministic`; a run cut short is `stopped` and one run without
-//! its checkers `unchecked`. Expectations in scenario and corpus files use
+//! its checkers `unchecked`; a configuration validation refused as it must
+//! (quorums that need not intersect) is `refused`: correct, but nothing
+//! ran, so never called a pass. Expectations in scenario and corpus files use
 //! the same words (but the last two, which a file's run cannot have).
 //! Everything but `pass` is not a pass.
 
@@ -17,6 +19,9 @@ use sim::{
 use crate::guarded;
 
 pub const PASS: &str = "pass";
+/// Validation refused the configuration, as the specification says it
+/// must: the right outcome, with nothing run.
+pub const REFUSED: &str = "refused";
 pub const PANIC: &str = "panic";
 pub const NONDETERMINISTIC: &str = "nondeterministic";
 /// The configuration did not validate; only the campaign can meet this,
@@ -26,7 +31,7 @@ pub const INVALID_CONFIG: &str = "invalid-config";
 /// Every label a file may expect. `stopped` and `unchecked` are not among
 /// them: the harness runs every file to its end with every checker on.
 pub fn labels() -> Vec<&'static str> {
-    let mut labels = vec![PASS];
+    let mut labels = vec![PASS, REFUSED];
     labels.extend(Invariant::ALL.iter().map(|invariant| invariant.name()));
     labels.extend(["limit", "inconclusive", PANIC, NONDETERMINISTIC]);
     labels
@@ -317,7 +322,11 @@ pub fn run(config: &SimConfig, recheck: bool) -> Outcome {
     let first = run_once(config);
     let mut outcome = match &first {
         Ok(report) => Outcome {
-            label: label(&report.verdict),
+            label: if report.refused {
+                REFUSED
+            } else {
+                label(&report.verdict)
+            },
             events: report.events,
             digest: Some(report.digest),
             probes: report.probes,

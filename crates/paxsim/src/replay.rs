@@ -1,5 +1,7 @@
 //! `paxsim replay`: one seed in detail — its drawn configuration first,
-//! then the outcome, the events that led to a failure, and the digest last.
+//! then the outcome, the events that led to a failure (and those of the
+//! client operations it implicates), and the digest last; with `--html`,
+//! the run's timeline page as well.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,6 +16,8 @@ use crate::error::InputError;
 use crate::guarded;
 use crate::input;
 use crate::outcome::{self, format_time_us};
+use crate::pages;
+use crate::summary;
 
 /// How many events before a violation the report shows.
 const TRACE_CONTEXT_EVENTS: usize = 30;
@@ -26,6 +30,8 @@ pub fn command(args: ReplayArgs) -> Result<ExitCode, InputError> {
     let keep_trace = args.trace || args.trace_json.is_some();
     let options = RunOptions {
         trace: keep_trace,
+        // Recording the timeline never alters the run: the same run, drawn.
+        timeline: args.html.is_some(),
         ..RunOptions::default()
     };
     let run_config = config.clone();
@@ -35,7 +41,7 @@ pub fn command(args: ReplayArgs) -> Result<ExitCode, InputError> {
             Admission::Refused { reason, .. } => Err(reason),
         })
     });
-    let report = match result {
+    let mut report = match result {
         Ok(Ok(Ok(report))) => report,
         Ok(Ok(Err(refusal))) => return Ok(report_refused(&args, &config, &refusal)),
         Ok(Err(invalid)) => return Err(InputError(format!("configuration: {invalid}"))),
@@ -43,6 +49,11 @@ pub fn command(args: ReplayArgs) -> Result<ExitCode, InputError> {
     };
     if let Some(path) = &args.trace_json {
         write_trace_json(path, &report.trace)?;
+    }
+    if let Some(path) = &args.html {
+        let timeline = report.timeline.take().expect("the timeline was asked for");
+        let (title, command) = page_title(&args, &config, &report);
+        pages::write(path, timeline, &title, &command).map_err(InputError)?;
     }
     if args.json {
         print_json(&config, &report);
@@ -124,6 +135,9 @@ fn print_human(
     if let Some(path) = &args.trace_json {
         println!("wrote the trace to {}", path.display());
     }
+    if let Some(path) = &args.html {
+        println!("wrote the timeline page to {}", path.display());
+    }
     println!("digest: {:#018x}", report.digest);
     Ok(())
 }
@@ -138,28 +152,59 @@ fn print_lines(trace: &[TraceEvent]) -> std::io::Result<()> {
     out.flush()
 }
 
-/// The events leading up to and including `event`.
+/// The events leading up to and including `event`, and before them those
+/// of the client operations the violation implicates (a linearizability
+/// failure is found at the end of the run, long after its operations),
+/// with `...` where events are left out.
 fn print_context(config: &SimConfig, report: &RunReport, event: u64) -> Result<(), InputError> {
-    let context = if report.trace.is_empty() {
-        sim::trace_until(config, event, TRACE_CONTEXT_EVENTS)
-            .map_err(|error| InputError(format!("configuration: {error}")))?
-    } else {
-        let upto: Vec<TraceEvent> = report
-            .trace
-            .iter()
-            .filter(|traced| traced.index <= event)
-            .cloned()
-            .collect();
-        let skip = upto.len().saturating_sub(TRACE_CONTEXT_EVENTS);
-        upto[skip..].to_vec()
+    let ops: Vec<(u32, u64)> = match &report.verdict {
+        Verdict::Violation(violation) => (violation.ops.iter())
+            .map(|&index| &report.history.ops[index])
+            .map(|op| (op.client, op.seq))
+            .collect(),
+        _ => Vec::new(),
     };
+    let context = sim::trace::context(config, event, TRACE_CONTEXT_EVENTS, &ops)
+        .map_err(|error| InputError(format!("configuration: {error}")))?;
     println!();
-    println!("the {} events up to event {event}:", context.len());
+    if ops.is_empty() {
+        println!("the {} events up to event {event}:", context.len());
+    } else {
+        let named: Vec<String> = (ops.iter())
+            .map(|(client, seq)| format!("client {client} seq {seq}"))
+            .collect();
+        println!(
+            "the events of {}, and the last events up to event {event}:",
+            named.join(" and ")
+        );
+    }
+    let mut previous: Option<u64> = None;
     for traced in &context {
+        if previous.is_some_and(|index| traced.index > index + 1) {
+            println!("    ...");
+        }
+        previous = Some(traced.index);
         println!("{traced}");
     }
     println!();
     Ok(())
+}
+
+/// The page's title, `seed 28 --flaw stale-leader-read: linearizability` or
+/// the scenario's, and the command that replays the run.
+fn page_title(args: &ReplayArgs, config: &SimConfig, report: &RunReport) -> (String, String) {
+    let outcome = report.verdict.label();
+    match &args.scenario {
+        Some(path) => (
+            format!("{}: {outcome}", path.display()),
+            format!("paxsim replay --scenario {}", path.display()),
+        ),
+        None => {
+            let command = summary::replay_command(config.seed, &args.config.pins);
+            let flags = command.trim_start_matches("paxsim replay --");
+            (format!("{flags}: {outcome}"), command)
+        }
+    }
 }
 
 fn print_json(config: &SimConfig, report: &RunReport) {
@@ -173,6 +218,10 @@ fn print_json(config: &SimConfig, report: &RunReport) {
         "digest": format!("{:#018x}", report.digest),
         "message": finding.as_ref().map(|finding| finding.message.clone()),
         "event": finding.as_ref().and_then(|finding| finding.event),
+        "violation": match &report.verdict {
+            Verdict::Violation(violation) => json!(violation),
+            _ => serde_json::Value::Null,
+        },
         "counters": report.counters,
         "heal": report.heal_core,
         "efficiency": report.efficiency,

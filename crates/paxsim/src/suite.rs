@@ -3,8 +3,10 @@
 //!
 //! Every entry runs twice and the digests are compared, so a scenario that
 //! stopped being deterministic shows as `nondeterministic`. Entries run in
-//! parallel; results come out sorted by file, then entry.
+//! parallel; results come out sorted by file, then entry. With `--html DIR`
+//! each unmet expectation gets its timeline page there.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,10 +38,17 @@ pub fn command(args: RunArgs) -> Result<ExitCode, InputError> {
         .zip(&outcomes)
         .filter(|(entry, outcome)| !met(entry, outcome))
         .count();
+    let pages = match &args.html {
+        Some(dir) => write_pages(dir, &entries, &outcomes)?,
+        None => vec![None; entries.len()],
+    };
     if args.json {
-        print_json(&entries, &outcomes);
+        print_json(&entries, &outcomes, &pages);
     } else {
         print_table(&entries, &outcomes, unmet);
+        for page in pages.iter().flatten() {
+            println!("wrote the timeline page {}", page.display());
+        }
     }
     Ok(if unmet == 0 {
         ExitCode::SUCCESS
@@ -180,11 +189,43 @@ fn print_table(entries: &[Entry], outcomes: &[Outcome], unmet: usize) {
     );
 }
 
-fn print_json(entries: &[Entry], outcomes: &[Outcome]) {
+/// `--html DIR`: the timeline page of every unmet expectation (but a
+/// panic's, which leaves no timeline), per entry.
+fn write_pages(
+    dir: &Path,
+    entries: &[Entry],
+    outcomes: &[Outcome],
+) -> Result<Vec<Option<PathBuf>>, InputError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|error| InputError(format!("--html {}: {error}", dir.display())))?;
+    let mut pages = Vec::with_capacity(entries.len());
+    let mut taken = Vec::new();
+    for (entry, outcome) in entries.iter().zip(outcomes) {
+        if met(entry, outcome) || outcome.label == outcome::PANIC {
+            pages.push(None);
+            continue;
+        }
+        let path = crate::pages::path_in(dir, &entry.name, &taken);
+        let title = format!(
+            "{} ({}): expected {}, got {}",
+            entry.name,
+            entry.file,
+            entry.expect.0,
+            outcome.actual()
+        );
+        crate::pages::write_run(&path, &entry.config, &title, &entry.replay).map_err(InputError)?;
+        taken.push(path.clone());
+        pages.push(Some(path));
+    }
+    Ok(pages)
+}
+
+fn print_json(entries: &[Entry], outcomes: &[Outcome], pages: &[Option<PathBuf>]) {
     let results: Vec<serde_json::Value> = entries
         .iter()
         .zip(outcomes)
-        .map(|(entry, outcome)| {
+        .zip(pages)
+        .map(|((entry, outcome), page)| {
             json!({
                 "file": entry.file,
                 "name": entry.name,
@@ -200,6 +241,7 @@ fn print_json(entries: &[Entry], outcomes: &[Outcome]) {
                 "events": outcome.events,
                 "digest": outcome.digest.map(|digest| format!("{digest:#018x}")),
                 "message": outcome.finding.as_ref().map(|finding| finding.message.clone()),
+                "page": page,
             })
         })
         .collect();

@@ -10,10 +10,11 @@ use serde_json::{Value, json};
 
 use sim::Pins;
 
-use crate::campaign::{CampaignResult, Plan, SeedFailure};
+use crate::campaign::{CampaignResult, Coverage, Plan, SeedFailure};
 use crate::interrupt::Signal;
 use crate::outcome::format_time_us;
 use crate::pins;
+use crate::summary_file::Progression;
 
 /// `paxsim replay --seed S <flags>`.
 pub fn replay_command(seed: u64, pins: &Pins) -> String {
@@ -54,26 +55,38 @@ fn events_per_second(result: &CampaignResult) -> f64 {
     result.totals.events as f64 / result.elapsed.as_secs_f64().max(1e-9)
 }
 
-/// The shard's seeds from `position` on, `count` of them or all the rest:
+/// The shard's seeds from `position` on, `count` of them or all the rest.
+pub fn progression(plan: &Plan, position: u64, count: Option<u64>) -> Progression {
+    Progression {
+        first_seed: plan.seed_at(position),
+        step: plan.shard.count,
+        seeds: count,
+    }
+}
+
 /// `seeds 7..=99`, or `seeds 7, 11, 15, ... (23 seeds)` in a shard.
 fn seeds_from(plan: &Plan, position: u64, count: Option<u64>) -> String {
-    let Some(first) = plan.seed_at(position) else {
-        return "no seeds".into();
-    };
-    let step = plan.shard.count;
-    let count_text = count.map_or("to the last seed".to_string(), |count| {
-        format!("{count} seeds")
-    });
-    if step == 1 {
-        match count {
-            Some(count) => format!("seeds {first}..={}", first + (count - 1)),
-            None => format!("seeds {first}.."),
-        }
-    } else {
-        format!(
-            "seeds {first}, {}, ... every {step}th ({count_text})",
-            first.saturating_add(step)
-        )
+    progression(plan, position, count).describe()
+}
+
+/// The `covered` and `not_covered` fields: which of the shard's seeds ran.
+pub fn coverage_progressions(
+    plan: &Plan,
+    coverage: &Coverage,
+) -> (Option<Progression>, Option<Progression>) {
+    let covered =
+        (coverage.positions_run > 0).then(|| progression(plan, 0, Some(coverage.positions_run)));
+    let not_covered = coverage
+        .not_run()
+        .map(|count| progression(plan, coverage.positions_run, count));
+    (covered, not_covered)
+}
+
+/// ` from GitLab (CI_NODE_INDEX=2 CI_NODE_TOTAL=4)` for `--shard auto`.
+pub fn shard_source_note(plan: &Plan) -> String {
+    match plan.shard_source.from.as_str() {
+        "flag" | "default" => String::new(),
+        _ => format!(" {}", plan.shard_source.describe()),
     }
 }
 
@@ -101,10 +114,11 @@ fn interruption_line(plan: &Plan, result: &CampaignResult, signal: Signal) -> St
 pub fn print_human(plan: &Plan, result: &CampaignResult, signal: Option<Signal>) {
     let totals = &result.totals;
     println!(
-        "paxsim fuzz: {} seeds run from {} (shard {}), pins and flaws: {}",
+        "paxsim fuzz: {} seeds run from {} (shard {}{}), pins and flaws: {}",
         totals.seeds_run,
         seed_range(plan),
         plan.shard,
+        shard_source_note(plan),
         pins::describe(&plan.pins)
     );
     if let Some(signal) = signal {
@@ -178,16 +192,6 @@ fn print_failure(plan: &Plan, failure: &SeedFailure) {
     );
 }
 
-/// `{first_seed, step, seeds}`: the shard's seeds from `position` on, every
-/// `step`th, `seeds` of them (`null`: to the last seed).
-fn seeds_json(plan: &Plan, position: u64, count: Option<u64>) -> Value {
-    json!({
-        "first_seed": plan.seed_at(position),
-        "step": plan.shard.count,
-        "seeds": count,
-    })
-}
-
 pub fn to_json(plan: &Plan, result: &CampaignResult, signal: Option<Signal>) -> Value {
     let totals = &result.totals;
     let failures: Vec<Value> = totals
@@ -221,17 +225,14 @@ pub fn to_json(plan: &Plan, result: &CampaignResult, signal: Option<Signal>) -> 
         .map(|(seed, _)| *seed)
         .collect();
     let flaws: Vec<&str> = plan.pins.flaws.iter().map(|flaw| flaw.name()).collect();
-    let coverage = &result.coverage;
-    let covered =
-        (coverage.positions_run > 0).then(|| seeds_json(plan, 0, Some(coverage.positions_run)));
-    let not_covered = coverage
-        .not_run()
-        .map(|count| seeds_json(plan, coverage.positions_run, count));
+    let (covered, not_covered) = coverage_progressions(plan, &result.coverage);
     json!({
         "seeds_run": totals.seeds_run,
         "seed_start": plan.seed_start,
+        "seed_last": plan.bounded.then(|| plan.seed_start + plan.index_last),
         "shard": plan.shard.to_string(),
-        "seeds_planned": coverage.positions_planned,
+        "shard_source": plan.shard_source.to_json(),
+        "seeds_planned": result.coverage.positions_planned,
         "covered": covered,
         "not_covered": not_covered,
         "flaws": flaws,

@@ -75,6 +75,23 @@ pub fn parse_shard(text: &str) -> Result<Shard, String> {
     Ok(Shard { index, count })
 }
 
+/// `--shard`: a fixed shard, or `auto` to read it from the CI environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShardArg {
+    Fixed(Shard),
+    Auto,
+}
+
+/// `K/N` with `K < N`, or `auto`.
+pub fn parse_shard_arg(text: &str) -> Result<ShardArg, String> {
+    if text == "auto" {
+        return Ok(ShardArg::Auto);
+    }
+    parse_shard(text)
+        .map(ShardArg::Fixed)
+        .map_err(|error| format!("{error}, or `auto` to read it from the CI environment"))
+}
+
 /// A network delay range `MIN..MAX`, in microseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DelayRange {
@@ -151,6 +168,12 @@ mod tests {
         assert_eq!(parse_shard("1/2"), Ok(Shard { index: 1, count: 2 }));
         assert!(parse_shard("3/2").is_err());
         assert!(parse_shard("0/0").is_err());
+        assert_eq!(parse_shard_arg("auto"), Ok(ShardArg::Auto));
+        assert_eq!(
+            parse_shard_arg("1/2"),
+            Ok(ShardArg::Fixed(Shard { index: 1, count: 2 }))
+        );
+        assert!(parse_shard_arg("Auto").unwrap_err().contains("auto"));
         assert_eq!(
             parse_delay_range("10..20"),
             Ok(DelayRange {

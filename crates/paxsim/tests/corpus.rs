@@ -70,17 +70,38 @@ fn the_table_lists_every_entry_in_order() {
 }
 
 #[test]
-fn an_unmet_expectation_exits_1() {
+fn an_unmet_expectation_exits_1_and_gets_a_timeline_page() {
     let dir = common::scratch_dir("unmet");
     let path = dir.join("unmet.json");
     std::fs::write(
         &path,
-        r#"{"entries": [{"seed": 58, "flaws": ["accept-below-promise"], "expect": "pass"}]}"#,
+        r#"{"entries": [
+            {"seed": 58, "flaws": ["accept-below-promise"], "expect": "pass"},
+            {"seed": 58, "flaws": ["accept-below-promise"], "expect": "accept-below-promise"}
+        ]}"#,
     )
     .unwrap();
-    let output = paxsim(&["run", path.to_str().unwrap()]);
+    let pages = dir.join("pages");
+    let output = paxsim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--html",
+        pages.to_str().unwrap(),
+    ]);
     assert_eq!(code(&output), 1, "{}", stdout(&output));
     assert!(stdout(&output).contains("FAIL"));
+    // One page, for the unmet expectation only.
+    let written: Vec<_> = std::fs::read_dir(&pages)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(
+        written,
+        vec![pages.join("seed-58-flaw-accept-below-promise.html")]
+    );
+    let page = std::fs::read_to_string(&written[0]).unwrap();
+    assert!(page.contains("expected pass, got accept-below-promise"));
+    assert!(stdout(&output).contains("wrote the timeline page"));
     std::fs::remove_dir_all(dir).unwrap();
 }
 

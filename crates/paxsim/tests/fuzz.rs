@@ -172,12 +172,21 @@ fn failure_files_replay_to_the_same_invariant() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
+    let json_files: Vec<_> = (files.iter())
+        .filter(|path| path.extension().unwrap() == "json")
+        .collect();
     assert_eq!(
-        files.len(),
+        json_files.len(),
         failures.len(),
         "one file per failure: {files:?}"
     );
-    assert!(files.iter().all(|path| path.extension().unwrap() == "json"));
+    // Beside each failure file, its timeline page, and nothing else.
+    assert_eq!(files.len(), 2 * failures.len(), "{files:?}");
+    for path in json_files {
+        let page = std::fs::read_to_string(path.with_extension("html")).unwrap();
+        assert!(page.starts_with("<!doctype html>"), "{}", path.display());
+        assert!(page.contains("unique-ballot-value"), "{}", path.display());
+    }
     let run = paxsim(&["run", out, "--json"]);
     assert_eq!(code(&run), 0, "{}\n{}", stdout(&run), stderr(&run));
     let results = json(&run)["results"].as_array().unwrap().clone();

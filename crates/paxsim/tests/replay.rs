@@ -90,6 +90,124 @@ fn trace_prints_the_timeline() {
     assert!(text.contains(" recv "), "{text}");
 }
 
+/// `client C seq S`, as the report names the operation that cannot be placed.
+fn blamed(text: &str) -> String {
+    let before = text
+        .split(" cannot be placed after the longest")
+        .next()
+        .expect("the report blames an operation");
+    let at = before
+        .rfind("client ")
+        .expect("the blamed operation is named");
+    before[at..].to_string()
+}
+
+#[test]
+fn a_linearizability_failure_shows_the_events_of_its_operations() {
+    // The check runs at the end of the run: the last events are long past
+    // the operations involved, so the tail also shows theirs.
+    let output = paxsim(&[
+        "replay",
+        "--scenario",
+        "scenarios/flaw-stale-leader-read.json",
+    ]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let text = stdout(&output);
+    let blamed = blamed(&text);
+    let (client, seq) = blamed
+        .trim_start_matches("client ")
+        .split_once(" seq ")
+        .unwrap();
+    let context = &text[text
+        .find("the events of ")
+        .expect("the context names its operations")..];
+    assert!(
+        context.contains(&format!("client {client} invokes seq {seq} ")),
+        "{context}"
+    );
+    assert!(
+        context.contains(&format!("-> client {client} seq {seq}: ")),
+        "the reply: {context}"
+    );
+    assert!(context.contains("    ...\n"), "gaps are marked: {context}");
+    // The tail still ends at the violation's event.
+    let violation_event: u64 = text
+        .split("violation: linearizability at event ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let last_line = context
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .last()
+        .unwrap();
+    let last_index: u64 = last_line
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        last_index <= violation_event && last_index + 5 >= violation_event,
+        "{last_line}"
+    );
+}
+
+#[test]
+fn reports_and_traces_say_values_as_json_not_rust_debug() {
+    let mut scenarios: Vec<_> = std::fs::read_dir(common::workspace_root().join("scenarios"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "json")
+        })
+        .collect();
+    scenarios.sort();
+    assert!(scenarios.len() >= 12);
+    for path in scenarios {
+        let output = paxsim(&["replay", "--scenario", path.to_str().unwrap(), "--trace"]);
+        let text = stdout(&output);
+        for debug in ["Some(", "None", "Object {", "String(", "Number(", " { "] {
+            let line = text.lines().find(|line| line.contains(debug));
+            assert!(line.is_none(), "{}: {line:?}", path.display());
+        }
+    }
+}
+
+#[test]
+fn html_writes_the_page_of_the_same_run() {
+    let dir = scratch_dir("html");
+    let page = dir.join("run.html");
+    let plain = paxsim(&["replay", "--seed", "3"]);
+    let output = paxsim(&["replay", "--seed", "3", "--html", page.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let digest = |output: &std::process::Output| stdout(output).lines().last().unwrap().to_string();
+    assert_eq!(
+        digest(&output),
+        digest(&plain),
+        "recording the page alters nothing"
+    );
+    assert!(stdout(&output).contains("wrote the timeline page to"));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(
+        html.contains("paxsim replay --seed 3"),
+        "the page says how to replay it"
+    );
+    // A file that cannot be written is bad input, exit 2.
+    let output = paxsim(&["replay", "--seed", "3", "--html", "/nonexistent/dir/x.html"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("/nonexistent/dir/x.html"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn a_seed_asking_for_unsafe_quorums_is_refused_as_expected() {
     // Seed 24 of the default swarm asks for q1 = 2, q2 = 1 in three nodes:

@@ -92,6 +92,7 @@ pub(crate) fn admitted_unsafe(cluster: &paxos::Config) -> Option<Box<Violation>>
              in {nodes} nodes (q1 + q2 <= {nodes}), without allow_unsafe_quorums"
         ),
         evidence: Vec::new(),
+        ops: Vec::new(),
     }))
 }
 

@@ -22,15 +22,12 @@
 //! for the explorer, which must tell checker states apart.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use paxos::{Ballot, Command, Key, Node, NodeId, Op, OpResult, Slot};
 
 pub use crate::spec::{Acceptors, ValueId, quorum_sizes};
 
-use crate::linearizability::{self, KeyOp, KeyResult, Operation};
 use crate::report::{Evidence, Invariant, Violation};
-use crate::workload::History;
 
 mod feed;
 mod fingerprint;
@@ -496,22 +493,11 @@ fn write_value(command: &Command) -> Option<&paxos::Value> {
     }
 }
 
-/// A short description of a command for reports.
+/// A short description of a command for reports, values as JSON.
 pub fn describe(command: &Command) -> String {
     match command {
         Command::Noop => "no-op".into(),
-        Command::Client(request) => {
-            let op = match &request.op {
-                Op::Put { key, value } => format!("Put({key}, {value})"),
-                Op::Get { key } => format!("Get({key})"),
-                Op::Cas {
-                    key,
-                    expected_version,
-                    value,
-                } => format!("Cas({key}, v{expected_version}, {value})"),
-            };
-            format!("client {} seq {}: {op}", request.client, request.seq)
-        }
+        Command::Client(request) => crate::text::request(request.client, request.seq, &request.op),
     }
 }
 
@@ -524,7 +510,7 @@ fn evidence_of(votes: &BallotVotes, note: &str) -> Evidence {
     }
 }
 
-fn violation(invariant: Invariant, place: Place, message: String) -> Box<Violation> {
+pub(crate) fn violation(invariant: Invariant, place: Place, message: String) -> Box<Violation> {
     Box::new(Violation {
         invariant,
         event: place.event,
@@ -534,6 +520,7 @@ fn violation(invariant: Invariant, place: Place, message: String) -> Box<Violati
         node: None,
         message,
         evidence: Vec::new(),
+        ops: Vec::new(),
     })
 }
 
@@ -560,120 +547,5 @@ impl Locate for Box<Violation> {
     fn evidence(mut self, evidence: Evidence) -> Self {
         self.evidence.push(evidence);
         self
-    }
-}
-
-/// The outcome of checking a history key by key.
-pub enum HistoryVerdict {
-    Linearizable,
-    Violation(Box<Violation>),
-    Inconclusive { key: String, steps: u64 },
-}
-
-/// Check the client history for linearizability, one key at a time.
-pub fn check_history(history: &History, place: Place, budget_steps: u64) -> HistoryVerdict {
-    let mut interner = ValueIds::default();
-    let mut per_key: BTreeMap<Key, (Vec<Operation>, Vec<usize>)> = BTreeMap::new();
-    for (index, record) in history.ops.iter().enumerate() {
-        let op = match &record.op {
-            Op::Put { value, .. } => KeyOp::Put {
-                value: interner.id(value),
-            },
-            Op::Get { .. } => KeyOp::Get,
-            Op::Cas {
-                expected_version,
-                value,
-                ..
-            } => KeyOp::Cas {
-                expected_version: *expected_version,
-                value: interner.id(value),
-            },
-        };
-        let complete = record.complete.as_ref().map(|(time_us, result)| {
-            let result = match result {
-                OpResult::Put { version } => KeyResult::PutOk { version: *version },
-                OpResult::Get { found } => KeyResult::Get(
-                    found
-                        .as_ref()
-                        .map(|(value, version)| (interner.id(value), *version)),
-                ),
-                OpResult::CasOk { version } => KeyResult::CasOk { version: *version },
-                OpResult::CasConflict { current_version } => KeyResult::CasConflict {
-                    current_version: *current_version,
-                },
-            };
-            (*time_us, result)
-        });
-        let (ops, indices) = per_key.entry(record.op.key().clone()).or_default();
-        ops.push(Operation {
-            client: record.client,
-            op,
-            invoke_us: record.invoke_us,
-            complete,
-        });
-        indices.push(index);
-    }
-    for (key, (ops, indices)) in per_key {
-        match linearizability::check_key(&ops, budget_steps) {
-            linearizability::Verdict::Linearizable => {}
-            linearizability::Verdict::Inconclusive { steps } => {
-                return HistoryVerdict::Inconclusive {
-                    key: key.to_string(),
-                    steps,
-                };
-            }
-            linearizability::Verdict::NotLinearizable {
-                stuck_op,
-                longest_prefix,
-            } => {
-                let record = &history.ops[indices[stuck_op]];
-                let mut report = violation(
-                    Invariant::Linearizability,
-                    place,
-                    format!(
-                        "no linearization of {} operations on {key}; the longest order covers {longest_prefix}",
-                        ops.len()
-                    ),
-                )
-                .key(&key);
-                report = report.evidence(Evidence {
-                    value: describe(&Command::Client(Arc::new(paxos::Request {
-                        client: record.client,
-                        seq: record.seq,
-                        op: record.op.clone(),
-                    }))),
-                    ballot: None,
-                    acceptors: Vec::new(),
-                    note: match &record.complete {
-                        Some((time_us, result)) => format!(
-                            "invoked at {}us, returned {result:?} at {time_us}us: cannot be placed",
-                            record.invoke_us
-                        ),
-                        None => format!("invoked at {}us, never answered", record.invoke_us),
-                    },
-                });
-                return HistoryVerdict::Violation(report);
-            }
-        }
-    }
-    HistoryVerdict::Linearizable
-}
-
-/// Interns values as small ids by pointer. Values travel as shared
-/// pointers and are never deep-copied, and every value comes from a write
-/// the history holds, so its allocation outlives the check and one pointer
-/// names one value.
-#[derive(Default)]
-struct ValueIds {
-    by_pointer: BTreeMap<usize, u64>,
-}
-
-impl ValueIds {
-    fn id(&mut self, value: &paxos::Value) -> u64 {
-        let next = self.by_pointer.len() as u64;
-        *self
-            .by_pointer
-            .entry(Arc::as_ptr(value) as usize)
-            .or_insert(next)
     }
 }

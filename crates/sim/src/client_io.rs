@@ -13,6 +13,7 @@ use paxos::{ClientId, NodeId, Reply};
 use crate::event::Event;
 use crate::report::ProbePoint;
 use crate::simulation::{Phase, Simulation};
+use crate::text;
 use crate::workload::ClientEffect;
 
 impl Simulation {
@@ -29,8 +30,11 @@ impl Simulation {
         if duplicate {
             self.probes.hit(ProbePoint::DuplicateDelivered);
         }
-        self.record(None, "reply", || {
-            format!("n{from} -> client {client} seq {seq}: {reply}")
+        self.record_for(None, "reply", Some((client, seq)), || {
+            format!(
+                "n{from} -> client {client} seq {seq}: {}",
+                text::reply(&reply)
+            )
         });
         let now_us = self.now_us;
         if let Some(effect) = self.workload.on_reply(client, seq, reply, now_us) {
@@ -51,7 +55,11 @@ impl Simulation {
         self.digest.client_wake(client);
         let now_us = self.now_us;
         let effect = self.workload.issue(client, now_us);
-        self.record(None, "client", || match &effect {
+        let op = match &effect {
+            ClientEffect::Send { request, .. } => Some((client, request.seq)),
+            _ => None,
+        };
+        self.record_for(None, "client", op, || match &effect {
             ClientEffect::Send { request, node, .. } => {
                 format!(
                     "client {client} invokes seq {} at n{node}: {}",
@@ -69,7 +77,7 @@ impl Simulation {
     pub(crate) fn client_timeout(&mut self, client: ClientId, seq: u64, attempt: u32) {
         self.digest.client_timeout(client, seq);
         if let Some(effect) = self.workload.on_timeout(client, seq, attempt) {
-            self.record(None, "timeout", || {
+            self.record_for(None, "timeout", Some((client, seq)), || {
                 format!("client {client} seq {seq} attempt {attempt}")
             });
             if matches!(effect, ClientEffect::Send { .. }) {
@@ -90,6 +98,10 @@ impl Simulation {
             } => {
                 self.counters.client_requests += 1;
                 let seq = request.seq;
+                let place = self.place();
+                if let Some(recorder) = &mut self.recorder {
+                    recorder.attempt(client, seq, node, place);
+                }
                 let event = Event::ClientRequest {
                     to: node,
                     request,

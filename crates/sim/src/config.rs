@@ -249,7 +249,7 @@ impl Default for Limits {
             steps_max: 2_000_000,
             time_us_max: 600_000_000,
             liveness_us: 30_000_000,
-            linearizability_steps_max: 1_000_000,
+            linearizability_steps_max: crate::linearizability::BUDGET_STEPS_DEFAULT,
             queued_events_max: 100_000,
             log_slots_max: 5_000,
             leader_changes_max: LEADER_CHANGES_MAX_DEFAULT,
@@ -262,11 +262,11 @@ impl Default for Limits {
 /// The efficiency budgets' defaults: ten times the clean core's 99.9th
 /// percentile over the 88,650 judged runs of default seeds 0..100,000
 /// (`paxsim bench --only budgets`): leader changes p99.9 5 (max 8),
-/// messages per command p99.9 223 (max 1,726), retries per operation
-/// p99.9 10 (max 35).
+/// messages per command p99.9 264 (max 854), retries per operation
+/// p99.9 15 (max 35).
 pub const LEADER_CHANGES_MAX_DEFAULT: u64 = 50;
-pub const MESSAGES_PER_COMMAND_MAX_DEFAULT: u64 = 2_230;
-pub const RETRIES_PER_OP_MAX_DEFAULT: u32 = 100;
+pub const MESSAGES_PER_COMMAND_MAX_DEFAULT: u64 = 2_640;
+pub const RETRIES_PER_OP_MAX_DEFAULT: u32 = 150;
 
 impl Limits {
     fn is_default(&self) -> bool {

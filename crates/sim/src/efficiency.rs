@@ -13,7 +13,13 @@
 //!   the wire, not from the core's own account;
 //! - *messages per command* is the messages sent between nodes (a node's
 //!   messages to itself do not travel) in the steady state, divided by the
-//!   slots chosen in it after the first; judged at the end of a run;
+//!   slots chosen in it after the first; judged at the end of a run. The
+//!   time-driven messages are left out: heartbeats, catch-up requests and
+//!   the empty replies to them are paid per interval, not per command, and
+//!   an idle core keeps sending them for as long as the run lasts (a run
+//!   with one command in a three-second steady state would otherwise count
+//!   thousands of heartbeats against that one command). Leader changes
+//!   judge the heartbeats;
 //! - *retries per operation* counts, for each operation, the requests its
 //!   client sends again after a timeout in the heal phase; judged when the
 //!   operation completes (one that never does is a liveness failure).
@@ -147,7 +153,7 @@ impl EfficiencyChecker {
         to: NodeId,
         message: &Message,
     ) -> Result<(), Box<Violation>> {
-        if self.steady() && from != to {
+        if self.steady() && from != to && !time_driven(message) {
             self.figures.messages_steady += 1;
         }
         let Message::Heartbeat { ballot, .. } = message else {
@@ -241,6 +247,16 @@ impl EfficiencyChecker {
     }
 }
 
+/// A message a node sends because time passed, not because of a command:
+/// left out of messages per command.
+fn time_driven(message: &Message) -> bool {
+    match message {
+        Message::Heartbeat { .. } | Message::CatchupRequest { .. } => true,
+        Message::CatchupReply { entries } => entries.is_empty(),
+        _ => false,
+    }
+}
+
 fn budget(
     invariant: Invariant,
     place: Place,
@@ -256,6 +272,7 @@ fn budget(
         node,
         message,
         evidence: Vec::new(),
+        ops: Vec::new(),
     })
 }
 
@@ -313,7 +330,10 @@ mod tests {
     fn messages_per_command_is_judged_over_the_steady_state() {
         let mut checker = EfficiencyChecker::new(&limits(10, 3, 10), 1, true);
         checker.on_heal();
-        let accept = heartbeat(1, 0);
+        let accept = Message::Nack {
+            ballot: Ballot::new(1, 0),
+            promised: Ballot::new(2, 1),
+        };
         checker.on_send(place(), 0, 1, &accept).unwrap();
         checker.on_chosen(10);
         for _ in 0..3 {
@@ -325,6 +345,18 @@ mod tests {
         checker.on_chosen(20);
         assert_eq!(checker.figures().messages_per_command(), Some(3));
         assert!(checker.check_at_end(place()).is_ok());
+        for time_driven in [
+            heartbeat(1, 0),
+            Message::CatchupRequest { from_slot: 0 },
+            Message::CatchupReply { entries: vec![] },
+        ] {
+            checker.on_send(place(), 1, 0, &time_driven).unwrap();
+        }
+        assert_eq!(
+            checker.figures().messages_per_command(),
+            Some(3),
+            "time-driven"
+        );
         checker.on_send(place(), 1, 0, &accept).unwrap();
         let over = checker.check_at_end(place()).unwrap_err();
         assert_eq!(over.invariant, Invariant::MessageBudget);

@@ -97,6 +97,14 @@ impl Event {
         }
     }
 
+    /// A message on the network: between nodes, or to or from a client.
+    pub(crate) fn is_message(&self) -> bool {
+        matches!(
+            self,
+            Event::Deliver { .. } | Event::ClientRequest { .. } | Event::ClientReply { .. }
+        )
+    }
+
     /// The node whose handling this event needs, for pauses.
     pub(crate) fn node(&self) -> Option<NodeId> {
         match self {

@@ -20,11 +20,14 @@
 //!   (their events in and out of the queue);
 //! - the checkers: [`spec`] (their own vocabulary: quorum sizes, value
 //!   identity, acceptor sets, from the specification), [`check`] (safety,
-//!   as events happen), `liveness`
-//!   (progress of the heal core), [`efficiency`] (the heal phase's
-//!   budgets) and [`linearizability`] (the history);
+//!   as events happen), `liveness` (progress of the heal core),
+//!   [`efficiency`] (the heal phase's budgets), [`linearizability`] (one
+//!   key's history) and [`history_check`] (the whole history, key by key,
+//!   and its report);
 //! - what a run leaves: [`report`] (verdict, violations, probes, counters),
-//!   [`digest`] (its fingerprint) and [`trace`] (the readable timeline);
+//!   [`digest`] (its fingerprint), [`trace`] (the readable event log) and,
+//!   when asked for, [`timeline`] (a run as data for a page to draw, filled
+//!   by [`recorder`]); [`text`] says values the same way in all of them;
 //! - configuration: [`config`] (a run's configuration, its file form),
 //!   `swarm` (one drawn per seed), [`bounds`] (the bounds of every number
 //!   in it, checked once), [`knobs`] (what may be pinned instead of drawn,
@@ -48,6 +51,7 @@ mod event;
 pub mod explore;
 pub mod faults;
 pub mod heal;
+pub mod history_check;
 mod host;
 pub mod knobs;
 mod lifecycle;
@@ -56,6 +60,7 @@ mod liveness;
 pub mod network;
 mod node_io;
 pub mod queue;
+pub mod recorder;
 pub mod report;
 pub mod rng;
 pub mod schedule;
@@ -65,6 +70,7 @@ pub mod spec;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 mod swarm;
+pub mod text;
 pub mod timeline;
 pub mod trace;
 mod triggers;

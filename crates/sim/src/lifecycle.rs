@@ -26,6 +26,8 @@ use crate::faults::{self, FaultAction, Partition, ScheduledFault, Trigger};
 use crate::heal::Exclusion;
 use crate::report::ProbePoint;
 use crate::simulation::{Phase, Simulation};
+use crate::text;
+use crate::timeline::NodeState;
 
 impl Simulation {
     /// Put the run's faults in place: the configured ones and the random
@@ -64,7 +66,7 @@ impl Simulation {
             self.faults_fired[index] = true;
         }
         self.digest.fault();
-        self.record(None, "fault", || format!("{action:?}"));
+        self.record(None, "fault", || text::fault(&action));
         match action {
             FaultAction::Crash { node, down_us } => {
                 self.crash(node);
@@ -99,6 +101,10 @@ impl Simulation {
         host.crash();
         self.counters.crashes += 1;
         self.checker.on_crash(id);
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.crashed(id, place);
+        }
         self.record(Some(id), "crash", String::new);
     }
 
@@ -123,6 +129,12 @@ impl Simulation {
         self.digest.restart(id);
         self.counters.restarts += 1;
         self.record(Some(id), "restart", String::new);
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            // Recovery is instant today; a disk that takes time to read
+            // would open a `NodeState::Recovering` span here.
+            recorder.span_end(id, NodeState::Crashed, place);
+        }
         let mut out = std::mem::take(&mut self.outputs);
         out.clear();
         let durable = self.hosts[usize::from(id)].disk.clone();
@@ -141,6 +153,10 @@ impl Simulation {
     fn partition(&mut self, partition: Partition, duration_us: Option<u64>) {
         self.counters.partitions += 1;
         self.partition_epoch += 1;
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.partition_began(&partition, self.cluster.nodes, place);
+        }
         self.network.partition(partition);
         if let Some(duration_us) = duration_us {
             let epoch = self.partition_epoch;
@@ -158,6 +174,10 @@ impl Simulation {
     fn heal_partition(&mut self) {
         self.network.heal();
         self.heal_progress_pending = true;
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.partition_healed(place);
+        }
         self.record(None, "heal", String::new);
     }
 
@@ -171,6 +191,10 @@ impl Simulation {
         self.pause_epoch += 1;
         host.paused_epoch = Some(self.pause_epoch);
         self.counters.pauses += 1;
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.span_start(id, NodeState::Paused, place);
+        }
         let epoch = self.pause_epoch;
         self.schedule_in(duration_us, Event::Resume { node: id, epoch });
     }
@@ -186,6 +210,12 @@ impl Simulation {
         }
         self.digest.deferred();
         self.record(Some(node), "deferred", || "paused".into());
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder
+            && event.is_message()
+        {
+            recorder.held(node, self.event_sequence, place);
+        }
         self.hosts[usize::from(node)].backlog.push(event);
         None
     }
@@ -208,8 +238,18 @@ impl Simulation {
         self.record(Some(id), "resume", || {
             format!("{} events waited", backlog.len())
         });
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.span_end(id, NodeState::Paused, place);
+        }
         for event in backlog {
-            self.schedule(self.now_us, event);
+            let message = event.is_message();
+            let sequence = self.schedule(self.now_us, event);
+            if let Some(recorder) = &mut self.recorder
+                && message
+            {
+                recorder.released(id, sequence);
+            }
         }
     }
 
@@ -270,8 +310,12 @@ impl Simulation {
                 to: excluded.to_vec(),
             },
         };
-        self.record(None, "keep-out", || format!("{partition:?}"));
+        self.record(None, "keep-out", || text::partition(&partition));
         self.partition_epoch += 1;
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.partition_began(&partition, self.cluster.nodes, place);
+        }
         self.network.partition(partition);
     }
 
@@ -280,7 +324,14 @@ impl Simulation {
         self.pause_epoch += 1;
         let host = &mut self.hosts[usize::from(id)];
         assert!(host.is_up(), "a node kept out paused is running");
+        let was_paused = host.is_paused();
         host.paused_epoch = Some(self.pause_epoch);
         self.record(Some(id), "keep-out", || "paused for good".into());
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder
+            && !was_paused
+        {
+            recorder.span_start(id, NodeState::Paused, place);
+        }
     }
 }

@@ -152,6 +152,14 @@ impl LivenessChecker {
                 applied.join(" ")
             ),
             evidence: Vec::new(),
+            // The outstanding operations, as history indices.
+            ops: outstanding
+                .iter()
+                .filter_map(|&(client, seq, _)| {
+                    (workload.history.ops.iter())
+                        .rposition(|op| op.client == client && op.seq == seq)
+                })
+                .collect(),
         })
     }
 }

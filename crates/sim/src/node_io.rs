@@ -20,6 +20,7 @@ use crate::network::Fate;
 use crate::report::{LimitKind, ProbePoint};
 use crate::rng::between;
 use crate::simulation::Simulation;
+use crate::text;
 
 impl Simulation {
     /// A message reaches node `to`, or is lost if it is down.
@@ -48,9 +49,10 @@ impl Simulation {
     /// A client's request reaches node `to`, or is lost if it is down.
     pub(crate) fn client_request(&mut self, to: NodeId, request: Arc<Request>, duplicate: bool) {
         self.digest.client_request(to, request.client, request.seq);
+        let op = Some((request.client, request.seq));
         if !self.hosts[usize::from(to)].is_up() {
             self.counters.messages_lost_to_crash += 1;
-            self.record(Some(to), "lost", || {
+            self.record_for(Some(to), "lost", op, || {
                 format!("client {} seq {}: node down", request.client, request.seq)
             });
             return;
@@ -58,11 +60,8 @@ impl Simulation {
         if duplicate {
             self.probes.hit(ProbePoint::DuplicateDelivered);
         }
-        self.record(Some(to), "request", || {
-            format!(
-                "client {} seq {}: {}",
-                request.client, request.seq, request.op
-            )
+        self.record_for(Some(to), "request", op, || {
+            text::request(request.client, request.seq, &request.op)
         });
         self.with_node(to, |node, out| node.handle_client(request, out));
     }
@@ -75,6 +74,10 @@ impl Simulation {
         }
         self.digest.timer(node, timer);
         self.counters.timers_fired += 1;
+        let place = self.place();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.timer(node, timer.name(), place);
+        }
         self.record(Some(node), "timer", || timer.name().into());
         self.with_node(node, |n, out| n.handle_timer(timer, out));
     }
@@ -161,6 +164,15 @@ impl Simulation {
             Ok(chosen) => {
                 if chosen {
                     self.efficiency.on_chosen(self.now_us);
+                }
+                if chosen
+                    && let Some(recorder) = &mut self.recorder
+                    && let Output::Send {
+                        message: Message::Accepted { slot, command, .. },
+                        ..
+                    } = output
+                {
+                    recorder.chosen(*slot, command, place);
                 }
                 if chosen && self.heal_progress_pending {
                     self.heal_progress_pending = false;

@@ -28,7 +28,8 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     /// Add `event` at `time_us`, after every event already at that time.
-    pub fn push(&mut self, time_us: u64, event: E) {
+    /// Returns its sequence number, unique in this queue.
+    pub fn push(&mut self, time_us: u64, event: E) -> u64 {
         self.sequence += 1;
         let index = match self.free.pop() {
             Some(index) => {
@@ -42,16 +43,23 @@ impl<E> EventQueue<E> {
             }
         };
         self.heap.push(Reverse((time_us, self.sequence, index)));
+        self.sequence
     }
 
     /// The earliest event and its time; ties in insertion order.
     pub fn pop(&mut self) -> Option<(u64, E)> {
-        let Reverse((time_us, _, index)) = self.heap.pop()?;
+        self.pop_with_sequence()
+            .map(|(time_us, _, event)| (time_us, event))
+    }
+
+    /// The earliest event, its time and the sequence number `push` gave it.
+    pub fn pop_with_sequence(&mut self) -> Option<(u64, u64, E)> {
+        let Reverse((time_us, sequence, index)) = self.heap.pop()?;
         let event = self.slab[index as usize]
             .take()
             .expect("a queued entry holds its event");
         self.free.push(index);
-        Some((time_us, event))
+        Some((time_us, sequence, event))
     }
 
     /// The earliest pending event `matches` picks (ties in insertion

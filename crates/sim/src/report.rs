@@ -158,6 +158,11 @@ pub struct Violation {
     pub node: Option<NodeId>,
     pub message: String,
     pub evidence: Vec<Evidence>,
+    /// The client operations the report implicates, as indices into the
+    /// run's history (`RunReport::history.ops`): for a linearizability
+    /// failure, the one that cannot be placed and the write it contradicts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<usize>,
 }
 
 impl std::fmt::Display for Violation {

@@ -20,20 +20,23 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
 
-use paxos::{Node, NodeId, Output};
+use paxos::{ClientId, Node, NodeId, Output};
 
-use crate::check::{self, HistoryVerdict, Place, SafetyChecker};
+use crate::check::{Place, SafetyChecker};
 use crate::config::SimConfig;
 use crate::digest::Digest;
 use crate::efficiency::{Efficiency, EfficiencyChecker};
 use crate::event::Event;
 use crate::heal::HealCore;
+use crate::history_check::{self, HistoryVerdict};
 use crate::host::Host;
 use crate::liveness::{self, LivenessChecker, Progress};
 use crate::network::{Fate, Network};
 use crate::queue::EventQueue;
+use crate::recorder::{self, Recorder};
 use crate::report::{Counters, Invariant, LimitKind, ProbePoint, Probes, Verdict, Violation};
 use crate::rng::{self, Stream};
+use crate::timeline::Timeline;
 use crate::trace::TraceEvent;
 use crate::triggers::Triggers;
 use crate::workload::{History, Workload};
@@ -51,6 +54,10 @@ pub struct RunOptions {
     /// Stop after this event index (to fetch the trace leading to a
     /// violation); a run cut short is [`Verdict::Stopped`], never a pass.
     pub stop_after_event: Option<u64>,
+    /// Record the run's timeline ([`RunReport::timeline`]) for people to
+    /// look at. It never alters the run; off, it costs nothing but a test
+    /// per hook. Bounded by `recorder::RECORDS_MAX` records.
+    pub timeline: bool,
 }
 
 impl Default for RunOptions {
@@ -59,6 +66,7 @@ impl Default for RunOptions {
             trace: false,
             checkers: true,
             stop_after_event: None,
+            timeline: false,
         }
     }
 }
@@ -77,6 +85,8 @@ pub struct RunReport {
     pub probes: Probes,
     pub history: History,
     pub trace: Vec<TraceEvent>,
+    /// The run's timeline, when [`RunOptions::timeline`] asked for it.
+    pub timeline: Option<Timeline>,
     /// When the heal phase began, if it did.
     pub heal_us: Option<u64>,
     /// The live core the heal phase brought back, and how the others were
@@ -147,6 +157,8 @@ pub struct Simulation {
     pub(crate) cluster: Arc<paxos::Config>,
     pub(crate) options: RunOptions,
     pub(crate) queue: EventQueue<Event>,
+    /// The queue sequence of the event being handled.
+    pub(crate) event_sequence: u64,
     pub(crate) now_us: u64,
     /// Events handled so far; the index of the one being handled.
     pub(crate) events: u64,
@@ -196,6 +208,8 @@ pub struct Simulation {
     pub(crate) trace: Vec<TraceEvent>,
     pub(crate) observers: Vec<Observer>,
     pub(crate) trace_sink: Option<TraceSink>,
+    /// Fills the timeline, if asked for.
+    pub(crate) recorder: Option<Box<Recorder>>,
 }
 
 impl Simulation {
@@ -212,7 +226,7 @@ impl Simulation {
             rng::stream(seed, Stream::Network),
         );
         let workload = Workload::new(seed, config.workload.clone(), nodes_count);
-        let (_, quorum_phase2) = check::quorum_sizes(&cluster);
+        let (_, quorum_phase2) = crate::spec::quorum_sizes(&cluster);
         let checker = SafetyChecker::new(nodes_count, quorum_phase2);
         let liveness = LivenessChecker::new(config.limits.liveness_us);
         let judged = crate::efficiency::timing_holds(&config);
@@ -223,6 +237,7 @@ impl Simulation {
             cluster: cluster.clone(),
             options,
             queue: EventQueue::default(),
+            event_sequence: 0,
             now_us: 0,
             events: 0,
             hosts: Vec::new(),
@@ -251,6 +266,10 @@ impl Simulation {
             bound_hit: None,
             observers: Vec::new(),
             trace_sink: None,
+            recorder: options.timeline.then(|| {
+                let clients = config.workload.clients;
+                Box::new(Recorder::new(nodes_count, clients, recorder::RECORDS_MAX))
+            }),
             config,
         };
         // A schedule names messages by their text, which the explorer
@@ -302,13 +321,14 @@ impl Simulation {
             if let Some(kind) = self.bound_hit {
                 return self.report(Verdict::Limit(kind));
             }
-            let Some((time_us, event)) = self.queue.pop() else {
+            let Some((time_us, sequence, event)) = self.queue.pop_with_sequence() else {
                 // Nothing left to happen at all: judge the end state now.
                 self.finish();
                 break;
             };
             assert!(time_us >= self.now_us, "time went backwards");
             self.now_us = time_us;
+            self.event_sequence = sequence;
             if self.now_us > self.config.limits.time_us_max {
                 return self.report(Verdict::Limit(LimitKind::Time));
             }
@@ -356,6 +376,18 @@ impl Simulation {
         let Some(event) = self.defer_if_paused(event) else {
             return;
         };
+        if let Some(recorder) = &mut self.recorder
+            && event.is_message()
+        {
+            let up = event
+                .node()
+                .is_none_or(|node| self.hosts[usize::from(node)].is_up());
+            let place = Place {
+                event: self.events,
+                time_us: self.now_us,
+            };
+            recorder.received(self.event_sequence, up, place);
+        }
         match event {
             Event::Deliver {
                 from,
@@ -407,6 +439,10 @@ impl Simulation {
             .count() as u64;
         counters.ops_invoked = self.workload.history.ops.len() as u64;
         counters.ops_abandoned = self.workload.abandoned;
+        let timeline = self.recorder.take().map(|recorder| {
+            let history = &self.workload.history;
+            recorder.finish(&verdict, history, self.events, self.now_us, self.heal_us)
+        });
         RunReport {
             config: self.config.clone(),
             verdict,
@@ -417,6 +453,7 @@ impl Simulation {
             probes: self.probes,
             history: std::mem::take(&mut self.workload.history),
             trace: std::mem::take(&mut self.trace),
+            timeline,
             heal_us: self.heal_us,
             heal_core: self.heal_us.map(|_| self.heal_core.clone()),
             efficiency: self.efficiency.figures(),
@@ -468,13 +505,18 @@ impl Simulation {
         if let Err(violation) = self.checker.final_agreement(place, &nodes) {
             return Verdict::Violation(violation);
         }
-        match check::check_history(
+        match history_check::check_history(
             &self.workload.history,
             place,
             self.config.limits.linearizability_steps_max,
         ) {
             HistoryVerdict::Linearizable => {}
-            HistoryVerdict::Violation(violation) => return Verdict::Violation(violation),
+            HistoryVerdict::Violation(violation, failure) => {
+                if let Some(recorder) = &mut self.recorder {
+                    recorder.key_failure(*failure);
+                }
+                return Verdict::Violation(violation);
+            }
             HistoryVerdict::Inconclusive { key, steps } => {
                 return Verdict::Inconclusive { key, steps };
             }
@@ -493,7 +535,9 @@ impl Simulation {
             .check(self.now_us, &self.workload, &self.hosts)
         {
             Progress::Done => {}
-            Progress::Waiting { deadline_us } => self.schedule(deadline_us, Event::Deadline),
+            Progress::Waiting { deadline_us } => {
+                self.schedule(deadline_us, Event::Deadline);
+            }
             Progress::Stuck { why } => {
                 let place = self.place();
                 let violation = self
@@ -508,22 +552,24 @@ impl Simulation {
 
     /// Queue `event` at `time_us`, unless `limits.queued_events_max` wait
     /// already: then the run ends, as a limit, after the current event.
-    pub(crate) fn schedule(&mut self, time_us: u64, event: Event) {
+    /// Returns the event's queue sequence, if it was queued.
+    pub(crate) fn schedule(&mut self, time_us: u64, event: Event) -> Option<u64> {
         if self.queue.len() as u64 >= self.config.limits.queued_events_max {
             self.bound_hit = Some(LimitKind::Queue);
-            return;
+            return None;
         }
-        self.queue.push(time_us, event);
+        let sequence = self.queue.push(time_us, event);
         let queued = self.queue.len() as u64;
         if queued > self.counters.events_queued_max {
             self.counters.events_queued_max = queued;
         }
+        Some(sequence)
     }
 
     /// Queue `event` `delay_us` from now. Validation bounds every delay,
     /// so the sum cannot overflow; it saturates all the same.
-    pub(crate) fn schedule_in(&mut self, delay_us: u64, event: Event) {
-        self.schedule(self.now_us.saturating_add(delay_us), event);
+    pub(crate) fn schedule_in(&mut self, delay_us: u64, event: Event) -> Option<u64> {
+        self.schedule(self.now_us.saturating_add(delay_us), event)
     }
 
     /// Put one message on the network: schedule its delivery, and a
@@ -536,6 +582,8 @@ impl Simulation {
     ) -> Option<(Fate, Event)> {
         self.counters.messages_sent += 1;
         let fate = self.network.fate(link);
+        let place = self.place();
+        let sent = (self.recorder.as_mut()).map(|recorder| recorder.send(&event, &fate, place));
         match fate {
             Fate::Deliver {
                 delay_us,
@@ -543,9 +591,15 @@ impl Simulation {
             } => {
                 if let Some(duplicate_us) = duplicate_delay_us {
                     self.counters.messages_duplicated += 1;
-                    self.schedule_in(duplicate_us, event.duplicated());
+                    let sequence = self.schedule_in(duplicate_us, event.duplicated());
+                    if let (Some(recorder), Some(sent)) = (&mut self.recorder, sent) {
+                        recorder.scheduled(sent.copy, sequence);
+                    }
                 }
-                self.schedule_in(delay_us, event);
+                let sequence = self.schedule_in(delay_us, event);
+                if let (Some(recorder), Some(sent)) = (&mut self.recorder, sent) {
+                    recorder.scheduled(sent.message, sequence);
+                }
                 return None;
             }
             Fate::Dropped => {
@@ -578,6 +632,7 @@ impl Simulation {
                     node,
                     message,
                     evidence: Vec::new(),
+                    ops: Vec::new(),
                 }));
                 return;
             }
@@ -591,6 +646,18 @@ impl Simulation {
         event: &'static str,
         detail: impl FnOnce() -> String,
     ) {
+        self.record_for(node, event, None, detail);
+    }
+
+    /// One line of the trace that belongs to client operation `op`
+    /// (`(client, seq)`).
+    pub(crate) fn record_for(
+        &mut self,
+        node: Option<NodeId>,
+        event: &'static str,
+        op: Option<(ClientId, u64)>,
+        detail: impl FnOnce() -> String,
+    ) {
         if !self.options.trace && self.trace_sink.is_none() {
             return;
         }
@@ -600,6 +667,7 @@ impl Simulation {
             node,
             event,
             detail: detail(),
+            op,
         };
         if let Some(sink) = &mut self.trace_sink {
             sink(&line);
@@ -616,19 +684,12 @@ pub fn run(config: SimConfig) -> Result<RunReport, String> {
 }
 
 /// The trace of the `count` events up to and including event `index`,
-/// by running the same configuration again with the trace on.
+/// by running the same configuration again with the trace streamed (only
+/// those lines are kept).
 pub fn trace_until(
     config: &SimConfig,
     index: u64,
     count: usize,
 ) -> Result<Vec<TraceEvent>, String> {
-    let options = RunOptions {
-        trace: true,
-        checkers: true,
-        stop_after_event: Some(index),
-    };
-    let mut trace = Simulation::new(config.clone(), options)?.run().trace;
-    trace.retain(|event| event.index <= index);
-    let skip = trace.len().saturating_sub(count);
-    Ok(trace.split_off(skip))
+    crate::trace::context(config, index, count, &[])
 }

@@ -4,8 +4,8 @@
 //!
 //! This module owns the shape of that data and its well-formedness rules
 //! ([`Timeline::validate`]); it does not record anything. The driver fills a
-//! [`Timeline`] as a run goes, and `paxsim` renders it as a self-contained
-//! HTML page. Everything is serialized with `serde`, so the page reads the
+//! [`Timeline`] as a run goes (`recorder`, when `RunOptions::timeline` is
+//! on), and `paxsim` renders it as a self-contained HTML page. Everything is serialized with `serde`, so the page reads the
 //! same field names as this file.
 //!
 //! Times are virtual microseconds from the start of the run. Values,
@@ -42,6 +42,20 @@ pub struct Timeline {
     pub violation: Option<ViolationMark>,
     /// Present when the violation is a linearizability failure.
     pub linearizability: Option<LinearizabilityFailure>,
+    /// Set when the recording hit its bound: from then on no new message,
+    /// timer, span, partition, chosen slot or attempt was kept (operations
+    /// and the violation still are).
+    pub truncated: Option<Truncation>,
+}
+
+/// Where a recording stopped keeping new records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Truncation {
+    /// The index of the event during which the bound was hit.
+    pub after_event: u64,
+    pub time_us: u64,
+    /// The bound: records kept at most.
+    pub records_max: u64,
 }
 
 /// When the chaos phase ran and when the heal phase began.
@@ -106,8 +120,13 @@ pub enum Fate {
     Dropped,
     /// Cut by a partition when it was sent.
     Blocked,
-    /// Reached its receiver at `receive_us` while the receiver was down.
+    /// Reached its receiver at `receive_us` while the receiver was down, or
+    /// waited in a paused receiver's backlog (from `arrive_us`) until the
+    /// receiver crashed at `receive_us`.
     LostToCrash,
+    /// Reached its paused receiver at `arrive_us` and still waited in its
+    /// backlog when the run ended.
+    Held,
     /// Still travelling when the run ended.
     InFlight,
 }
@@ -246,7 +265,11 @@ impl Timeline {
             return Err("a slot is chosen twice in `chosen`".into());
         }
         self.validate_violation()?;
-        self.validate_linearizability()
+        self.validate_linearizability()?;
+        if let Some(truncation) = self.truncated {
+            self.time_in_range(truncation.time_us, "the truncation")?;
+        }
+        Ok(())
     }
 
     fn validate_spans(&self) -> Result<(), String> {
@@ -311,13 +334,20 @@ impl Timeline {
                     ));
                 }
             }
+            let held = message.fate == Fate::Held;
             if let Some(arrive_us) = message.arrive_us {
-                let receive_us = message
-                    .receive_us
-                    .ok_or_else(|| format!("{what} has an arrive_us but was never received"))?;
-                if arrive_us < message.send_us || arrive_us > receive_us {
+                let until_us = match message.receive_us {
+                    Some(receive_us) => receive_us,
+                    None if held => self.end_us,
+                    None => {
+                        return Err(format!("{what} has an arrive_us but was never received"));
+                    }
+                };
+                if arrive_us < message.send_us || arrive_us > until_us {
                     return Err(format!("{what}: arrive_us is outside send_us..receive_us"));
                 }
+            } else if held {
+                return Err(format!("{what} is Held but has no arrive_us"));
             }
         }
         Ok(())
@@ -584,6 +614,12 @@ mod tests {
         let mut timeline = small();
         timeline.messages[2].receive_us = Some(5);
         assert!(rejected(&timeline).contains("ends at 5us, before it starts at 30us"));
+
+        let mut timeline = small();
+        timeline.messages[1].fate = Fate::Held;
+        assert!(rejected(&timeline).contains("message 2 is Held but has no arrive_us"));
+        timeline.messages[1].arrive_us = Some(30);
+        assert_eq!(timeline.validate(), Ok(()), "held since 30us, to the end");
 
         let mut timeline = small();
         timeline.operations[0].result = None;

@@ -67,7 +67,7 @@ fn with_a_fixed_seed_each_fault_kind_appears_in_the_trace() {
     let partition = report
         .trace
         .iter()
-        .any(|line| line.event == "fault" && line.detail.contains("Partition"));
+        .any(|line| line.event == "fault" && line.detail.contains(r#""fault":"partition""#));
     assert!(partition, "no partition in the trace");
     let counters = report.counters;
     assert!(counters.crashes > 0 && counters.restarts >= counters.crashes);

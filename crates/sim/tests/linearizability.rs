@@ -247,7 +247,8 @@ fn stale_read_fails_and_is_blamed() {
         check(&h),
         Verdict::NotLinearizable {
             stuck_op: 2,
-            longest_prefix: 2
+            longest_prefix: vec![0, 1],
+            exhaustive: true,
         }
     );
     // The same read concurrent with Put(2) is fine.
@@ -266,7 +267,8 @@ fn lost_update_fails() {
         check(&h),
         Verdict::NotLinearizable {
             stuck_op: 1,
-            longest_prefix: 1
+            longest_prefix: vec![0],
+            exhaustive: true,
         }
     );
     // Even when concurrent, two writes cannot produce the same version.
@@ -353,7 +355,8 @@ fn cas_semantics() {
         check(&same),
         Verdict::NotLinearizable {
             stuck_op: 0,
-            longest_prefix: 0
+            longest_prefix: vec![],
+            exhaustive: true,
         }
     );
     // ...and the actual current version.
@@ -468,7 +471,8 @@ fn read_of_a_value_nobody_wrote_fails() {
         check(&h),
         Verdict::NotLinearizable {
             stuck_op: 1,
-            longest_prefix: 1
+            longest_prefix: vec![0],
+            exhaustive: true,
         }
     );
 }
@@ -480,10 +484,11 @@ fn not_linearizable_reports_valid_indices() {
         if let Verdict::NotLinearizable {
             stuck_op,
             longest_prefix,
+            ..
         } = check(&h)
         {
             assert!(
-                stuck_op < h.len() && longest_prefix < h.len(),
+                stuck_op < h.len() && longest_prefix.iter().all(|&i| i < h.len()),
                 "seed {seed}"
             );
             assert!(
@@ -715,6 +720,14 @@ fn tiny_budget_is_inconclusive() {
     assert!(matches!(check_key(&bad, 2), Verdict::Inconclusive { .. }));
 }
 
+#[test]
+fn the_simulator_and_the_module_share_one_default_budget() {
+    assert_eq!(
+        sim::Limits::default().linearizability_steps_max,
+        BUDGET_STEPS_DEFAULT
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Agreement with the brute-force definition
 // ---------------------------------------------------------------------------
@@ -723,12 +736,208 @@ fn agrees(seed: u64) -> Result<bool, String> {
     let h = small_history(seed);
     let reference = brute_force(&h);
     let verdict = check(&h);
-    match (&verdict, reference) {
-        (Verdict::Linearizable, true) | (Verdict::NotLinearizable { .. }, false) => Ok(reference),
-        _ => Err(format!(
-            "seed {seed}: check_key {verdict:?}, brute force {reference}\n{h:#?}"
+    let explained = match &verdict {
+        Verdict::NotLinearizable {
+            stuck_op,
+            longest_prefix,
+            exhaustive,
+        } => check_explanation(&h, *stuck_op, longest_prefix, *exhaustive),
+        _ => Ok(()),
+    };
+    match (&verdict, reference, explained) {
+        (Verdict::Linearizable, true, _) | (Verdict::NotLinearizable { .. }, false, Ok(())) => {
+            Ok(reference)
+        }
+        (_, _, explained) => Err(format!(
+            "seed {seed}: check_key {verdict:?}, brute force {reference}, explanation \
+             {explained:?}\n{h:#?}"
         )),
     }
+}
+
+/// Whether `c` may be placed next after the operations `placed`: every
+/// completed operation that returned before `c` was invoked is placed.
+fn may_come_next(h: &[Operation], placed: &[bool], c: usize) -> bool {
+    !h.iter().enumerate().any(|(a, o)| {
+        !placed[a] && a != c && o.complete.is_some_and(|(ret, _)| ret < h[c].invoke_us)
+    })
+}
+
+/// The most completed operations any valid prefix places, by exhaustive
+/// search over every order (the definition, with no pruning at all).
+fn longest_prefix_completed(h: &[Operation]) -> usize {
+    fn go(h: &[Operation], placed: &mut Vec<bool>, state: KeyState) -> usize {
+        let mut best = 0;
+        for c in 0..h.len() {
+            if placed[c] || !may_come_next(h, placed, c) {
+                continue;
+            }
+            let (next, result) = step(state, h[c].op);
+            if h[c]
+                .complete
+                .is_some_and(|(_, observed)| observed != result)
+            {
+                continue;
+            }
+            placed[c] = true;
+            let deeper = go(h, placed, next) + usize::from(h[c].complete.is_some());
+            placed[c] = false;
+            best = best.max(deeper);
+        }
+        best
+    }
+    assert!(h.len() <= 8, "brute force is exponential");
+    go(h, &mut vec![false; h.len()], KeyState::default())
+}
+
+/// The version a completed operation needs to be current when it takes
+/// effect, read off its result; `None` for a result the model never gives.
+fn required_version(o: &Operation) -> Option<u64> {
+    match (o.op, o.complete?.1) {
+        (KeyOp::Put { .. }, KeyResult::PutOk { version }) => version.checked_sub(1),
+        (KeyOp::Get, KeyResult::Get(None)) => Some(0),
+        (KeyOp::Get, KeyResult::Get(Some((_, version)))) => Some(version),
+        (
+            KeyOp::Cas {
+                expected_version, ..
+            },
+            KeyResult::CasOk { version },
+        ) if version == expected_version + 1 => Some(expected_version),
+        (
+            KeyOp::Cas {
+                expected_version, ..
+            },
+            KeyResult::CasConflict { current_version },
+        ) if current_version != expected_version => Some(current_version),
+        _ => None,
+    }
+}
+
+/// The explanation of a failure, judged by brute force: the prefix is a
+/// valid partial linearization placing as many completed operations as any
+/// can; the blamed operation is completed, could come next in real time,
+/// and its result is not the model's there; and if some such operation
+/// needs a version the key has already reached or passed (so it can never
+/// be placed), the blamed one is such an operation.
+fn check_explanation(
+    h: &[Operation],
+    stuck: usize,
+    prefix: &[usize],
+    exhaustive: bool,
+) -> Result<(), String> {
+    if !exhaustive {
+        return Err("a small history is explained exhaustively".into());
+    }
+    let mut placed = vec![false; h.len()];
+    let mut state = KeyState::default();
+    for &i in prefix {
+        if placed[i] || !may_come_next(h, &placed, i) {
+            return Err(format!("the prefix cannot place {i} there"));
+        }
+        let (next, result) = step(state, h[i].op);
+        if h[i]
+            .complete
+            .is_some_and(|(_, observed)| observed != result)
+        {
+            return Err(format!("the prefix places {i}, whose result differs there"));
+        }
+        placed[i] = true;
+        state = next;
+    }
+    let completed = prefix.iter().filter(|&&i| h[i].complete.is_some()).count();
+    let longest = longest_prefix_completed(h);
+    if completed != longest {
+        return Err(format!(
+            "the prefix places {completed} completed operations, the longest {longest}"
+        ));
+    }
+    let fails_next = |c: usize| {
+        !placed[c]
+            && may_come_next(h, &placed, c)
+            && h[c]
+                .complete
+                .is_some_and(|(_, observed)| step(state, h[c].op).1 != observed)
+    };
+    if !fails_next(stuck) {
+        return Err(format!("operation {stuck} is not one that fails next"));
+    }
+    let stale = |c: usize| required_version(&h[c]).is_none_or(|v| v <= state.version);
+    if (0..h.len()).any(|c| fails_next(c) && stale(c)) && !stale(stuck) {
+        return Err(format!(
+            "operation {stuck} may yet be placed, while another never can"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn the_read_that_cannot_be_placed_is_blamed_after_the_longest_prefix() {
+    // An unanswered Put that a quick read observes, 27 completed writes in a
+    // row, then a read that finds the key absent. The last read is the one
+    // that cannot be placed, after all 29 others; the quick read is
+    // innocent. (The search once blamed the quick read, after an empty
+    // order: rejecting the unanswered Put, it recorded no operation.)
+    let build = |writes: u64| {
+        let mut h = vec![pending(0, put(100), 0), done(1, GET, 1, 2, got(100, 1))];
+        for i in 1..=writes {
+            h.push(done(2, put(i), 10 * i, 10 * i + 5, put_ok(i + 1)));
+        }
+        h.push(done(3, GET, 1_000, 1_010, ABSENT));
+        h
+    };
+    let h = build(27);
+    let Verdict::NotLinearizable {
+        stuck_op,
+        longest_prefix,
+        exhaustive,
+    } = check(&h)
+    else {
+        panic!("the history is not linearizable");
+    };
+    assert_eq!(stuck_op, 29, "the read of nothing is blamed");
+    assert!(exhaustive);
+    assert_eq!(longest_prefix, (0..29).collect::<Vec<usize>>());
+    // The same shape, small enough for the brute force to judge.
+    let small = build(3);
+    assert!(!brute_force(&small));
+    let Verdict::NotLinearizable {
+        stuck_op,
+        longest_prefix,
+        exhaustive,
+    } = check(&small)
+    else {
+        panic!("the small history is not linearizable");
+    };
+    assert_eq!(stuck_op, 5);
+    assert_eq!(
+        check_explanation(&small, stuck_op, &longest_prefix, exhaustive),
+        Ok(())
+    );
+}
+
+#[test]
+fn explanations_place_the_unanswered_writes_they_need() {
+    // A read of an unanswered Put's value, then a stale read: the longest
+    // prefix places the unanswered Put before the first read.
+    let h = [
+        pending(0, put(7), 0),
+        done(1, GET, 5, 10, got(7, 1)),
+        done(1, put(8), 20, 30, put_ok(2)),
+        done(2, GET, 40, 50, got(7, 1)),
+    ];
+    let Verdict::NotLinearizable {
+        stuck_op,
+        longest_prefix,
+        exhaustive,
+    } = check(&h)
+    else {
+        panic!("the stale read fails");
+    };
+    assert_eq!((stuck_op, longest_prefix.clone()), (3, vec![0, 1, 2]));
+    assert_eq!(
+        check_explanation(&h, stuck_op, &longest_prefix, exhaustive),
+        Ok(())
+    );
 }
 
 #[test]

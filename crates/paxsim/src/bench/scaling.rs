@@ -25,6 +25,7 @@ pub(super) fn default_plan(seeds: u64, jobs: usize) -> Plan {
         seed_start: 0,
         index_last: seeds - 1,
         shard: Shard::ALL,
+        shard_source: crate::shard::ShardSource::new("default"),
         duration: None,
         jobs,
         determinism_ppm: 0,

@@ -43,9 +43,8 @@ pub(super) fn run_config(
     checkers: bool,
 ) -> Result<Option<sim::RunReport>, String> {
     let options = RunOptions {
-        trace: false,
         checkers,
-        stop_after_event: None,
+        ..RunOptions::default()
     };
     guarded::catch(|| {
         sim::admit(config, options).map(|admission| match admission {

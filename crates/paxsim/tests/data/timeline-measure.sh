@@ -1,21 +1,30 @@
 #!/bin/sh
-# Measure the timeline page: render the 10,000-event sample page (through
-# the html test, which checks it in headless Chromium), then open it
-# RUNS more times and print its size and the render time the page measured
-# itself (parse, draw and layout, from navigation start), with the median.
+# Measure the timeline page of a real run of about 10,000 events: seed 1852
+# of `paxsim fuzz --flaw stale-leader-read` (10,557 events, a linearizability
+# failure). Writes its page with the release binary (`paxsim replay --html`),
+# opens it RUNS times in headless Chromium, and prints its size and the
+# render time the page measured itself (parse, draw and layout, from
+# navigation start), with the median.
 #
 #   crates/paxsim/tests/data/timeline-measure.sh [--screenshot docs/timeline.png]
 #
-# With --screenshot, also copy the realistic sample's screenshot there.
-# Needs chromium (Debian: apt-get install -y chromium).
+# PAGE=FILE measures that page instead. With --screenshot, also run the html
+# test that renders a real failure (seed 219 of the same flaw, opened on its
+# violation) and copy its screenshot there. Needs chromium (Debian:
+# apt-get install -y chromium).
 set -eu
 root=$(cd "$(dirname "$0")/../../../.." && pwd)
 cd "$root"
 runs=${RUNS:-5}
-cargo test -q -p paxsim --test html -- --nocapture \
-    a_ten_thousand_event_page_stays_small_and_draws_merged \
-    a_realistic_sample_draws_every_message_and_operation
-page="$root/target/tmp/timeline/sample-10000.html"
+dir="$root/target/tmp/timeline"
+mkdir -p "$dir"
+page=${PAGE:-}
+if [ -z "$page" ]; then
+    cargo build -q --release -p paxsim
+    page="$dir/measure-10000.html"
+    ./target/release/paxsim replay --seed 1852 --flaw stale-leader-read --html "$page" |
+        grep -E '^seed [0-9]+: ' || true
+fi
 times=""
 for run in $(seq "$runs"); do
     profile=$(mktemp -d)
@@ -28,8 +37,9 @@ for run in $(seq "$runs"); do
     times="$times $ms"
 done
 median=$(echo $times | tr ' ' '\n' | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
-echo "10,000-event page: $(wc -c < "$page") bytes; render median ${median} ms over $runs runs"
+echo "$(basename "$page"): $(wc -c < "$page") bytes; render median ${median} ms over $runs runs"
 if [ "${1:-}" = "--screenshot" ]; then
-    cp "$root/target/tmp/timeline/sample-screenshot.png" "$2"
+    cargo test -q -p paxsim --test html -- a_real_failure_opens_on_its_violation_for_the_readme
+    cp "$dir/real-failure.png" "$2"
     echo "screenshot: $2"
 fi

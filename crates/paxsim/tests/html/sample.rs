@@ -3,8 +3,9 @@
 //! redirects, Accept / Accepted rounds, Decide broadcasts, heartbeats, an
 //! election) under faults (a leader crash and recovery, a pause, a
 //! partition, drops and duplicates), ending in a stale read that breaks
-//! linearizability. It is shaped like a real run but is not one: the driver
-//! does not record timelines yet.
+//! linearizability. It is shaped like a real run but is not one: real runs'
+//! pages are tested in `tests/html.rs` through `paxsim replay --html`; the
+//! sample gives the drawing tests a size and shape of their choosing.
 
 use std::collections::BTreeMap;
 

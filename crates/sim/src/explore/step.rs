@@ -19,7 +19,8 @@ use super::action::{describe, message_text};
 use super::footprint::{Budget, Footprint};
 use super::state::{Envelope, Host, Model, State};
 use super::{Action, Endpoint, LINEARIZABILITY_STEPS_MAX};
-use crate::check::{self, HistoryVerdict, Place, SafetyChecker};
+use crate::check::{self, Place, SafetyChecker};
+use crate::history_check::{HistoryVerdict, check_history};
 use crate::report::Violation;
 
 /// One step, compact: a message is named by its fingerprint.
@@ -402,7 +403,7 @@ impl State {
         if model.linearizable.borrow().contains(&print) {
             return Ok(Checked::Fine);
         }
-        match check::check_history(&self.history, place, LINEARIZABILITY_STEPS_MAX) {
+        match check_history(&self.history, place, LINEARIZABILITY_STEPS_MAX) {
             HistoryVerdict::Linearizable => {
                 let mut known = model.linearizable.borrow_mut();
                 if known.len() < LINEARIZABLE_KNOWN_MAX {
@@ -410,7 +411,7 @@ impl State {
                 }
                 Ok(Checked::Fine)
             }
-            HistoryVerdict::Violation(violation) => Err(violation),
+            HistoryVerdict::Violation(violation, _) => Err(violation),
             HistoryVerdict::Inconclusive { .. } => Ok(Checked::Inconclusive),
         }
     }

@@ -8,9 +8,10 @@
 //!
 //! This file owns the model ([`step`]), the public entry ([`check_key`]) and
 //! the self-check of every linearization found. `prepare` turns a history
-//! into the search's tables, `search` runs the search, and `generator`
-//! (behind the `history-generator` feature, for tests and benchmarks) makes
-//! linearizable histories.
+//! into the search's tables, `search` runs the search, `explain` says why a
+//! history failed (the longest linearizable prefix and the operation that
+//! cannot come next), and `generator` (behind the `history-generator`
+//! feature, for tests and benchmarks) makes linearizable histories.
 //!
 //! # Model
 //!
@@ -21,8 +22,8 @@
 //!
 //! # Algorithm
 //!
-//! This is the Wing & Gong search as refined by Lowe and used by Knossos and
-//! Porcupine. Completed operations become call/return events sorted by time
+//! This is the Wing & Gong search as refined by Lowe (WGL), the algorithm of
+//! Knossos's `wgl` checker and of Porcupine. Completed operations become call/return events sorted by time
 //! (ties: calls first, so equal timestamps count as *concurrent*, the
 //! permissive reading). Events sit in a doubly linked list. A search node is
 //! a partial linearization: the set `S` of linearized operations plus the model
@@ -82,10 +83,30 @@
 //!    available, the `Put` class is not tried at this node.
 //!
 //! Together these rules make the search follow a single path, with no
-//! backtracking, on a linearizable history with unique values. Unlike
-//! Porcupine, the checker does not split the history into quiescent segments.
-//! Unanswered operations span every later quiescent point, and the search is
-//! already linear, so that split would add risk for no gain.
+//! backtracking, on a linearizable history with unique values.
+//!
+//! Like Porcupine, the checker splits a history only by key (Porcupine's
+//! `Partition` function, which a model may supply; the simulator calls
+//! [`check_key`] per key), never in time: neither looks for quiescent
+//! points. Unanswered operations would span them anyway, and the search is
+//! already linear on the histories the simulator produces. Porcupine keeps
+//! unanswered operations as ordinary ones returning at the end of time and
+//! prunes by its cache alone; rules 1 to 5 are this checker's own.
+//!
+//! ## Explaining a failure
+//!
+//! A history found not linearizable is searched once more
+//! (`search::Mode::Explain`) without rules 1, 3 and 4, which cut branches
+//! that cannot be completed and so may cut the longest prefixes; rules 2 and
+//! 5 never shorten a prefix and stay. That walk keeps the order of its
+//! deepest dead end, the valid partial linearization placing the most
+//! completed operations: Porcupine's longest partial linearization, which
+//! the report and the timeline page draw. After it every operation that
+//! could come next fails; the one blamed is one that can never be placed,
+//! because it needs a version the key has already passed (or the current
+//! one with another value), if there is one. Should the explanation find a
+//! whole linearization, the decision's pruning was wrong: it panics, with the
+//! linearization self-checked first.
 //!
 //! ## Memo and budget
 //!
@@ -99,7 +120,9 @@
 //! of the search (a node start, a candidate tried, a backtrack) counts
 //! against the budget. The memo gains at most one entry per step, so memory
 //! is bounded by the budget. When the budget runs out the verdict is
-//! [`Verdict::Inconclusive`].
+//! [`Verdict::Inconclusive`]. The explanation has a budget of the same size;
+//! if it runs out, its deepest prefix is extended greedily and reported as
+//! the longest found, not the longest there is.
 //!
 //! ## Self-check
 //!
@@ -109,6 +132,7 @@
 //! present, and that real-time order is respected. A bug in the pruning can
 //! therefore cause a panic, but never a silent pass.
 
+mod explain;
 #[cfg(feature = "history-generator")]
 mod generator;
 mod prepare;
@@ -118,11 +142,13 @@ mod search;
 pub use generator::generate_history;
 
 use prepare::Prepared;
-use search::Search;
+use search::{Ended, Mode, Search};
 
-/// A default step budget: far above what fuzz-sized histories need (2-8
-/// steps per operation on linearizable histories).
-pub const BUDGET_STEPS_DEFAULT: u64 = 2_000_000;
+/// The default step budget, the one default there is: the simulator's
+/// `limits.linearizability_steps_max` starts from it. Far above what
+/// fuzz-sized histories need (2-8 steps per operation on linearizable
+/// histories).
+pub const BUDGET_STEPS_DEFAULT: u64 = 1_000_000;
 
 /// An operation on a single key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -171,13 +197,17 @@ pub struct Operation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Linearizable,
-    /// No order exists. `longest_prefix` is the length (in operations, counting
-    /// unanswered ones placed) of the deepest valid partial linearization the
-    /// search reached. `stuck_op` is the index (into the input slice) of the
-    /// operation that could not be placed after it.
+    /// No order exists. `longest_prefix` is a longest linearizable prefix:
+    /// input indices in linearization order (unanswered writes included
+    /// where they take effect), a valid partial linearization that places
+    /// the most completed operations; the longest there is if `exhaustive`,
+    /// else the longest found within the budget. `stuck_op` (an input index)
+    /// is a completed operation that could come next after it, in real
+    /// time, and whose result the model cannot give there.
     NotLinearizable {
         stuck_op: usize,
-        longest_prefix: usize,
+        longest_prefix: Vec<usize>,
+        exhaustive: bool,
     },
     /// The search exceeded `budget_steps` without deciding. Never treat as pass.
     Inconclusive {
@@ -236,12 +266,15 @@ pub fn step(state: KeyState, op: KeyOp) -> (KeyState, KeyResult) {
 /// Panics if an operation completes before it is invoked (a harness bug).
 pub fn check_key(ops: &[Operation], budget_steps: u64) -> Verdict {
     let prepared = Prepared::new(ops);
-    let mut search = Search::new(&prepared);
-    let verdict = search.run(budget_steps);
-    if verdict == Verdict::Linearizable {
-        verify_witness(ops, &search.linearization());
+    let mut search = Search::new(&prepared, Mode::Decide);
+    match search.run(budget_steps) {
+        Ended::Linearizable => {
+            verify_witness(ops, &search.linearization());
+            Verdict::Linearizable
+        }
+        Ended::OutOfBudget { steps } => Verdict::Inconclusive { steps },
+        Ended::Exhausted { stuck } => explain::explain(ops, &prepared, stuck, budget_steps),
     }
-    verdict
 }
 
 /// Replays a claimed linearization against the model with the caller's own

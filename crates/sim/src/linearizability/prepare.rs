@@ -81,6 +81,10 @@ pub(super) struct Prepared {
     pub(super) cas_class: HashMap<u64, u32, DetState>,
     /// Unanswered writes of values that are read but have several possible writers.
     pub(super) free_read: Vec<u32>,
+    /// Every unanswered write outside the symmetry classes: `free_read` and
+    /// the sole writers of a read value. Deciding reaches the latter only
+    /// through `required` (rule 3); explaining tries them all.
+    pub(super) unclassed: Vec<u32>,
     pub(super) required: HashMap<u64, Required, DetState>,
     /// Event list: entries `0..2m` sorted by time, then `HEAD`, `TAIL` sentinels.
     pub(super) ent_op: Vec<u32>,
@@ -216,6 +220,7 @@ impl Prepared {
         // Ordered, because it is iterated below to build `cas_class`.
         let mut class_key: BTreeMap<Option<u64>, u32> = BTreeMap::new();
         let mut free_read = Vec::new();
+        let mut unclassed = Vec::new();
         for (k, &i) in unanswered.iter().enumerate() {
             let id = (m + k) as u32;
             let (expected, value) = match ops[i].op {
@@ -238,6 +243,9 @@ impl Prepared {
             } else if writers.get(&value).is_some_and(|&(count, _)| count > 1) {
                 free_read.push(id);
             } // else: unique writer of a read value, reachable through `required` only.
+            if class == NO_CLASS {
+                unclassed.push(id);
+            }
             unk_expected.push(expected);
             unk_val.push(val);
             unk_class.push(class);
@@ -285,6 +293,7 @@ impl Prepared {
             put_class,
             cas_class,
             free_read,
+            unclassed,
             required,
             ent_op,
             ent_is_ret,

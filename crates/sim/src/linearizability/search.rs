@@ -2,11 +2,16 @@
 //! an explicit stack, the five pruning rules of the module doc, a memo of
 //! visited `(S, state)` pairs fingerprinted by Zobrist hashing, and the
 //! deterministic hasher that memo (and `prepare`'s lookup maps) use.
+//!
+//! The same walk runs in two modes. [`Mode::Decide`] answers the question
+//! with every rule on. [`Mode::Explain`] runs only on a history already
+//! found not linearizable, with only the rules that never shorten a
+//! prefix (2 and 5), and keeps the order of the deepest dead end: the
+//! longest linearizable prefix that the report and the timeline show.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::Verdict;
 use super::prepare::{Effect, INF, IState, NO_CLASS, Prepared, Required, VAL_ABSENT};
 
 /// Deterministic hasher for keys that are already uniformly random (`u128`
@@ -68,6 +73,29 @@ enum Cursor {
     Done,
 }
 
+/// What the walk is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Is there a linearization? Every pruning rule is on.
+    Decide,
+    /// How far does one get? Rules 1, 3 and 4 only cut branches that cannot
+    /// be completed, which may be the longest prefixes, so they are off;
+    /// rules 2 and 5 never shorten a prefix and stay on.
+    Explain,
+}
+
+/// How a walk ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// Every completed operation is placed: [`Search::linearization`].
+    Linearizable,
+    /// Every branch was tried. `stuck` (an input index) is the operation
+    /// that blocked the deepest point the walk reached.
+    Exhausted { stuck: usize },
+    /// The budget ran out after `steps` steps.
+    OutOfBudget { steps: u64 },
+}
+
 struct Frame {
     op: u32,
     prev_state: IState,
@@ -77,6 +105,7 @@ struct Frame {
 
 pub(super) struct Search<'a> {
     p: &'a Prepared,
+    mode: Mode,
     head: u32,
     next: Vec<u32>,
     prev: Vec<u32>,
@@ -92,11 +121,14 @@ pub(super) struct Search<'a> {
     remaining: usize,
     /// Deepest (prefix length, stuck internal id) seen; the first one wins ties.
     best: Option<(usize, u32)>,
+    /// Explain mode: the order (input indices) of the dead end with the most
+    /// completed operations, the first one found winning ties, and that count.
+    deepest: Option<(usize, Vec<usize>)>,
     steps: u64,
 }
 
 impl<'a> Search<'a> {
-    pub(super) fn new(p: &'a Prepared) -> Search<'a> {
+    pub(super) fn new(p: &'a Prepared, mode: Mode) -> Search<'a> {
         let m = p.m;
         let n_ent = 2 * m;
         let head = n_ent as u32;
@@ -129,6 +161,7 @@ impl<'a> Search<'a> {
         }
         Search {
             p,
+            mode,
             head,
             next,
             prev,
@@ -145,8 +178,23 @@ impl<'a> Search<'a> {
             stack: Vec::new(),
             remaining: m,
             best: None,
+            deepest: None,
             steps: 0,
         }
+    }
+
+    /// Explain mode: the longest prefix found (input indices, in order),
+    /// without unanswered writes at its end (they place nothing after them).
+    pub(super) fn deepest_prefix(&self) -> Vec<usize> {
+        assert_eq!(
+            self.mode,
+            Mode::Explain,
+            "only an explanation keeps a prefix"
+        );
+        self.deepest
+            .as_ref()
+            .map(|(_, prefix)| prefix.clone())
+            .unwrap_or_default()
     }
 
     /// The linearization found so far, as indices into the caller's input,
@@ -158,14 +206,14 @@ impl<'a> Search<'a> {
             .collect()
     }
 
-    pub(super) fn run(&mut self, budget: u64) -> Verdict {
+    pub(super) fn run(&mut self, budget: u64) -> Ended {
         let mut cursor = Cursor::Start;
         loop {
             if self.remaining == 0 {
-                return Verdict::Linearizable;
+                return Ended::Linearizable;
             }
             if self.steps >= budget {
-                return Verdict::Inconclusive { steps: self.steps };
+                return Ended::OutOfBudget { steps: self.steps };
             }
             self.steps += 1;
             cursor = match cursor {
@@ -179,12 +227,14 @@ impl<'a> Search<'a> {
                     let depth = self.stack.len();
                     let stuck = self.first_return_op();
                     self.note(depth, stuck);
+                    if self.mode == Mode::Explain {
+                        self.note_dead_end();
+                    }
                     match self.stack.pop() {
                         None => {
-                            let (longest_prefix, stuck) = self.best.expect("root noted");
-                            return Verdict::NotLinearizable {
-                                stuck_op: self.p.orig[stuck as usize],
-                                longest_prefix,
+                            let (_, stuck) = self.best.expect("root noted");
+                            return Ended::Exhausted {
+                                stuck: self.p.orig[stuck as usize],
                             };
                         }
                         Some(frame) => self.unlift(frame),
@@ -224,10 +274,28 @@ impl<'a> Search<'a> {
         self.seg[1]
     }
 
+    /// `stuck` blocked the search after a prefix of `depth` operations.
     fn note(&mut self, depth: usize, stuck: u32) {
         if self.best.is_none_or(|(d, _)| depth > d) {
             self.best = Some((depth, stuck));
         }
+    }
+
+    /// Explain mode: nothing more can be placed here. Keep this order if it
+    /// placed more completed operations than any dead end before it. Each
+    /// copy is of a strictly deeper prefix, so there are at most as many as
+    /// completed operations.
+    fn note_dead_end(&mut self) {
+        let placed = self.p.m - self.remaining;
+        if self.deepest.as_ref().is_some_and(|(d, _)| placed <= *d) {
+            return;
+        }
+        let mut prefix: Vec<u32> = self.stack.iter().map(|frame| frame.op).collect();
+        while prefix.last().is_some_and(|&id| id as usize >= self.p.m) {
+            prefix.pop();
+        }
+        let prefix = prefix.iter().map(|&id| self.p.orig[id as usize]).collect();
+        self.deepest = Some((placed, prefix));
     }
 
     fn seg_set(&mut self, id: usize, value: u64) {
@@ -288,12 +356,12 @@ impl<'a> Search<'a> {
             self.remove_completed(id);
         }
         // Rule 1: every remaining completed op still needs a version >= new.version.
-        if new.version > self.min_req() {
+        if self.mode == Mode::Decide && new.version > self.min_req() {
             let culprit = self.seg_argmin();
             if completed {
                 self.restore_completed(id);
             }
-            self.note(self.stack.len() + 1, culprit);
+            self.note(self.stack.len(), culprit);
             return false;
         }
         let fp = self.fp ^ zobrist(id);
@@ -381,11 +449,14 @@ impl<'a> Search<'a> {
 
     /// Rule 3: may `id` produce version `v`? Records a diagnostic if not.
     fn writer_allowed(&mut self, id: u32, v: u64) -> bool {
+        if self.mode == Mode::Explain {
+            return true;
+        }
         match self.p.required.get(&v) {
             None => true,
             Some(&Required::One { writer, .. }) if writer == id => true,
             Some(&Required::One { reader, .. } | &Required::Nobody { reader }) => {
-                self.note(self.stack.len() + 1, reader);
+                self.note(self.stack.len(), reader);
                 false
             }
         }
@@ -430,9 +501,18 @@ impl<'a> Search<'a> {
     }
 
     fn try_unk_required(&mut self) -> Cursor {
+        if self.p.m == self.p.orig.len() {
+            return Cursor::Done;
+        }
+        if self.mode == Mode::Explain {
+            return Cursor::UnkCas;
+        }
         let v = self.state.version;
         // Rule 4: only fill a gap, i.e. every remaining completed op needs > v.
-        if v >= self.min_req() || self.p.m == self.p.orig.len() {
+        // Otherwise the op needing the lowest version blocks every write.
+        if v >= self.min_req() {
+            let blocking = self.seg_argmin();
+            self.note(self.stack.len(), blocking);
             return Cursor::Done;
         }
         match self.p.required.get(&(v + 1)) {
@@ -471,6 +551,7 @@ impl<'a> Search<'a> {
             return skip_to;
         };
         if !self.unk_applicable(id, self.frontier()) {
+            self.note_unk_blocked(id);
             return skip_to;
         }
         // An available unread Cas dominates the Put class: skip it afterwards.
@@ -483,20 +564,38 @@ impl<'a> Search<'a> {
         }
     }
 
+    /// Unanswered writes from `list[from..]`, where `list` is `free_read`
+    /// when deciding and every unclassed one when explaining.
     fn try_unk_free(&mut self, from: u32) -> Cursor {
         let frontier = self.frontier();
-        for i in from as usize..self.p.free_read.len() {
-            let id = self.p.free_read[i];
-            if self.unk_applicable(id, frontier) {
-                let resume = Cursor::UnkFree(i as u32 + 1);
-                let new = self.unk_new_state(id);
-                return if self.try_lift(id, new, resume) {
-                    Cursor::Start
-                } else {
-                    resume
-                };
+        let p = self.p;
+        let list = match self.mode {
+            Mode::Decide => &p.free_read,
+            Mode::Explain => &p.unclassed,
+        };
+        for (i, &id) in list.iter().enumerate().skip(from as usize) {
+            if !self.unk_applicable(id, frontier) {
+                self.note_unk_blocked(id);
+                continue;
             }
+            let resume = Cursor::UnkFree(i as u32 + 1);
+            let new = self.unk_new_state(id);
+            return if self.try_lift(id, new, resume) {
+                Cursor::Start
+            } else {
+                resume
+            };
         }
         Cursor::Done
+    }
+
+    /// Unanswered write `id` cannot be placed here. If it was invoked after
+    /// the first remaining return, the operation returning there blocks it;
+    /// a Cas expecting another version has no effect and is blocked by none.
+    fn note_unk_blocked(&mut self, id: u32) {
+        if !self.lin[id as usize] && self.p.inv[id as usize] > self.frontier() {
+            let blocking = self.first_return_op();
+            self.note(self.stack.len(), blocking);
+        }
     }
 }

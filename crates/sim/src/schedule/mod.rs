@@ -35,11 +35,11 @@ pub(crate) mod shrink;
 
 use paxos::{Node, NodeId, Timer};
 
-use crate::check::{self, HistoryVerdict};
 use crate::config::SimConfig;
 use crate::event::Event;
 use crate::explore::{Action, Endpoint, message_text};
 use crate::faults::FaultAction;
+use crate::history_check::{HistoryVerdict, check_history};
 use crate::report::{LimitKind, Verdict};
 use crate::simulation::{RunReport, Simulation};
 
@@ -327,13 +327,18 @@ impl Simulation {
         if converged && let Err(violation) = self.checker.final_agreement(place, &nodes) {
             return Verdict::Violation(violation);
         }
-        match check::check_history(
+        match check_history(
             &self.workload.history,
             place,
             self.config.limits.linearizability_steps_max,
         ) {
             HistoryVerdict::Linearizable => Verdict::Pass,
-            HistoryVerdict::Violation(violation) => Verdict::Violation(violation),
+            HistoryVerdict::Violation(violation, failure) => {
+                if let Some(recorder) = &mut self.recorder {
+                    recorder.key_failure(*failure);
+                }
+                Verdict::Violation(violation)
+            }
             HistoryVerdict::Inconclusive { key, steps } => Verdict::Inconclusive { key, steps },
         }
     }
