@@ -491,8 +491,9 @@ fn subtle_case(elections: u8, restarts: u8) -> ExploreConfig {
     }
 }
 
-/// The subtle case, exhaustively by DFS (long: see the report), printing
-/// its progress every million states.
+/// The subtle case by DFS, within the README's bounds (30,000,000 states,
+/// 20 minutes), printing its progress every million states. Its result is
+/// recorded in the README ("The subtle case"): bounded, not exhausted.
 #[test]
 #[ignore]
 fn subtle_case_exhaustive() {
@@ -503,11 +504,11 @@ fn subtle_case_exhaustive() {
         if calls.is_multiple_of(250) {
             println!("{progress:?} after {:.0}s", start.elapsed().as_secs_f64());
         }
-        true
+        start.elapsed().as_secs() < 20 * 60
     };
     let bounds = Bounds {
         depth_max: 200,
-        states_max: 80_000_000,
+        states_max: 30_000_000,
     };
     let report = explore::explore(
         &subtle_case(2, 0),

@@ -99,6 +99,15 @@
 //! fingerprint collision (two different states merged, at a chance near
 //! 2^-128 each pair, could hide a violation only the second reaches).
 //!
+//! # Reductions
+//!
+//! Sleep sets (`search`, `footprint`): of two independent steps (different
+//! hosts, budgets and messages, no acceptance paired with a learn in a slot
+//! not yet chosen, not both touching the history), only one order is
+//! taken; every state is still reached. They can miss nothing the checks
+//! see: independent steps commute to one state and raise the same
+//! violations.
+//!
 //! Symmetry reduction is left out. Nodes are not interchangeable in this
 //! core: ballots order by node id, catch-up asks peers in id order, and
 //! clients start at fixed nodes. Clients with identical scripts are
