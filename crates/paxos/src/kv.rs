@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use crate::command::{ClientId, Key, Op, OpResult, Request, Value};
+use crate::fingerprint::{Fingerprint, json_fingerprint, str_fingerprint};
 
 /// What applying a request did.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,5 +112,23 @@ impl Kv {
         self.entries.insert(key.clone(), (value.clone(), version));
         assert_eq!(self.version(key), version_before + 1);
         version
+    }
+}
+
+impl Fingerprint for Kv {
+    fn fingerprint<H: std::hash::Hasher>(&self, state: &mut H) {
+        let Kv { entries, sessions } = self;
+        state.write_usize(entries.len());
+        for (key, (value, version)) in entries {
+            str_fingerprint(key, state);
+            json_fingerprint(value, state);
+            state.write_u64(*version);
+        }
+        state.write_usize(sessions.len());
+        for (client, (seq, result)) in sessions {
+            state.write_u32(*client);
+            state.write_u64(*seq);
+            result.fingerprint(state);
+        }
     }
 }

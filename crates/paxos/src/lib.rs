@@ -85,6 +85,7 @@ macro_rules! flaw {
 pub mod command;
 pub mod config;
 pub mod durable;
+pub mod fingerprint;
 #[cfg(feature = "flaws")]
 pub mod flaws;
 pub mod kv;
@@ -95,6 +96,7 @@ pub mod types;
 pub use command::{ClientId, Command, Key, Op, OpResult, Reply, Request, Value};
 pub use config::{Config, ConfigError, Mode, Timing};
 pub use durable::{Damage, Durable, DurableWrite};
+pub use fingerprint::Fingerprint;
 #[cfg(feature = "flaws")]
 pub use flaws::{Flaw, Flaws};
 pub use kv::Kv;

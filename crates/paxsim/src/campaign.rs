@@ -359,9 +359,10 @@ fn record_shrunk(
     let runs_max = sim::shrink::RUNS_MAX_DEFAULT;
     let cancelled = || context.stop.load(Ordering::SeqCst);
     context.counters.shrink_started(seed);
+    let origin = format!("seed {seed} ({})", crate::pins::describe(&plan.pins));
     let shrunk = shrink::shrink_to_file(
         &config,
-        &plan.pins,
+        &origin,
         &scenario_path,
         &name,
         runs_max,

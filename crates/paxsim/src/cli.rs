@@ -41,6 +41,7 @@ pub enum Command {
     Shrink(ShrinkArgs),
     Export(ExportArgs),
     Bench(crate::bench::BenchArgs),
+    Explore(crate::explore::ExploreArgs),
 }
 
 /// Run a campaign of seeds on every core and report failures.
@@ -195,7 +196,7 @@ pub struct MergeArgs {
     pub junit: Option<PathBuf>,
 }
 
-/// Shrink a failing seed into a minimal regression scenario.
+/// Shrink a failing seed (or scenario) into a minimal regression scenario.
 ///
 /// Materializes the seed's run (its drawn configuration, its random faults
 /// as an explicit schedule, its client operations as scripts), checks that
@@ -205,8 +206,17 @@ pub struct MergeArgs {
 #[derive(Args, Debug)]
 pub struct ShrinkArgs {
     /// The failing seed.
-    #[arg(long, value_name = "S", allow_negative_numbers = true)]
-    pub seed: u64,
+    #[arg(
+        long,
+        value_name = "S",
+        required_unless_present = "scenario",
+        allow_negative_numbers = true
+    )]
+    pub seed: Option<u64>,
+    /// Shrink a failing scenario file instead (no configuration flags
+    /// then); one with an exact schedule loses the steps it does not need.
+    #[arg(long, value_name = "FILE", conflicts_with = "seed")]
+    pub scenario: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Where to write the shrunk scenario, e.g. scenarios/my-bug.json.

@@ -9,6 +9,7 @@ mod campaign;
 mod cli;
 mod corpus;
 mod error;
+mod explore;
 mod export;
 mod fuzz;
 mod guarded;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         Command::Shrink(args) => shrink::command(args),
         Command::Export(args) => export::command(args),
         Command::Bench(args) => bench::command(args),
+        Command::Explore(args) => explore::command(args),
     };
     match result {
         Ok(code) => code,

@@ -185,6 +185,14 @@ pub fn finding(verdict: &Verdict, events: u64, time_us: u64) -> Option<Finding> 
             verdict.label(),
             "the run went to its end with the checkers off: nothing was checked".into(),
         )),
+        Verdict::Diverged { step, reason } => Some(Finding {
+            event: Some(*step),
+            time_us: Some(time_us),
+            ..Finding::bare(
+                verdict.label(),
+                format!("schedule[{step}] cannot be followed: {reason}"),
+            )
+        }),
     }
 }
 

@@ -18,6 +18,7 @@ use crate::atomic;
 use crate::cli::ShrinkArgs;
 use crate::error::InputError;
 use crate::guarded;
+use crate::input;
 use crate::outcome::{self, Expect};
 use crate::pins;
 use crate::scenario::Scenario;
@@ -31,23 +32,35 @@ pub struct ShrinkReport {
 
 pub fn command(args: ShrinkArgs) -> Result<ExitCode, InputError> {
     let pins = &args.config.pins;
-    let config = pins
-        .draw_checked(args.seed)
-        .map_err(|error| InputError(format!("configuration flags: {error}")))?;
+    let (config, origin) = match &args.scenario {
+        Some(path) => {
+            if *pins != Pins::default() {
+                return Err(InputError::new(
+                    "--scenario takes no configuration flags: the file holds the whole configuration",
+                ));
+            }
+            let config = input::load_scenario_config(path)?;
+            (config, format!("scenario {}", path.display()))
+        }
+        None => {
+            let seed = args.seed.expect("clap requires --seed without --scenario");
+            let config = pins
+                .draw_checked(seed)
+                .map_err(|error| InputError(format!("configuration flags: {error}")))?;
+            (config, format!("seed {seed} ({})", pins::describe(pins)))
+        }
+    };
     let name = args.name.clone().unwrap_or_else(|| file_stem(&args.out));
     if !args.json {
-        eprintln!(
-            "shrinking seed {} ({}) ...",
-            args.seed,
-            pins::describe(pins)
-        );
+        eprintln!("shrinking {origin} ...");
     }
-    let report = shrink_to_file(&config, pins, &args.out, &name, args.runs_max, &|| false)?;
+    let report = shrink_to_file(&config, &origin, &args.out, &name, args.runs_max, &|| false)?;
     let shrunk = &report.shrunk;
     if args.json {
         let sizes = |sizes: &Sizes| json!({"faults": sizes.faults, "ops": sizes.ops, "events": sizes.events});
         let object = json!({
             "seed": args.seed,
+            "scenario": args.scenario.as_ref().map(|path| path.display().to_string()),
             "invariant": shrunk.invariant,
             "before": sizes(&shrunk.before),
             "after": sizes(&shrunk.after),
@@ -81,13 +94,13 @@ pub fn command(args: ShrinkArgs) -> Result<ExitCode, InputError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Shrink `config` (drawn from a seed with `pins`) and write the scenario
+/// Shrink `config` (from `origin`: a seed and its pins, or a file) and write the scenario
 /// to `path`, expecting the failure. An error if the seed passes, if the
 /// written scenario does not fail the same way when read back, or if
 /// `cancelled` said to stop (it is asked before every run).
 pub fn shrink_to_file(
     config: &SimConfig,
-    pins: &Pins,
+    origin: &str,
     path: &Path,
     name: &str,
     runs_max: u64,
@@ -95,21 +108,14 @@ pub fn shrink_to_file(
 ) -> Result<ShrinkReport, String> {
     let started = Instant::now();
     let shrunk = guarded::catch(|| shrink::shrink_with(config, runs_max, cancelled))
-        .map_err(|panic| {
-            format!(
-                "seed {}: the simulator panicked while shrinking: {panic}",
-                config.seed
-            )
-        })?
-        .map_err(|error| format!("seed {}: {error}", config.seed))?;
+        .map_err(|panic| format!("{origin}: the simulator panicked while shrinking: {panic}"))?
+        .map_err(|error| format!("{origin}: {error}"))?;
     let elapsed_s = started.elapsed().as_secs_f64();
     let expect = Expect::from_name(shrunk.invariant)
         .expect("every failure the shrinker keeps is an expectation a file may hold");
     let description = format!(
-        "Shrunk by `paxsim shrink` from seed {} ({}), which fails with {}: \
+        "Shrunk by `paxsim shrink` from {origin}, which fails with {}: \
          {} faults and {} operations in {} events became {} faults and {} operations in {} events.",
-        config.seed,
-        pins::describe(pins),
         shrunk.invariant,
         shrunk.before.faults,
         shrunk.before.ops,

@@ -9,16 +9,17 @@ use common::{code, json, paxsim, stderr, stdout};
 use serde_json::Value;
 
 /// Every section and the figures in it that must be positive numbers.
-const SECTIONS: [(&str, &[&str]); 6] = [
+const SECTIONS: [(&str, &[&str]); 7] = [
     ("throughput", &["seeds", "elapsed_s"]),
     ("scaling", &["seeds", "speedup_j2_over_j1", "elapsed_s"]),
     ("memory", &["jobs", "peak_rss_mib_max", "elapsed_s"]),
     ("linearizability", &["budget_steps", "histories_per_case"]),
     ("flaws", &["starts", "seeds_max_per_start", "flaws_total"]),
     ("budgets", &["seeds", "ran", "margin", "elapsed_s"]),
+    ("explore", &["speed_states_max", "elapsed_s"]),
 ];
 
-const TARGETS: [&str; 9] = [
+const TARGETS: [&str; 11] = [
     "events_per_sec_checkers_on",
     "checker_cost_fraction",
     "speedup_j2_over_j1",
@@ -28,6 +29,8 @@ const TARGETS: [&str; 9] = [
     "leader_changes_max",
     "messages_per_command_max",
     "retries_per_op_max",
+    "explore_unique_states_per_second",
+    "explore_slowest_flaw_s",
 ];
 
 const FLAW_SEEDS_MAX: u64 = 1_000;
@@ -103,6 +106,26 @@ fn every_section_figure_and_target_is_reported() {
     linearizability_figures(&report["linearizability"]);
     flaw_figures(&report["flaws"]);
     budget_figures(&report["budgets"]);
+    explore_figures(&report["explore"]);
+}
+
+fn explore_figures(section: &Value) {
+    for index in 0..2 {
+        for figure in [
+            "states_unique",
+            "states_generated",
+            "unique_states_per_second",
+            "bytes_per_state",
+        ] {
+            positive(section, &format!("/speed/{index}/{figure}"));
+        }
+    }
+    let flaws = section["flaws"].as_array().expect("a flaw list");
+    assert_eq!(flaws.len(), 17, "every explorable flaw: {section}");
+    for flaw in flaws {
+        assert!(flaw["invariant"].is_string(), "found: {flaw}");
+        number(flaw, "/depth");
+    }
 }
 
 fn budget_figures(section: &Value) {

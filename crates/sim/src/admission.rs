@@ -32,8 +32,13 @@ pub enum Admission {
 /// Whether the specification says validation must refuse `config`: its
 /// quorums need not intersect and it does not opt in.
 pub fn refusal_expected(config: &SimConfig) -> bool {
-    let (phase1, phase2) = quorum_sizes(&config.cluster);
-    phase1 + phase2 <= usize::from(config.cluster.nodes) && !config.cluster.allow_unsafe_quorums
+    cluster_refusal_expected(&config.cluster)
+}
+
+/// [`refusal_expected`] for a cluster alone (the explorer has no `SimConfig`).
+pub(crate) fn cluster_refusal_expected(cluster: &paxos::Config) -> bool {
+    let (phase1, phase2) = quorum_sizes(cluster);
+    phase1 + phase2 <= usize::from(cluster.nodes) && !cluster.allow_unsafe_quorums
 }
 
 /// Set up `config`'s run, or name its expected refusal; an `Err` is an
@@ -67,12 +72,13 @@ pub fn run_admitted(config: SimConfig) -> Result<Option<RunReport>, String> {
 
 /// The violation of a configuration validation admitted although the
 /// specification says it must not have.
-pub(crate) fn admitted_unsafe(config: &SimConfig) -> Option<Box<Violation>> {
-    if !refusal_expected(config) {
+/// The simulator and the explorer both report it before their first event.
+pub(crate) fn admitted_unsafe(cluster: &paxos::Config) -> Option<Box<Violation>> {
+    if !cluster_refusal_expected(cluster) {
         return None;
     }
-    let (phase1, phase2) = quorum_sizes(&config.cluster);
-    let nodes = config.cluster.nodes;
+    let (phase1, phase2) = quorum_sizes(cluster);
+    let nodes = cluster.nodes;
     let place = Place::default();
     Some(Box::new(Violation {
         invariant: Invariant::UnsafeQuorumsAdmitted,

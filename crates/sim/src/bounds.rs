@@ -37,6 +37,9 @@ pub const FAULT_INTERVAL_US_MIN: u64 = 10_000;
 /// The most explicit faults a configuration may schedule.
 pub const FAULTS_MAX: usize = 10_000;
 
+/// The most steps an exact schedule (`schedule`) may list.
+pub const SCHEDULE_STEPS_MAX: usize = 100_000;
+
 /// The most random message-triggered crashes (`fault_rates.
 /// triggered_crashes`) the plan may draw; each is one fault, drawn up front.
 pub const TRIGGERED_CRASHES_MAX: u32 = 16;
@@ -143,6 +146,11 @@ pub(crate) fn check(config: &SimConfig) -> Result<(), String> {
         "faults (their number)",
         config.faults.len() as u64,
         FAULTS_MAX as u64,
+    )?;
+    at_most(
+        "schedule (its steps)",
+        config.schedule.len() as u64,
+        SCHEDULE_STEPS_MAX as u64,
     )?;
     for (index, fault) in config.faults.iter().enumerate() {
         if let Trigger::At { time_us: at } = fault.trigger {

@@ -16,6 +16,10 @@
 //! (`quorum_sizes`: the configuration's plain fields, a majority where
 //! none is given), all in `spec`; never `paxos::Config::quorum_phase2()`,
 //! `Command::same_as` or `paxos::NodeSet`.
+//!
+//! `feed` is the one place a node's outputs reach the checker, for the
+//! simulator and the explorer alike; `fingerprint` hashes the ghost state,
+//! for the explorer, which must tell checker states apart.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +28,9 @@ use paxos::{Ballot, Command, Key, Node, NodeId, Op, OpResult, Slot};
 pub use crate::spec::{Acceptors, ValueId, quorum_sizes};
 
 use crate::report::{Evidence, Invariant, Violation};
+
+mod feed;
+mod fingerprint;
 
 /// The acceptances of one ballot in one slot.
 #[derive(Clone, Debug)]
@@ -56,6 +63,7 @@ struct ReplicaGhost {
 }
 
 /// Safety invariants checked as events happen.
+#[derive(Clone, Debug)]
 pub struct SafetyChecker {
     quorum_phase2: usize,
     slots: Vec<SlotGhost>,

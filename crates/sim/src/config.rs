@@ -309,6 +309,13 @@ pub struct SimConfig {
     pub heal: HealPlan,
     #[serde(default, skip_serializing_if = "Limits::is_default")]
     pub limits: Limits,
+    /// An exact schedule (`schedule`): when present, the run takes these
+    /// steps in order, each naming the pending event it handles (a message
+    /// delivered, dropped or duplicated, a timer, a crash or restart, a
+    /// client's invocation or timeout), instead of the queue's order and
+    /// the random draws; then it ends. `paxsim explore` writes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<crate::explore::Action>,
 }
 
 impl SimConfig {
@@ -501,7 +508,7 @@ impl SimConfig {
         let (quorum_phase1, quorum_phase2) = crate::spec::quorum_sizes(&self.cluster);
         let quorum_max = quorum_phase1.max(quorum_phase2) as u8;
         self.heal.validate(self.cluster.nodes, quorum_max)?;
-        Ok(())
+        crate::schedule::validate(self)
     }
 }
 

@@ -38,7 +38,9 @@
 //!   specification) and [`edge`] (values as people write them);
 //! - around runs: [`rng`] (one seed, independent streams), [`shrink`] (from
 //!   a failing seed to a minimal scenario) and [`strategies`] (proptest
-//!   generators).
+//!   generators);
+//! - beside runs: [`explore`] (every schedule of a small cluster, up to
+//!   budgets, through the same core and checkers).
 
 pub mod admission;
 mod atlas;
@@ -51,6 +53,7 @@ pub mod disk;
 pub mod edge;
 pub mod efficiency;
 mod event;
+pub mod explore;
 pub mod faults;
 pub mod heal;
 pub mod history_check;
@@ -65,6 +68,7 @@ pub mod queue;
 pub mod recorder;
 pub mod report;
 pub mod rng;
+pub mod schedule;
 pub mod shrink;
 pub mod simulation;
 pub mod spec;

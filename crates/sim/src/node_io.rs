@@ -11,12 +11,14 @@
 //! before the batch's first `Persist` leaves at once. A fault that strikes
 //! mid-batch (a crash at a send or a write) drops the rest of it. The
 //! safety checker sees each output as it is carried out (a promise, an
-//! acceptance, a value learned or applied) and judges it against its own
-//! record of what was chosen.
+//! acceptance, a value learned or applied) through `SafetyChecker::observe`,
+//! the same function the explorer calls, and judges it against its own
+//! record of what was chosen. A send is shown to it when it leaves, so a
+//! message held for the disk and lost in a crash was never seen sent.
 
 use std::sync::Arc;
 
-use paxos::{Command, DurableWrite, Message, Node, NodeId, OpResult, Output, Request, Slot, Timer};
+use paxos::{DurableWrite, Message, Node, NodeId, Output, Request, Timer};
 
 use crate::event::Event;
 use crate::host::Held;
@@ -115,6 +117,12 @@ impl Simulation {
                 break;
             }
             let is_persist = matches!(output, Output::Persist(_));
+            // A send is checked when it leaves (`observe_send`), which may
+            // be after its write is durable; what a node learns or applies
+            // is checked here, as it is carried out.
+            if matches!(output, Output::Persist(_) | Output::Applied { .. }) {
+                self.check_output(id, &output);
+            }
             match output {
                 Output::Persist(persist) => {
                     let join = write.filter(|_| joining);
@@ -150,11 +158,8 @@ impl Simulation {
                         }
                     }
                 }
-                Output::Applied {
-                    slot,
-                    command,
-                    result,
-                } => self.applied(id, slot, &command, result.as_ref()),
+                // Observations only: the checker has seen it above.
+                Output::Applied { .. } => {}
                 Output::Probe(probe) => {
                     self.probes.hit(ProbePoint::Core(probe));
                     if probe == paxos::Probe::RecoveredFromPeers {
@@ -229,31 +234,11 @@ impl Simulation {
         );
     }
 
-    /// A replica applied a command: the checkers compare it with what was
-    /// chosen and with the other replicas.
-    fn applied(&mut self, id: NodeId, slot: Slot, command: &Command, result: Option<&OpResult>) {
-        if self.options.checkers && self.violation.is_none() {
-            let place = self.place();
-            if let Err(violation) = self.checker.on_applied(place, id, slot, command, result) {
-                self.violation = Some(violation);
-            }
-        }
-    }
-
     /// Write to node `id`'s disk, after the checkers saw what it learned:
     /// at once on an instant disk, else as part of write `join` (or a new
     /// one), durable after a latency from the disk stream. Returns the
     /// write in flight, if any.
     fn persist(&mut self, id: NodeId, write: DurableWrite, join: Option<u64>) -> Option<u64> {
-        if let DurableWrite::Chosen { slot, command } = &write
-            && self.options.checkers
-            && self.violation.is_none()
-        {
-            let place = self.place();
-            if let Err(violation) = self.checker.on_learned(place, id, *slot, command) {
-                self.violation = Some(violation);
-            }
-        }
         let kind = crate::disk::RecordKey::of(&write).kind();
         let issued = if self.config.disk.instant() {
             self.hosts[usize::from(id)].disk.write_now(write);
@@ -303,7 +288,7 @@ impl Simulation {
 
     /// A node's message: to itself directly, to others over the network.
     fn send(&mut self, from: NodeId, to: NodeId, message: Message) {
-        self.observe_send(from, to, &message);
+        let message = self.observe_send(from, to, message);
         if from == to {
             // A node's messages to itself never touch the network.
             let event = Event::Deliver {
@@ -335,55 +320,65 @@ impl Simulation {
         self.record(Some(from), event, || format!("{message} -> n{to}"));
     }
 
-    /// What the checkers, probes and triggers learn from a send.
-    fn observe_send(&mut self, from: NodeId, to: NodeId, message: &Message) {
-        self.hosts[usize::from(from)].note_send(message);
-        if self.options.checkers && self.violation.is_none() {
-            let place = self.place();
-            let budgets = self.efficiency.on_send(place, from, to, message);
-            let result = match message {
-                Message::Prepare { ballot, .. } => self.checker.on_prepare(place, from, *ballot),
-                Message::Promise { ballot, .. } => self.checker.on_promise(place, from, *ballot),
-                Message::Accepted {
-                    ballot,
-                    slot,
-                    command,
-                } => match self
-                    .checker
-                    .on_accepted(place, from, *ballot, *slot, command)
-                {
-                    Ok(chosen) => {
-                        if chosen {
-                            self.efficiency.on_chosen(self.now_us);
-                        }
-                        if let Some(recorder) = &mut self.recorder
-                            && chosen
-                        {
-                            recorder.chosen(*slot, command, place);
-                        }
-                        if chosen && self.heal_progress_pending {
-                            self.heal_progress_pending = false;
-                            self.probes.hit(ProbePoint::HealThenProgress);
-                        }
-                        Ok(())
-                    }
-                    Err(violation) => Err(violation),
-                },
-                _ => Ok(()),
-            };
-            // Safety first: a budget overrun is reported only without a
-            // safety violation at the same send.
-            if let Err(violation) = result.and(budgets) {
-                self.violation = Some(violation);
-            }
-        }
-        let (later, now) = self.triggers.on_send(from, message);
+    /// What the checkers, probes and triggers learn from a send, as it
+    /// leaves; hands the message back.
+    fn observe_send(&mut self, from: NodeId, to: NodeId, message: Message) -> Message {
+        self.hosts[usize::from(from)].note_send(&message);
+        let output = Output::Send { to, message };
+        self.check_output(from, &output);
+        let Output::Send { message, .. } = output else {
+            unreachable!("built as a send just above");
+        };
+        let (later, now) = self.triggers.on_send(from, &message);
         for (action, explicit) in later {
             self.schedule(self.now_us, Event::Fault { action, explicit });
         }
         // A crash during the send: before the rest of the batch.
         for (action, explicit) in now {
             self.fault(action, explicit);
+        }
+        message
+    }
+
+    /// Show the checkers one output: the safety checker through the same
+    /// function the explorer calls (`SafetyChecker::observe`), the
+    /// efficiency budgets (simulator only) each send between nodes before
+    /// the safety checker counts it, so that the acceptance that starts the
+    /// steady state is not counted in it.
+    fn check_output(&mut self, id: NodeId, output: &Output) {
+        if !self.options.checkers || self.violation.is_some() {
+            return;
+        }
+        let place = self.place();
+        let budgets = match output {
+            Output::Send { to, message } => self.efficiency.on_send(place, id, *to, message),
+            _ => Ok(()),
+        };
+        match self.checker.observe(place, id, output) {
+            Ok(chosen) => {
+                if chosen {
+                    self.efficiency.on_chosen(self.now_us);
+                }
+                if chosen
+                    && let Some(recorder) = &mut self.recorder
+                    && let Output::Send {
+                        message: Message::Accepted { slot, command, .. },
+                        ..
+                    } = output
+                {
+                    recorder.chosen(*slot, command, place);
+                }
+                if chosen && self.heal_progress_pending {
+                    self.heal_progress_pending = false;
+                    self.probes.hit(ProbePoint::HealThenProgress);
+                }
+                // Safety first: a budget overrun is reported only without
+                // a safety violation at the same send.
+                if let Err(violation) = budgets {
+                    self.violation = Some(violation);
+                }
+            }
+            Err(violation) => self.violation = Some(violation),
         }
     }
 }

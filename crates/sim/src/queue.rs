@@ -62,6 +62,33 @@ impl<E> EventQueue<E> {
         Some((time_us, sequence, event))
     }
 
+    /// The earliest pending event `matches` picks (ties in insertion
+    /// order), for a schedule that names the next event itself. O(pending).
+    pub fn find(&self, matches: impl Fn(&E) -> bool) -> Option<&E> {
+        let (_, _, index) = self.earliest(matches)?;
+        self.slab[index as usize].as_ref()
+    }
+
+    /// Take the earliest pending event `matches` picks out of the queue.
+    pub fn take(&mut self, matches: impl Fn(&E) -> bool) -> Option<(u64, E)> {
+        let key = self.earliest(matches)?;
+        self.heap.retain(|Reverse(entry)| *entry != key);
+        let (time_us, _, index) = key;
+        let event = self.slab[index as usize]
+            .take()
+            .expect("a queued entry holds its event");
+        self.free.push(index);
+        Some((time_us, event))
+    }
+
+    fn earliest(&self, matches: impl Fn(&E) -> bool) -> Option<(u64, u64, u32)> {
+        self.heap
+            .iter()
+            .map(|Reverse(key)| *key)
+            .filter(|(_, _, index)| self.slab[*index as usize].as_ref().is_some_and(&matches))
+            .min()
+    }
+
     pub fn len(&self) -> usize {
         self.heap.len()
     }

@@ -243,10 +243,18 @@ pub enum Verdict {
     /// The run went to its end with the checkers off
     /// (`RunOptions::checkers`): nothing was judged, so not a pass.
     Unchecked,
+    /// Step `step` of the configuration's schedule named an event that was
+    /// not pending there: the run cannot follow it, so it stopped. Not a
+    /// pass; the schedule does not fit this configuration or this core.
+    Diverged {
+        step: u64,
+        reason: String,
+    },
 }
 
 impl Verdict {
-    /// `pass`, `violation`, `inconclusive`, `limit`, `stopped` or `unchecked`.
+    /// `pass`, `violation`, `inconclusive`, `limit`, `stopped`, `unchecked`
+    /// or `schedule-diverged`.
     pub fn outcome(&self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
@@ -255,6 +263,7 @@ impl Verdict {
             Verdict::Limit(_) => "limit",
             Verdict::Stopped { .. } => "stopped",
             Verdict::Unchecked => "unchecked",
+            Verdict::Diverged { .. } => "schedule-diverged",
         }
     }
 

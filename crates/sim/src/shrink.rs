@@ -42,7 +42,7 @@ pub struct Sizes {
 }
 
 impl Sizes {
-    fn of(config: &SimConfig, report: &RunReport) -> Sizes {
+    pub(crate) fn of(config: &SimConfig, report: &RunReport) -> Sizes {
         Sizes {
             faults: config.faults.len(),
             ops: config.workload.scripts.iter().map(Vec::len).sum(),
@@ -144,6 +144,10 @@ pub fn shrink_with(
     config.validate().map_err(ShrinkError::Invalid)?;
     if cancelled() {
         return Err(ShrinkError::Abandoned { runs: 0 });
+    }
+    if !config.schedule.is_empty() {
+        // An exact schedule shrinks by its steps (`schedule::shrink`).
+        return crate::schedule::shrink::shrink(config, runs_max, cancelled);
     }
     let (materialized, report) = materialize(config).map_err(ShrinkError::Invalid)?;
     let Some(invariant) = report.verdict.invariant_name() else {

@@ -236,7 +236,7 @@ impl Simulation {
         let judged = crate::efficiency::timing_holds(&config);
         let efficiency = EfficiencyChecker::new(&config.limits, config.workload.clients, judged);
         // Validation admitted it; the specification may still say it must not have.
-        let violation = crate::admission::admitted_unsafe(&config);
+        let violation = crate::admission::admitted_unsafe(&config.cluster);
         let mut simulation = Simulation {
             cluster: cluster.clone(),
             options,
@@ -278,6 +278,9 @@ impl Simulation {
             }),
             config,
         };
+        // A schedule names messages by their text, which the explorer
+        // wrote with plain values.
+        simulation.workload.plain_values = !simulation.config.schedule.is_empty();
         simulation.boot();
         Ok(simulation)
     }
@@ -316,6 +319,9 @@ impl Simulation {
         if let Some(violation) = self.violation.take() {
             // Found before the first event (an unsafe configuration admitted).
             return self.report(Verdict::Violation(violation));
+        }
+        if !self.config.schedule.is_empty() {
+            return self.run_schedule();
         }
         while !self.finished {
             if let Some(kind) = self.bound_hit {
@@ -371,7 +377,7 @@ impl Simulation {
 
     /// Route one event to the part that handles it. Every event folds its
     /// time into the digest first, whatever becomes of it.
-    fn step(&mut self, event: Event) {
+    pub(crate) fn step(&mut self, event: Event) {
         self.digest.event_time(self.now_us);
         let Some(event) = self.defer_if_paused(event) else {
             return;
@@ -432,7 +438,7 @@ impl Simulation {
         }
     }
 
-    fn report(mut self, mut verdict: Verdict) -> RunReport {
+    pub(crate) fn report(mut self, mut verdict: Verdict) -> RunReport {
         if let Verdict::Violation(violation) = &mut verdict {
             // The storage faults that came before it, for the reader.
             for fault in self.storage_faults.drain(..) {
@@ -629,7 +635,7 @@ impl Simulation {
 
     // ---------------------------------------------------------------- hooks
 
-    fn call_observers(&mut self, event: &'static str, node: Option<NodeId>) {
+    pub(crate) fn call_observers(&mut self, event: &'static str, node: Option<NodeId>) {
         let view = StepView {
             index: self.events,
             time_us: self.now_us,

@@ -198,6 +198,7 @@ pub fn scenario(flaws: Flaws) -> impl Strategy<Value = SimConfig> {
                 disk: crate::disk::DiskConfig::default(),
                 heal: crate::heal::HealPlan::default(),
                 limits: Limits::default(),
+                schedule: Vec::new(),
             },
         )
 }

@@ -79,6 +79,7 @@ impl SimConfig {
             disk,
             heal,
             limits: Limits::default(),
+            schedule: Vec::new(),
         };
         pins.apply(&mut config);
         config

@@ -118,6 +118,10 @@ pub struct Workload {
     healing: bool,
     /// Operations given up on (their outcome unknown).
     pub abandoned: u64,
+    /// Written values are [`plain_value`]s, not drawn documents: a run
+    /// that follows a schedule names messages by their text, which the
+    /// explorer wrote with these values.
+    pub(crate) plain_values: bool,
 }
 
 impl Workload {
@@ -148,7 +152,22 @@ impl Workload {
             history: History::default(),
             healing: false,
             abandoned: 0,
+            plain_values: false,
         }
+    }
+
+    /// Send client `client`'s next request, or resend after a timeout,
+    /// to `node`: a schedule names where each one goes. After a timeout
+    /// the client moves one past its rotation, so the rotation is set one
+    /// before `node` for that.
+    pub(crate) fn aim(&mut self, client: ClientId, node: NodeId, timeout: bool) {
+        let c = &mut self.clients[client as usize];
+        c.target = node;
+        c.rotation = if timeout {
+            (node + self.nodes - 1) % self.nodes
+        } else {
+            node
+        };
     }
 
     /// Every client finished its operations.
@@ -247,7 +266,7 @@ impl Workload {
                 &script[c.ops_issued as usize - 1],
                 &self.keys,
                 &c.versions_seen,
-                drawn.name,
+                (!self.plain_values).then_some(drawn.name),
                 client,
                 seq,
             ),
@@ -410,16 +429,20 @@ fn scripted_op(
     scripted: &ScriptedOp,
     keys: &[Key],
     versions_seen: &BTreeMap<u32, u64>,
-    name: &str,
+    name: Option<&str>,
     client: ClientId,
     seq: u64,
 ) -> Op {
+    let value = || match name {
+        Some(name) => document(name, client, seq),
+        None => plain_value(client, seq),
+    };
     let key_index = scripted.key();
     let key = keys[key_index as usize].clone();
     match scripted {
         ScriptedOp::Put { .. } => Op::Put {
             key,
-            value: document(name, client, seq),
+            value: value(),
         },
         ScriptedOp::Get { .. } => Op::Get { key },
         ScriptedOp::Cas {
@@ -428,9 +451,15 @@ fn scripted_op(
             key,
             expected_version: expected_version
                 .unwrap_or_else(|| versions_seen.get(&key_index).copied().unwrap_or(0)),
-            value: document(name, client, seq),
+            value: value(),
         },
     }
+}
+
+/// The value client `client` writes in its operation `seq` when values are
+/// plain: `"c0#1"`, unique per pair. The explorer's clients write these.
+pub fn plain_value(client: ClientId, seq: u64) -> Value {
+    Arc::new(json!(format!("c{client}#{seq}")))
 }
 
 /// A value shaped like the motivating example, unique per `(client, seq)`.

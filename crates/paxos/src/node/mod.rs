@@ -41,12 +41,14 @@
 //! Each role's handlers live in their own file: `acceptor`, `proposer`,
 //! `learner` (with the replica), `catchup` (following a leader, catching
 //! up), `clients` (the request queue and replies), `outputs` (sends,
-//! timers) and `recovery` (a node whose disk lost votes asks its peers
-//! before it votes again).
+//! timers), `recovery` (a node whose disk lost votes asks its peers
+//! before it votes again) and `fingerprint` (the whole state fed to a
+//! hasher).
 
 mod acceptor;
 mod catchup;
 mod clients;
+mod fingerprint;
 mod learner;
 mod outputs;
 mod proposer;

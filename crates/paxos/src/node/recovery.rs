@@ -57,6 +57,7 @@ use crate::message::{AcceptedEntry, Message, Output, Probe};
 use crate::types::{Ballot, NodeId, NodeSet, Slot};
 
 use super::Node;
+use crate::fingerprint::Fingerprint;
 
 /// What a recovering node has heard so far.
 #[derive(Clone, Debug, Default)]
@@ -67,6 +68,28 @@ pub(super) struct Recovery {
     round_max: u64,
     /// Per slot, the highest-ballot entry reported.
     accepted: BTreeMap<Slot, (Ballot, Command)>,
+}
+
+impl Fingerprint for Recovery {
+    fn fingerprint<H: std::hash::Hasher>(&self, state: &mut H) {
+        let Recovery {
+            replied,
+            reply_count,
+            promised_max,
+            round_max,
+            accepted,
+        } = self;
+        replied.fingerprint(state);
+        state.write_usize(*reply_count);
+        promised_max.fingerprint(state);
+        state.write_u64(*round_max);
+        state.write_usize(accepted.len());
+        for (slot, (ballot, command)) in accepted {
+            state.write_u64(*slot);
+            ballot.fingerprint(state);
+            command.fingerprint(state);
+        }
+    }
 }
 
 impl Node {

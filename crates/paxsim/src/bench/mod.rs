@@ -14,6 +14,9 @@
 //!   invariant that should catch it does, from several start points.
 //! - `budgets`: the clean core's heal-phase efficiency over many seeds,
 //!   with the budgets lifted; the percentiles the default limits come from.
+//! - `explore`: the explorer's unique states per second and bytes per
+//!   state on a fixed clean configuration, and each flaw's shortest
+//!   counterexample by BFS, with its states and seconds.
 //!
 //! Each section lives in its own file; this one holds the flags, the
 //! targets, the report assembly and the figures the sections share.
@@ -24,6 +27,7 @@
 //! progress lines and, at the end, a short table.
 
 mod budgets;
+mod explore;
 mod flaws;
 mod linearizability;
 mod memory;
@@ -98,16 +102,18 @@ pub enum Section {
     Linearizability,
     Flaws,
     Budgets,
+    Explore,
 }
 
 impl Section {
-    const ALL: [Section; 6] = [
+    const ALL: [Section; 7] = [
         Section::Throughput,
         Section::Scaling,
         Section::Memory,
         Section::Linearizability,
         Section::Flaws,
         Section::Budgets,
+        Section::Explore,
     ];
 
     fn name(self) -> &'static str {
@@ -118,6 +124,7 @@ impl Section {
             Section::Linearizability => "linearizability",
             Section::Flaws => "flaws",
             Section::Budgets => "budgets",
+            Section::Explore => "explore",
         }
     }
 }
@@ -234,6 +241,7 @@ fn run_section(section: Section, args: &BenchArgs) -> SectionReport {
         Section::Linearizability => linearizability::run(args.linearizability_histories),
         Section::Flaws => flaws::run(args.flaw_starts, args.flaw_seeds_max),
         Section::Budgets => budgets::run(args.budget_seeds),
+        Section::Explore => explore::run(),
     }
 }
 

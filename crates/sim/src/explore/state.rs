@@ -1,0 +1,547 @@
+//! One explored state, its parts and its fingerprint; and the model, what
+//! every state of one exploration shares.
+//!
+//! A state is cloned for every successor, so its parts are shared: each
+//! node's host, the history and the checker sit behind `Rc` and are copied
+//! only when a step changes them (`Rc::make_mut`). Each part keeps its own
+//! fingerprint, recomputed only when it changes; the messages in flight
+//! are a multiset whose fingerprint is the wrapping sum of theirs, kept up
+//! to date as messages come and go. The state's fingerprint hashes the
+//! parts' fingerprints in a fixed order.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::hash::Hasher;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use paxos::{ClientId, Durable, Fingerprint, Key, Message, Node, NodeId, Reply, Request, Timer};
+
+use super::clients::Client;
+use super::footprint::Footprint;
+use super::hash::{Fingerprinter, Visited, fingerprint_of};
+use super::{Budgets, ExploreConfig};
+use crate::check::SafetyChecker;
+use crate::config::ScriptedOp;
+use crate::workload::History;
+
+/// What every state of one exploration shares.
+pub(crate) struct Model {
+    pub(crate) cluster: Arc<paxos::Config>,
+    pub(crate) scripts: Vec<Vec<ScriptedOp>>,
+    pub(crate) targets: Vec<NodeId>,
+    pub(crate) keys: Vec<Key>,
+    pub(crate) budgets: Budgets,
+    /// Histories (by fingerprint) already found linearizable: the same
+    /// history recurs in many states, and is checked once.
+    pub(crate) linearizable: RefCell<Visited>,
+    /// The buffer a node's outputs go to, reused from step to step.
+    pub(crate) outputs: Cell<Vec<paxos::Output>>,
+    /// While a counterexample is rendered: the deliveries each step makes
+    /// within itself (see `note`), in order.
+    pub(crate) within: RefCell<Option<Vec<super::Action>>>,
+}
+
+impl Model {
+    pub(crate) fn new(config: &ExploreConfig) -> Model {
+        let nodes = config.cluster.nodes;
+        let targets = if config.targets.is_empty() {
+            (0..config.scripts.len())
+                .map(|client| (client % usize::from(nodes)) as NodeId)
+                .collect()
+        } else {
+            config.targets.clone()
+        };
+        Model {
+            cluster: Arc::new(config.cluster.clone()),
+            scripts: config.scripts.clone(),
+            targets,
+            keys: (0..super::KEYS_MAX)
+                .map(|key| Key::from(format!("user_profile:{key}")))
+                .collect(),
+            budgets: config.budgets,
+            linearizable: RefCell::new(Visited::default()),
+            outputs: Cell::new(Vec::new()),
+            within: RefCell::new(None),
+        }
+    }
+
+    /// Record a delivery made within a step, if a rendering asks for them;
+    /// `action` is built only then.
+    pub(crate) fn note(&self, action: impl FnOnce() -> super::Action) {
+        if let Some(within) = self.within.borrow_mut().as_mut() {
+            within.push(action());
+        }
+    }
+
+    pub(crate) fn nodes(&self) -> u8 {
+        self.cluster.nodes
+    }
+
+    /// Whether clients cannot time out. Then a client's request reaches
+    /// its target within the step that invokes it, and a node's reply its
+    /// client within the step that sends it (see the module doc for why
+    /// nothing is lost); with retries, a late request or reply can cause a
+    /// timeout, so both fly.
+    pub(crate) fn clients_patient(&self) -> bool {
+        self.budgets.client_retries == 0
+    }
+}
+
+/// One node: the running `Node` while it is up, its disk always, and the
+/// kinds of timer it has pending (a bit per `Timer::index`). The timers
+/// are left out of the host's fingerprint: the state's adds those that can
+/// still fire.
+#[derive(Clone, Debug)]
+pub(crate) struct Host {
+    pub(crate) node: Option<Node>,
+    pub(crate) disk: Durable,
+    pub(crate) timers: u8,
+    /// Messages the node sent itself in the step just taken, not yet
+    /// delivered: kept only while a crash is left in the budget, so that a
+    /// crash can come between a send to itself and its delivery (`step`).
+    pub(crate) local: VecDeque<Message>,
+}
+
+impl Host {
+    fn fingerprint(&self) -> u128 {
+        fingerprint_of(|hasher| {
+            match &self.node {
+                Some(node) => {
+                    hasher.write_u8(1);
+                    node.fingerprint(hasher);
+                }
+                None => hasher.write_u8(0),
+            }
+            self.disk.fingerprint(hasher);
+            hasher.write_usize(self.local.len());
+            for message in &self.local {
+                message.fingerprint(hasher);
+            }
+        })
+    }
+
+    pub(crate) fn timer_pending(&self, timer: Timer) -> bool {
+        self.timers & (1 << timer.index()) != 0
+    }
+}
+
+/// A message in flight.
+#[derive(Clone, Debug)]
+pub(crate) enum Envelope {
+    Peer {
+        from: NodeId,
+        to: NodeId,
+        message: Message,
+    },
+    Request {
+        client: ClientId,
+        to: NodeId,
+        request: Arc<Request>,
+    },
+    Reply {
+        from: NodeId,
+        client: ClientId,
+        seq: u64,
+        reply: Reply,
+    },
+}
+
+impl Envelope {
+    fn fingerprint(&self) -> u128 {
+        fingerprint_of(|hasher| match self {
+            Envelope::Peer { from, to, message } => {
+                hasher.write_u8(0);
+                hasher.write_u8(*from);
+                hasher.write_u8(*to);
+                message.fingerprint(hasher);
+            }
+            Envelope::Request {
+                client,
+                to,
+                request,
+            } => {
+                hasher.write_u8(1);
+                hasher.write_u32(*client);
+                hasher.write_u8(*to);
+                request.fingerprint(hasher);
+            }
+            Envelope::Reply {
+                from,
+                client,
+                seq,
+                reply,
+            } => {
+                hasher.write_u8(2);
+                hasher.write_u8(*from);
+                hasher.write_u32(*client);
+                hasher.write_u64(*seq);
+                reply.fingerprint(hasher);
+            }
+        })
+    }
+
+    /// The node it is addressed to, if any (a reply goes to a client).
+    pub(crate) fn to_node(&self) -> Option<NodeId> {
+        match self {
+            Envelope::Peer { to, .. } | Envelope::Request { to, .. } => Some(*to),
+            Envelope::Reply { .. } => None,
+        }
+    }
+}
+
+/// Copies of one message in flight.
+#[derive(Clone, Debug)]
+pub(crate) struct Flight {
+    pub(crate) print: u128,
+    pub(crate) envelope: Rc<Envelope>,
+    pub(crate) copies: u32,
+}
+
+/// The messages in flight: a multiset, kept sorted by fingerprint so that
+/// the order of the steps it offers depends on its contents only.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Network {
+    pub(crate) flights: Vec<Flight>,
+    print: u128,
+}
+
+impl Network {
+    pub(crate) fn add(&mut self, envelope: Envelope) {
+        let print = envelope.fingerprint();
+        self.print = self.print.wrapping_add(print);
+        match self
+            .flights
+            .binary_search_by(|flight| flight.print.cmp(&print))
+        {
+            Ok(index) => self.flights[index].copies += 1,
+            Err(index) => self.flights.insert(
+                index,
+                Flight {
+                    print,
+                    envelope: Rc::new(envelope),
+                    copies: 1,
+                },
+            ),
+        }
+    }
+
+    pub(crate) fn find(&self, print: u128) -> Option<&Flight> {
+        let index = self.index(print)?;
+        Some(&self.flights[index])
+    }
+
+    fn index(&self, print: u128) -> Option<usize> {
+        self.flights
+            .binary_search_by(|flight| flight.print.cmp(&print))
+            .ok()
+    }
+
+    /// Take every message to node `to` out of flight.
+    fn discard_to(&mut self, to: NodeId) {
+        let mut print = self.print;
+        self.flights.retain(|flight| {
+            let keep = flight.envelope.to_node() != Some(to);
+            if !keep {
+                let copies = u128::from(flight.copies);
+                print = print.wrapping_sub(flight.print.wrapping_mul(copies));
+            }
+            keep
+        });
+        self.print = print;
+    }
+
+    /// Take one copy of the message with fingerprint `print` out of flight.
+    pub(crate) fn take(&mut self, print: u128) -> Rc<Envelope> {
+        let index = self.index(print).expect("a step names a message in flight");
+        self.print = self.print.wrapping_sub(print);
+        let flight = &mut self.flights[index];
+        assert!(flight.copies >= 1);
+        flight.copies -= 1;
+        if flight.copies == 0 {
+            self.flights.remove(index).envelope
+        } else {
+            flight.envelope.clone()
+        }
+    }
+}
+
+/// A vector of at most `N` items held inline, so that cloning a state
+/// allocates nothing for it; slots past `len` hold copies of a filler.
+#[derive(Clone, Debug)]
+pub(crate) struct Slots<T, const N: usize> {
+    items: [T; N],
+    len: usize,
+}
+
+impl<T: Clone, const N: usize> Slots<T, N> {
+    fn new(values: Vec<T>, filler: T) -> Slots<T, N> {
+        assert!(values.len() <= N, "{} items, at most {N}", values.len());
+        let len = values.len();
+        let mut values = values.into_iter();
+        let items = std::array::from_fn(|_| values.next().unwrap_or_else(|| filler.clone()));
+        Slots { items, len }
+    }
+}
+
+impl<T, const N: usize> std::ops::Deref for Slots<T, N> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.items[..self.len]
+    }
+}
+
+impl<T, const N: usize> std::ops::DerefMut for Slots<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.items[..self.len]
+    }
+}
+
+const NODES: usize = super::NODES_MAX as usize;
+/// The fingerprint of every host that is down for good.
+const DEAD_HOST_PRINT: u128 = 0xdead;
+const CLIENTS: usize = super::CLIENTS_MAX;
+
+/// One explored state. Cheap to clone: the big parts are shared.
+#[derive(Clone, Debug)]
+pub(crate) struct State {
+    pub(crate) hosts: Slots<Rc<Host>, NODES>,
+    host_prints: Slots<u128, NODES>,
+    pub(crate) network: Network,
+    pub(crate) clients: Slots<Client, CLIENTS>,
+    pub(crate) history: Rc<History>,
+    /// Client events (invocations and completions) so far: the history's
+    /// clock. Only their order matters to linearizability, so a step that
+    /// is not a client event leaves time where it was.
+    pub(crate) clock: u64,
+    pub(crate) checker: Rc<SafetyChecker>,
+    checker_print: u128,
+    /// Budgets used so far (`client_retries` and `client_redirects` are
+    /// counted per operation, in the client, and stay 0 here).
+    pub(crate) used: Budgets,
+    /// The clients, the history and its clock, hashed together.
+    clients_print: u128,
+    /// Parts changed since the last `refresh`: a bit per host, the
+    /// checker, the clients (with the history and its clock).
+    hosts_dirty: u32,
+    checker_dirty: bool,
+    /// Set by whoever changes a client, the history or the clock (`clients`).
+    pub(crate) clients_dirty: bool,
+    /// Nodes down for good: down with no restart left in the budget. Follows
+    /// from the hosts and the budgets, so it is not fingerprinted.
+    dead: u32,
+    /// What the last step touched (`footprint`); not part of the state.
+    pub(crate) footprint: Footprint,
+}
+
+impl State {
+    /// Every node booted, no message in flight, no client started.
+    pub(crate) fn new(model: &Model, hosts: Vec<Host>, checker: SafetyChecker) -> State {
+        let clients = model
+            .targets
+            .iter()
+            .map(|&target| Client::new(target))
+            .collect();
+        let hosts: Vec<Rc<Host>> = hosts.into_iter().map(Rc::new).collect();
+        let filler = hosts[0].clone();
+        let mut state = State {
+            host_prints: Slots::new(vec![0; hosts.len()], 0),
+            hosts: Slots::new(hosts, filler),
+            network: Network::default(),
+            clients: Slots::new(clients, Client::new(0)),
+            history: Rc::new(History::default()),
+            clock: 0,
+            checker: Rc::new(checker),
+            checker_print: 0,
+            used: Budgets::default(),
+            clients_print: 0,
+            hosts_dirty: u32::MAX,
+            checker_dirty: true,
+            clients_dirty: true,
+            dead: 0,
+            footprint: Footprint::default(),
+        };
+        state.refresh();
+        state
+    }
+
+    /// Node `id`'s host, to change: copied first if another state shares it.
+    pub(crate) fn host_mut(&mut self, id: NodeId) -> &mut Host {
+        self.hosts_dirty |= 1 << id;
+        Rc::make_mut(&mut self.hosts[usize::from(id)])
+    }
+
+    /// The checker, to change: copied first if another state shares it.
+    pub(crate) fn checker_mut(&mut self) -> &mut SafetyChecker {
+        self.checker_dirty = true;
+        Rc::make_mut(&mut self.checker)
+    }
+
+    /// The fingerprint of the clients, the history and its clock, as of
+    /// the last `refresh`.
+    pub(crate) fn clients_print(&self) -> u128 {
+        self.clients_print
+    }
+
+    /// The fingerprint of the history and its clock (with the clients).
+    pub(crate) fn history_print(&self) -> u128 {
+        assert!(!self.clients_dirty, "history fingerprint after refresh");
+        self.clients_print
+    }
+
+    /// Put `envelope` in flight, unless its node is down for good: nothing
+    /// could ever receive it, so it is lost at once.
+    pub(crate) fn send(&mut self, envelope: Envelope) {
+        if envelope
+            .to_node()
+            .is_some_and(|to| self.dead & (1 << to) != 0)
+        {
+            return;
+        }
+        self.network.add(envelope);
+    }
+
+    /// After a crash or a restart: a node that is down with no restart
+    /// left will never receive a message, and its disk will never be read
+    /// again. Its messages in flight are lost now, and its host counts as
+    /// one fingerprint whatever its disk holds.
+    pub(crate) fn bury_dead(&mut self, model: &Model) {
+        if self.used.restarts < model.budgets.restarts {
+            return;
+        }
+        for id in 0..self.hosts.len() {
+            let bit = 1 << id;
+            if self.hosts[id].node.is_none() && self.dead & bit == 0 {
+                self.dead |= bit;
+                self.hosts_dirty |= bit;
+                self.footprint.host(id as NodeId);
+                self.network.discard_to(id as NodeId);
+            }
+        }
+    }
+
+    /// Recompute the fingerprints of the parts changed since the last call.
+    pub(crate) fn refresh(&mut self) {
+        for id in 0..self.hosts.len() {
+            if self.hosts_dirty & (1 << id) != 0 {
+                self.host_prints[id] = if self.dead & (1 << id) != 0 {
+                    DEAD_HOST_PRINT
+                } else {
+                    self.hosts[id].fingerprint()
+                };
+            }
+        }
+        self.hosts_dirty = 0;
+        if self.checker_dirty {
+            self.checker_print = fingerprint_of(|hasher| self.checker.fingerprint(hasher));
+            self.checker_dirty = false;
+        }
+        if self.clients_dirty {
+            self.clients_print = fingerprint_of(|hasher| {
+                for client in self.clients.iter() {
+                    client.fingerprint(hasher);
+                }
+                hasher.write_u64(self.clock);
+                history_fingerprint(&self.history, hasher);
+            });
+            self.clients_dirty = false;
+        }
+    }
+
+    /// The state's fingerprint. `model` says which timers can still fire:
+    /// a pending timer of a kind whose budget is spent changes nothing that
+    /// can happen next, so it is left out.
+    pub(crate) fn fingerprint(&self, model: &Model) -> u128 {
+        assert!(
+            self.hosts_dirty == 0 && !self.checker_dirty && !self.clients_dirty,
+            "fingerprint after refresh"
+        );
+        let mut hasher = Fingerprinter::default();
+        let mut live_timers = 0u8;
+        for timer in Timer::ALL {
+            if self.used.timers(timer) < model.budgets.timers(timer) {
+                live_timers |= 1 << timer.index();
+            }
+        }
+        for (print, host) in self.host_prints.iter().zip(self.hosts.iter()) {
+            hasher.write_u128(*print);
+            hasher.write_u8(host.timers & live_timers);
+        }
+        hasher.write_u128(self.network.print);
+        hasher.write_u128(self.checker_print);
+        hasher.write_u128(self.clients_print);
+        let Budgets {
+            crashes,
+            restarts,
+            drops,
+            duplicates,
+            election_timers,
+            heartbeat_timers,
+            retransmit_timers,
+            catchup_timers,
+            client_retries,
+            client_redirects,
+        } = self.used;
+        for used in [
+            crashes,
+            restarts,
+            drops,
+            duplicates,
+            election_timers,
+            heartbeat_timers,
+            retransmit_timers,
+            catchup_timers,
+            client_retries,
+            client_redirects,
+        ] {
+            hasher.write_u8(used);
+        }
+        hasher.finish128()
+    }
+
+    /// A rough size of this state's own allocations, counting shared parts
+    /// in full: an upper bound for what holding it costs.
+    pub(crate) fn approx_bytes(&self) -> usize {
+        let host_bytes = |host: &Host| {
+            let durable = |durable: &Durable| {
+                (durable.accepted.len() + durable.chosen.len()) * 64 + size_of::<Durable>()
+            };
+            size_of::<Host>()
+                + durable(&host.disk)
+                + host.node.as_ref().map_or(0, |node| {
+                    // The volatile part: a few maps, each entry about this big.
+                    durable(node.durable()) + 1_024
+                })
+        };
+        size_of::<State>()
+            + self
+                .hosts
+                .iter()
+                .map(|host| host_bytes(host))
+                .sum::<usize>()
+            + self.host_prints.len() * 16
+            + self.network.flights.len() * (size_of::<Flight>() + 128)
+            + self.clients.len() * size_of::<Client>()
+            + self.history.ops.len() * 128
+            + 512
+    }
+}
+
+fn history_fingerprint(history: &History, hasher: &mut Fingerprinter) {
+    hasher.write_usize(history.ops.len());
+    for record in &history.ops {
+        hasher.write_u32(record.client);
+        hasher.write_u64(record.seq);
+        record.op.fingerprint(hasher);
+        hasher.write_u64(record.invoke_us);
+        match &record.complete {
+            Some((time, result)) => {
+                hasher.write_u64(*time);
+                result.fingerprint(hasher);
+            }
+            None => hasher.write_u64(u64::MAX),
+        }
+        hasher.write_u32(record.attempts);
+    }
+}
