@@ -50,7 +50,12 @@ fn expected(flaw: Flaw) -> (Invariant, usize) {
         Flaw::RoundFromPromise => (Invariant::BallotMonotonic, 4),
         Flaw::SameAsAlwaysTrue => (Invariant::SingleChosenValue, 9),
         Flaw::EvenSizeMajority => (Invariant::LearnerAgreement, 2),
-        Flaw::DecideWithAll | Flaw::HeartbeatKeepsNoTimer => {
+        Flaw::DecideWithAll
+        | Flaw::HeartbeatKeepsNoTimer
+        | Flaw::PromiseSentBeforePersist
+        | Flaw::AcceptedSentBeforePersist
+        | Flaw::TrustCorruptRecord
+        | Flaw::VoteWhileRecovering => {
             unreachable!("{flaw} is not explorable")
         }
     }

@@ -9,7 +9,7 @@
 #   crates/paxsim/tests/data/timeline-measure.sh [--screenshot docs/timeline.png]
 #
 # PAGE=FILE measures that page instead. With --screenshot, also run the html
-# test that renders a real failure (seed 219 of the same flaw, opened on its
+# test that renders a real failure (seed 768 of the same flaw, opened on its
 # violation) and copy its screenshot there. Needs chromium (Debian:
 # apt-get install -y chromium).
 set -eu
