@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use sim::Pins;
+use sim::{Pins, SimConfig};
 
 use crate::campaign::{CampaignResult, Coverage, Plan, SeedFailure};
 use crate::interrupt::Signal;
@@ -199,6 +199,12 @@ pub fn to_json(plan: &Plan, result: &CampaignResult, signal: Option<Signal>) -> 
         .iter()
         .map(|failure| {
             let finding = &failure.finding;
+            // The seed's disk, as drawn (or pinned): what a storage fault
+            // came from. Drawing again is cheap and runs nothing; a draw
+            // that panicked (a `panic` finding) has none.
+            let disk = crate::guarded::catch(|| SimConfig::draw(failure.seed, &plan.pins).disk)
+                .ok()
+                .map(|disk| serde_json::to_value(disk).expect("a disk configuration serializes"));
             json!({
                 "seed": failure.seed,
                 "invariant": finding.label,
@@ -211,6 +217,7 @@ pub fn to_json(plan: &Plan, result: &CampaignResult, signal: Option<Signal>) -> 
                 "message": finding.message,
                 "replay": replay_command(failure.seed, &plan.pins),
                 "shrink": shrink_command(failure.seed, &plan.pins, finding.label),
+                "disk": disk,
             })
         })
         .collect();

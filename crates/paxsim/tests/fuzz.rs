@@ -289,3 +289,33 @@ fn refused_unsafe_quorums_count_as_correct_and_admitted_ones_fail() {
         "{failures:?}"
     );
 }
+
+#[test]
+fn each_failure_reports_its_seeds_disk_settings() {
+    let output = paxsim(&[
+        "fuzz",
+        "--flaw",
+        "trust-corrupt-record",
+        "--seeds",
+        "10",
+        "--json",
+    ]);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let report = json(&output);
+    let failures = report["failures"].as_array().unwrap();
+    assert!(!failures.is_empty());
+    for failure in failures {
+        let seed = failure["seed"].as_u64().unwrap().to_string();
+        let replay = paxsim(&[
+            "replay",
+            "--seed",
+            &seed,
+            "--flaw",
+            "trust-corrupt-record",
+            "--json",
+        ]);
+        let config = &json(&replay)["config"];
+        assert_eq!(failure["disk"], config["disk"], "seed {seed}");
+        assert!(failure["disk"].is_object(), "seed {seed}: {failure}");
+    }
+}
