@@ -31,15 +31,16 @@ pub struct Entry {
 }
 
 /// The files `paths` stand for: files as given, directories as their
-/// `*.json` files; sorted, without repeats.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+/// `*.json` files; sorted, without repeats. `what` names the files a
+/// directory should hold, for the error when it holds none.
+pub fn expand(paths: &[PathBuf], what: &str) -> Result<Vec<PathBuf>, InputError> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
             let found = json_files_in(path)?;
             if found.is_empty() {
                 return Err(InputError(format!(
-                    "{}: no scenario or seed-corpus files (*.json) in this directory",
+                    "{}: no {what} (*.json) in this directory",
                     path.display()
                 )));
             }

@@ -14,7 +14,6 @@
 //! shards in `merged.shards`; merging it again gives it back.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::campaign::Totals;
@@ -37,7 +36,7 @@ pub fn command(args: MergeArgs) -> Result<ExitCode, InputError> {
         }
     }
     let mut inputs = Vec::new();
-    for path in expand(&args.paths)? {
+    for path in crate::input::expand(&args.paths, "summaries")? {
         let summary = SummaryFile::read(&path)?;
         inputs.push((path.display().to_string(), summary));
     }
@@ -60,46 +59,6 @@ pub fn command(args: MergeArgs) -> Result<ExitCode, InputError> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The summary files `paths` stand for: files as given, directories as
-/// their `*.json` files; sorted, without repeats.
-fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let found = json_files_in(path)?;
-            if found.is_empty() {
-                return Err(InputError(format!(
-                    "{}: no summaries (*.json) in this directory",
-                    path.display()
-                )));
-            }
-            files.extend(found);
-        } else if path.is_file() {
-            files.push(path.clone());
-        } else {
-            return Err(InputError(format!(
-                "{}: no such file or directory",
-                path.display()
-            )));
-        }
-    }
-    files.sort();
-    files.dedup();
-    Ok(files)
-}
-
-fn json_files_in(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
-    let read_error = |error: std::io::Error| InputError(format!("{}: {error}", dir.display()));
-    let mut files = Vec::new();
-    for item in std::fs::read_dir(dir).map_err(read_error)? {
-        let path = item.map_err(read_error)?.path();
-        if path.is_file() && path.extension().is_some_and(|ext| ext == "json") {
-            files.push(path);
-        }
-    }
-    Ok(files)
 }
 
 /// One summary of the shards `inputs` (file name, summary), or why they

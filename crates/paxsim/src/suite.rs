@@ -19,7 +19,7 @@ use crate::input::{self, Entry};
 use crate::outcome::{self, Outcome, UnfiredFault};
 
 pub fn command(args: RunArgs) -> Result<ExitCode, InputError> {
-    let files = input::expand(&args.paths)?;
+    let files = input::expand(&args.paths, "scenario or seed-corpus files")?;
     let mut entries = Vec::new();
     let mut errors = Vec::new();
     for file in &files {
