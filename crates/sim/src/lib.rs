@@ -52,6 +52,7 @@ pub mod digest;
 pub mod disk;
 pub mod edge;
 pub mod efficiency;
+mod ending;
 mod event;
 pub mod explore;
 pub mod faults;
