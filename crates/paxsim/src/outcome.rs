@@ -108,27 +108,46 @@ impl Finding {
 
     /// `at event 12 (t=3.004ms) slot 4 key k node 2`, as much as is known.
     pub fn location(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(event) = self.event {
-            parts.push(format!("at event {event}"));
-        }
-        if let Some(time_us) = self.time_us {
-            parts.push(format!("(t={})", format_time_us(time_us)));
-        }
-        if let Some(slot) = self.slot {
-            parts.push(format!("slot {slot}"));
-        }
-        if let Some(key) = &self.key {
-            parts.push(format!("key {key}"));
-        }
-        if let Some(node) = self.node {
-            parts.push(format!("node {node}"));
-        }
-        parts.join(" ")
+        location(
+            self.event,
+            self.time_us.map(format_time_us).as_deref(),
+            self.slot,
+            self.key.as_deref(),
+            self.node,
+        )
     }
 }
 
 /// Virtual time as seconds with microseconds: `1.234567s`.
+/// Where a finding happened, as much as is known:
+/// `at event 12 (t=0.003004s) slot 4 key k node 2`. One wording for live
+/// findings and for those read back from a summary.
+pub fn location(
+    event: Option<u64>,
+    time: Option<&str>,
+    slot: Option<u64>,
+    key: Option<&str>,
+    node: Option<u8>,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(event) = event {
+        parts.push(format!("at event {event}"));
+    }
+    if let Some(time) = time {
+        parts.push(format!("(t={time})"));
+    }
+    if let Some(slot) = slot {
+        parts.push(format!("slot {slot}"));
+    }
+    if let Some(key) = key {
+        parts.push(format!("key {key}"));
+    }
+    if let Some(node) = node {
+        parts.push(format!("node {node}"));
+    }
+    parts.join(" ")
+}
+
 pub fn format_time_us(time_us: u64) -> String {
     format!("{}.{:06}s", time_us / 1_000_000, time_us % 1_000_000)
 }

@@ -101,23 +101,13 @@ pub struct FailureRecord {
 impl FailureRecord {
     /// `at event 12 (t=0.003004s) slot 4 key k node 2`, as much as is known.
     pub fn location(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(event) = self.event {
-            parts.push(format!("at event {event}"));
-        }
-        if let Some(time) = &self.time {
-            parts.push(format!("(t={time})"));
-        }
-        if let Some(slot) = self.slot {
-            parts.push(format!("slot {slot}"));
-        }
-        if let Some(key) = &self.key {
-            parts.push(format!("key {key}"));
-        }
-        if let Some(node) = self.node {
-            parts.push(format!("node {node}"));
-        }
-        parts.join(" ")
+        crate::outcome::location(
+            self.event,
+            self.time.as_deref(),
+            self.slot,
+            self.key.as_deref(),
+            self.node,
+        )
     }
 }
 

@@ -454,6 +454,27 @@ impl SafetyChecker {
         Ok(())
     }
 
+    /// [`SafetyChecker::final_agreement`] if `nodes` converged: every node
+    /// up and every replica at the same applied prefix (the simulator's
+    /// schedule mode and the explorer's terminal states). Otherwise there
+    /// is nothing to compare yet.
+    pub fn agreement_if_converged<'a>(
+        &self,
+        place: Place,
+        nodes: impl ExactSizeIterator<Item = Option<&'a Node>>,
+    ) -> Check {
+        let count = nodes.len();
+        let nodes: Vec<&Node> = nodes.flatten().collect();
+        let converged = nodes.len() == count
+            && nodes
+                .windows(2)
+                .all(|pair| pair[0].applied_upto() == pair[1].applied_upto());
+        if !converged {
+            return Ok(());
+        }
+        self.final_agreement(place, &nodes)
+    }
+
     /// At the end of a converged run: every replica holds the same state.
     pub fn final_agreement(&self, place: Place, nodes: &[&Node]) -> Check {
         let Some((first, rest)) = nodes.split_first() else {

@@ -33,7 +33,7 @@
 
 pub(crate) mod shrink;
 
-use paxos::{Node, NodeId, Timer};
+use paxos::{NodeId, Timer};
 
 use crate::config::SimConfig;
 use crate::event::Event;
@@ -322,16 +322,8 @@ impl Simulation {
             return Verdict::Unchecked;
         }
         let place = self.place();
-        let nodes: Vec<&Node> = self
-            .hosts
-            .iter()
-            .filter_map(|host| host.node.as_ref())
-            .collect();
-        let converged = nodes.len() == self.hosts.len()
-            && nodes
-                .windows(2)
-                .all(|pair| pair[0].applied_upto() == pair[1].applied_upto());
-        if converged && let Err(violation) = self.checker.final_agreement(place, &nodes) {
+        let nodes = self.hosts.iter().map(|host| host.node.as_ref());
+        if let Err(violation) = self.checker.agreement_if_converged(place, nodes) {
             return Verdict::Violation(violation);
         }
         match check_history(
