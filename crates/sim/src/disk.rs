@@ -36,6 +36,7 @@ use paxos::{Ballot, Command, Damage, Durable, DurableWrite, Slot};
 
 use crate::edge::probability;
 use crate::rng::Ppm;
+use crate::spec::ValueId;
 
 /// How a node's disk behaves. In files probabilities are floats in 0..=1;
 /// a file that gives no `disk` has an instant disk with no faults (every
@@ -243,6 +244,9 @@ pub(crate) struct Disk {
     durable_at_last_us: u64,
     /// Chosen records held, for the log bound.
     chosen_count: u64,
+    /// Slots whose acceptance or chosen record changed since the
+    /// simulator last looked (`durability`).
+    touched: Vec<Slot>,
 }
 
 impl Disk {
@@ -307,11 +311,29 @@ impl Disk {
         // The disk stores what it is told: judging the order of a node's
         // votes is the checkers' job, which a flawed core must reach.
         let key = RecordKey::of(&write);
+        self.touch(key);
         let record = Record::new(write);
         if self.records.insert(key, record).is_none() && matches!(key, RecordKey::Chosen { .. }) {
             self.chosen_count += 1;
         }
         self.unreadable.remove(&key);
+    }
+
+    fn touch(&mut self, key: RecordKey) {
+        if let RecordKey::Accepted { slot } | RecordKey::Chosen { slot } = key {
+            self.touched.push(slot);
+        }
+    }
+
+    /// The slots touched since the last call; hand the vector back with
+    /// [`Disk::give_back_touched`] to reuse it.
+    pub(crate) fn take_touched(&mut self) -> Vec<Slot> {
+        std::mem::take(&mut self.touched)
+    }
+
+    pub(crate) fn give_back_touched(&mut self, touched: Vec<Slot>) {
+        debug_assert!(touched.is_empty() && self.touched.is_empty());
+        self.touched = touched;
     }
 
     /// Whether a write is in flight.
@@ -354,6 +376,7 @@ impl Disk {
     /// Corrupt `key`'s record: it fails its checksum from now on. False
     /// when there is no such record.
     pub(crate) fn corrupt(&mut self, key: RecordKey) -> bool {
+        self.touch(key);
         match self.records.get_mut(&key) {
             Some(record) => {
                 record.checksum ^= 1;
@@ -393,6 +416,34 @@ impl Disk {
             },
             _ => None,
         }
+    }
+
+    /// The value of the intact acceptance record of `slot`, if any.
+    pub(crate) fn intact_accepted_value(&self, slot: Slot) -> Option<ValueId> {
+        match self.records.get(&RecordKey::Accepted { slot }) {
+            Some(record) if record.intact() => match &record.write {
+                DurableWrite::Accepted { command, .. } => Some(ValueId::of(command)),
+                _ => unreachable!("keyed by kind"),
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether this disk holds a copy of `value` for `slot`: an intact
+    /// durable acceptance of `slot` carrying it, or an intact chosen record
+    /// of `slot` carrying it (`durability`'s definition of a copy). A
+    /// record with a latent read error is intact on the platter: a copy.
+    pub(crate) fn holds_copy(&self, slot: Slot, value: ValueId) -> bool {
+        let holds = |key: RecordKey| match self.records.get(&key) {
+            Some(record) if record.intact() => match &record.write {
+                DurableWrite::Accepted { command, .. } | DurableWrite::Chosen { command, .. } => {
+                    ValueId::of(command) == value
+                }
+                _ => unreachable!("keyed by kind"),
+            },
+            _ => false,
+        };
+        holds(RecordKey::Accepted { slot }) || holds(RecordKey::Chosen { slot })
     }
 
     /// The promise and acceptance records a storage fault could strike.

@@ -50,6 +50,7 @@ mod client_io;
 pub mod config;
 pub mod digest;
 pub mod disk;
+mod durability;
 pub mod edge;
 pub mod efficiency;
 mod ending;

@@ -107,6 +107,8 @@ impl Simulation {
         self.crash_disk(id);
         self.counters.crashes += 1;
         self.checker.on_crash(id);
+        // Its applied slots and the writes it lost may have held a value.
+        self.durability_check();
         let place = self.place();
         if let Some(recorder) = &mut self.recorder {
             recorder.crashed(id, place);

@@ -184,6 +184,9 @@ impl Simulation {
             return;
         }
         let records = host.disk.complete(write);
+        // A copy lost here was overwritten by another value: judged at the
+        // next crash or damage (`durability`).
+        self.durability_sync(id);
         self.digest.disk_durable(id, write);
         self.record(Some(id), "durable", || {
             format!("write {write}: {records} records")
@@ -242,6 +245,7 @@ impl Simulation {
         let kind = crate::disk::RecordKey::of(&write).kind();
         let issued = if self.config.disk.instant() {
             self.hosts[usize::from(id)].disk.write_now(write);
+            self.durability_sync(id);
             None
         } else {
             let disk_config = &self.config.disk;
@@ -360,13 +364,15 @@ impl Simulation {
                     self.efficiency.on_chosen(self.now_us);
                 }
                 if chosen
-                    && let Some(recorder) = &mut self.recorder
                     && let Output::Send {
                         message: Message::Accepted { slot, command, .. },
                         ..
                     } = output
                 {
-                    recorder.chosen(*slot, command, place);
+                    self.durability_chosen(*slot, command);
+                    if let Some(recorder) = &mut self.recorder {
+                        recorder.chosen(*slot, command, place);
+                    }
                 }
                 if chosen && self.heal_progress_pending {
                     self.heal_progress_pending = false;

@@ -28,6 +28,9 @@ pub enum Invariant {
     AcceptorDurability,
     /// A proposer reused or lowered a ballot (typically across a crash).
     BallotMonotonic,
+    /// A chosen value kept fewer than a phase-2 quorum of intact copies on
+    /// disk, and no live replica applied it.
+    ChosenValueDurable,
     /// The client history has no linearization.
     Linearizability,
     /// After the heal phase began, work did not finish within the bound.
@@ -45,7 +48,7 @@ pub enum Invariant {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 17] = [
+    pub const ALL: [Invariant; 18] = [
         Invariant::SingleChosenValue,
         Invariant::UniqueBallotValue,
         Invariant::LearnerAgreement,
@@ -56,6 +59,7 @@ impl Invariant {
         Invariant::AcceptBelowPromise,
         Invariant::AcceptorDurability,
         Invariant::BallotMonotonic,
+        Invariant::ChosenValueDurable,
         Invariant::Linearizability,
         Invariant::Liveness,
         Invariant::UnsafeQuorumsAdmitted,
@@ -77,6 +81,7 @@ impl Invariant {
             Invariant::AcceptBelowPromise => "accept-below-promise",
             Invariant::AcceptorDurability => "acceptor-durability",
             Invariant::BallotMonotonic => "ballot-monotonic",
+            Invariant::ChosenValueDurable => "chosen-value-durable",
             Invariant::Linearizability => "linearizability",
             Invariant::Liveness => "liveness",
             Invariant::UnsafeQuorumsAdmitted => "unsafe-quorums-admitted",

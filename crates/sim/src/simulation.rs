@@ -30,6 +30,7 @@ use crate::efficiency::{Efficiency, EfficiencyChecker};
 use crate::event::Event;
 use crate::heal::HealCore;
 
+use crate::durability::DurabilityChecker;
 use crate::host::Host;
 use crate::liveness::{self, LivenessChecker};
 use crate::network::{Fate, Network};
@@ -199,6 +200,7 @@ pub struct Simulation {
 
     // The checkers and what they found.
     pub(crate) checker: SafetyChecker,
+    pub(crate) durability: DurabilityChecker,
     pub(crate) liveness: LivenessChecker,
     pub(crate) efficiency: EfficiencyChecker,
     pub(crate) violation: Option<Box<Violation>>,
@@ -252,6 +254,7 @@ impl Simulation {
             storage_faults: Vec::new(),
             workload,
             checker,
+            durability: DurabilityChecker::new(quorum_phase2),
             liveness,
             efficiency,
             violation,

@@ -178,6 +178,51 @@ fn with_the_checkers_off_the_flaws_go_unnoticed() {
     }
 }
 
+/// The configuration of scenario `name` in `scenarios/` (its own keys,
+/// `name`, `description` and `expect`, taken out).
+fn scenario_config(name: &str) -> SimConfig {
+    let path = format!("{}/../../scenarios/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let object = value.as_object_mut().unwrap();
+    for key in ["name", "description", "expect"] {
+        object.remove(key);
+    }
+    serde_json::from_value(value).unwrap()
+}
+
+#[test]
+fn destroying_two_of_three_copies_of_a_chosen_value_is_caught() {
+    // Explicit faults bypass the atlas: nodes 1 and 2 restart with their
+    // records of slot 0 corrupt while node 0, the last copy, is down.
+    let config = scenario_config("chosen-value-durable-two-copies-corrupt");
+    let report = sim::run(config.clone()).unwrap();
+    let Verdict::Violation(violation) = &report.verdict else {
+        panic!("expected chosen-value-durable, got {:?}", report.verdict);
+    };
+    assert_eq!(violation.invariant, Invariant::ChosenValueDurable);
+    assert_eq!(violation.slot, Some(0));
+    assert!(
+        violation
+            .message
+            .contains("keeps 1 intact copies on disk [n0]")
+    );
+    assert!(
+        (violation.evidence.iter()).any(|e| e.note.contains("node 2: corrupt record accepted s0")),
+        "the report lists the storage faults before it"
+    );
+
+    // One copy fewer is within what a quorum survives: without node 2's
+    // damage, two copies stay and the same run passes.
+    let mut spared = config;
+    spared
+        .faults
+        .retain(|fault| !matches!(fault.action, sim::FaultAction::Corrupt { node: 2, .. }));
+    assert_eq!(spared.faults.len(), 5);
+    let report = sim::run(spared).unwrap();
+    assert!(report.verdict.is_pass(), "{:?}", report.verdict);
+}
+
 #[test]
 fn a_run_cut_short_is_stopped_not_a_pass() {
     let config = SimConfig::draw(3, &Pins::default());
