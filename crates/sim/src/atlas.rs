@@ -2,7 +2,9 @@
 //! the random ones within what the protocol can survive.
 //!
 //! At a crash the disk loses its writes in flight (always), or keeps a
-//! torn prefix of the oldest (`disk.torn`). At a restart one promise or
+//! torn prefix of the oldest (`disk.torn`), the torn record after it back
+//! as a corrupt record where the atlas allows that damage (else lost with
+//! the rest). At a restart one promise or
 //! acceptance record may come back corrupt (`disk.corrupt`, for good) or
 //! unreadable (`disk.read_error`, that restart only); the node then
 //! recovers from its peers (`paxos` `node/recovery.rs`).
@@ -63,10 +65,18 @@ impl Simulation {
     pub(crate) fn crash_disk(&mut self, id: NodeId) {
         let torn = chance(&mut self.disk_rng, self.config.disk.torn_ppm);
         let cut = between(&mut self.disk_rng, 0, u64::from(u32::MAX));
-        let disk = &mut self.hosts[usize::from(id)].disk;
-        let oldest = disk.oldest_write_len();
+        let oldest = self.hosts[usize::from(id)].disk.oldest_write_len();
         let torn_at = (torn && oldest >= 2).then(|| 1 + (cut as usize) % (oldest - 1));
-        let loss = disk.crash(torn_at);
+        // The torn record comes back corrupt: damage like any other, so
+        // only where the atlas allows it; else it is lost like the rest of
+        // the write, the prefix durable (two writes, the second lost).
+        let torn_corrupt = torn_at.is_some_and(|kept| {
+            let disk = &self.hosts[usize::from(id)].disk;
+            let key = disk.oldest_write_key(kept).expect("within the write");
+            self.atlas_allows_torn(id, key)
+        });
+        let disk = &mut self.hosts[usize::from(id)].disk;
+        let loss = disk.crash(torn_at, torn_corrupt);
         self.durability_sync(id);
         if loss.lost > 0 {
             self.probes.hit(ProbePoint::WriteLostAtCrash);
@@ -74,12 +84,19 @@ impl Simulation {
             self.record(Some(id), "disk-lost", || format!("{} records", loss.lost));
             self.note_storage_fault(id, format!("{} unsynced records lost", loss.lost));
         }
-        if loss.torn_kept > 0 {
+        if let Some(kept) = torn_at {
             self.probes.hit(ProbePoint::TornWrite);
+            let torn = match loss.torn {
+                Some(key) => {
+                    self.counters.records_damaged += 1;
+                    format!(", {key} torn (corrupt)")
+                }
+                None => String::new(),
+            };
             self.record(Some(id), "disk-torn", || {
-                format!("{} records of the torn write kept", loss.torn_kept)
+                format!("{kept} records of the torn write kept{torn}")
             });
-            self.note_storage_fault(id, format!("torn write, {} records kept", loss.torn_kept));
+            self.note_storage_fault(id, format!("torn write, {kept} records kept{torn}"));
         }
     }
 
@@ -142,6 +159,19 @@ impl Simulation {
         self.record(Some(id), "disk-damage", || format!("{what} {key}"));
         self.note_storage_fault(id, format!("{what} record {key}"));
         self.durability_check();
+    }
+
+    /// Whether a crash of node `id` may tear a write at record `key`: it
+    /// comes back corrupt, so conditions 1 to 3 hold, and the older
+    /// version it shadows, if any, is covered (4 and 5). A key with no
+    /// older version loses nothing durable. Round and chosen records are
+    /// never damaged.
+    fn atlas_allows_torn(&self, id: NodeId, key: RecordKey) -> bool {
+        if matches!(key, RecordKey::Round | RecordKey::Chosen { .. }) || !self.atlas_allows_node(id)
+        {
+            return false;
+        }
+        !self.hosts[usize::from(id)].disk.has_record(key) || self.atlas_covers(id, key)
     }
 
     /// Replies a recovering node needs, by the specification's quorums.

@@ -15,9 +15,12 @@
 //! - a crash loses every write not yet durable, and the messages held for
 //!   them (always);
 //! - a torn write: at a crash, a prefix of the oldest pending write's
-//!   records reached the platter; the torn record after it fails its
-//!   checksum and, being the tail of an unfinished write that nothing was
-//!   ever sent for, is dropped at recovery, as a log drops a torn tail;
+//!   records reached the platter, and the record after it, torn, fails
+//!   its checksum. Recovery cannot tell it from a corrupt record (a
+//!   checksum alone cannot, FAST'18): it shadows the older intact version
+//!   of its key and comes back as a corrupt record, so the core recovers
+//!   from its peers. Only where the atlas allows that damage; elsewhere
+//!   the torn record is lost with the rest, the prefix kept (`atlas`);
 //! - a corrupt record: a durable record fails its checksum at recovery,
 //!   and stays corrupt until rewritten;
 //! - a latent read error: a durable record cannot be read at recovery
@@ -230,6 +233,8 @@ pub(crate) struct CrashLoss {
     pub(crate) lost: usize,
     /// Records of a torn write that were durable after all.
     pub(crate) torn_kept: usize,
+    /// The torn record, now on the platter and corrupt.
+    pub(crate) torn: Option<RecordKey>,
 }
 
 /// One node's disk.
@@ -343,7 +348,11 @@ impl Disk {
 
     /// The power goes: every write in flight is lost, except, if `torn_at`
     /// is given, that many records of the oldest one (fewer than it holds).
-    pub(crate) fn crash(&mut self, torn_at: Option<usize>) -> CrashLoss {
+    /// With `torn_corrupt`, the next one is torn: on the platter, failing
+    /// its checksum. It shadows the older version of its key, as a log
+    /// cannot tell a torn tail from a corrupt record by the checksum alone
+    /// (FAST'18). Without, it is lost with the rest.
+    pub(crate) fn crash(&mut self, torn_at: Option<usize>, torn_corrupt: bool) -> CrashLoss {
         let mut loss = CrashLoss::default();
         if let Some(kept) = torn_at
             && let Some(oldest) = self.pending.pop_front()
@@ -354,8 +363,16 @@ impl Disk {
             );
             loss.torn_kept = kept;
             loss.lost += oldest.records.len() - kept;
-            for record in oldest.records.into_iter().take(kept) {
+            let mut records = oldest.records.into_iter();
+            for record in records.by_ref().take(kept) {
                 self.store(record);
+            }
+            let torn = records.next().expect("a record after the prefix");
+            if torn_corrupt {
+                let key = RecordKey::of(&torn);
+                self.store(torn);
+                self.corrupt(key);
+                loss.torn = Some(key);
             }
         }
         loss.lost += self
@@ -371,6 +388,18 @@ impl Disk {
     /// Records in the oldest write in flight, for drawing a torn prefix.
     pub(crate) fn oldest_write_len(&self) -> usize {
         self.pending.front().map_or(0, |write| write.records.len())
+    }
+
+    /// The key of record `index` of the oldest write in flight: the record
+    /// a crash keeping `index` records tears.
+    pub(crate) fn oldest_write_key(&self, index: usize) -> Option<RecordKey> {
+        let write = self.pending.front()?;
+        write.records.get(index).map(RecordKey::of)
+    }
+
+    /// Whether the disk holds a record for `key`, intact or not.
+    pub(crate) fn has_record(&self, key: RecordKey) -> bool {
+        self.records.contains_key(&key)
     }
 
     /// Corrupt `key`'s record: it fails its checksum from now on. False
@@ -517,10 +546,11 @@ mod tests {
         assert_ne!(first, second);
         assert_eq!(disk.complete(first), 1);
         assert_eq!(
-            disk.crash(None),
+            disk.crash(None, false),
             CrashLoss {
                 lost: 1,
-                torn_kept: 0
+                torn_kept: 0,
+                torn: None
             }
         );
         let (durable, damage) = disk.read();
@@ -544,24 +574,50 @@ mod tests {
         );
         assert_eq!(disk.oldest_write_len(), 2);
         assert_eq!(
-            disk.crash(Some(1)),
+            disk.crash(Some(1), true),
             CrashLoss {
                 lost: 1,
-                torn_kept: 1
+                torn_kept: 1,
+                torn: Some(RecordKey::Accepted { slot: 4 })
             }
         );
-        assert!(disk.intact_accepted(4).is_none());
+        assert!(
+            disk.intact_accepted(4).is_none(),
+            "the torn record is corrupt"
+        );
         assert!(disk.corrupt(RecordKey::Promise));
         assert!(
-            !disk.corrupt(RecordKey::Accepted { slot: 4 }),
+            !disk.corrupt(RecordKey::Accepted { slot: 9 }),
             "no such record"
         );
         let (durable, damage) = disk.read();
         assert_eq!(durable.promised, Ballot::ZERO);
         assert!(damage.promise && damage.needs_recovery());
+        assert_eq!(damage.accepted, vec![4], "a torn tail reads as corrupt");
         assert!(disk.has_corrupt(), "corrupt until rewritten");
         disk.write_now(promise(5));
+        assert!(disk.has_corrupt(), "the torn acceptance still is");
+        disk.write_now(DurableWrite::Accepted {
+            slot: 4,
+            ballot: Ballot::new(5, 0),
+            command: Command::Noop,
+        });
         assert!(!disk.has_corrupt());
+    }
+
+    #[test]
+    fn a_torn_record_shadows_the_older_intact_version_of_its_key() {
+        let mut disk = Disk::default();
+        disk.write_now(promise(1));
+        let write = disk.issue(DurableWrite::RoundMax(3), None);
+        disk.issue(promise(2), Some(write));
+        assert_eq!(disk.oldest_write_key(1), Some(RecordKey::Promise));
+        let loss = disk.crash(Some(1), true);
+        assert_eq!(loss.torn, Some(RecordKey::Promise));
+        assert!(disk.intact_promise().is_none(), "promise 1 is shadowed");
+        let (durable, damage) = disk.read();
+        assert_eq!(durable.round_max, 3, "the prefix is durable");
+        assert!(damage.promise, "the torn promise reads as corrupt");
     }
 
     #[test]
