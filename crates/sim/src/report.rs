@@ -104,7 +104,10 @@ impl Invariant {
         use paxos::Flaw;
         match flaw {
             Flaw::PromiseNotPersisted => Invariant::PromiseMonotonic,
-            Flaw::AcceptNotPersisted => Invariant::AcceptorDurability,
+            // The value it helped choose has no durable copy there: the
+            // first crash before a replica applied it shows that, before
+            // the restart shows the forgotten acceptance.
+            Flaw::AcceptNotPersisted => Invariant::ChosenValueDurable,
             Flaw::IgnorePromisedValues => Invariant::SingleChosenValue,
             Flaw::BallotReuseAfterRestart => Invariant::BallotMonotonic,
             Flaw::BallotWithoutNodeId => Invariant::UniqueBallotValue,
@@ -128,7 +131,7 @@ impl Invariant {
             // A node that lost its promise accepts below it: usually the first
             // sign, before its next Promise shows the lower promise.
             Flaw::PromiseSentBeforePersist => Invariant::AcceptBelowPromise,
-            Flaw::AcceptedSentBeforePersist => Invariant::AcceptorDurability,
+            Flaw::AcceptedSentBeforePersist => Invariant::ChosenValueDurable,
             Flaw::TrustCorruptRecord => Invariant::AcceptorDurability,
             Flaw::VoteWhileRecovering => Invariant::PromiseMonotonic,
         }

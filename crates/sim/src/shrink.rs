@@ -10,7 +10,8 @@
 //! Then it is *minimized* greedily, for as long as the run still fails with
 //! the same invariant: remove faults (delta-debugging chunks, then one by
 //! one), clients, and operations; lower drop, duplicate and tail rates;
-//! shorten delays, fault durations and the chaos phase; use fewer keys,
+//! simplify the disk (no torn writes, corrupt records or read errors, an
+//! instant disk, no explicit storage faults); shorten delays, fault durations and the chaos phase; use fewer keys,
 //! majority quorums and fewer nodes; heal every node; renumber keys and
 //! drop operations' hold-back times. Every
 //! step is a full run of the candidate; candidates come in a fixed order,
@@ -260,6 +261,7 @@ impl Shrinker<'_> {
             self.remove_ops();
             self.simpler_ops();
             self.simplify_network();
+            self.simplify_disk();
             self.shorten_times();
             self.fewer_keys();
             self.majority_quorums();
@@ -414,6 +416,36 @@ impl Shrinker<'_> {
                     c.network.delay_us_min + (c.network.delay_us_max - c.network.delay_us_min) / 2
             },
             |c| c.network.drop_ppm /= 2,
+        ];
+        for edit in edits {
+            let mut candidate = self.current.clone();
+            edit(&mut candidate);
+            self.try_adopt(candidate);
+        }
+    }
+
+    /// A simpler disk: no torn writes, corrupt records or read errors
+    /// (each on its own), then an instant disk, then no explicit storage
+    /// faults; each kept only if the failure stays.
+    fn simplify_disk(&mut self) {
+        let edits: [fn(&mut SimConfig); 5] = [
+            |c| c.disk.torn_ppm = 0,
+            |c| c.disk.corrupt_ppm = 0,
+            |c| c.disk.read_error_ppm = 0,
+            |c| {
+                c.disk.write_us_min = 0;
+                c.disk.write_us_max = 0;
+                c.disk.tail_ppm = 0;
+                c.disk.tail_us_max = 0;
+            },
+            |c| {
+                c.faults.retain(|fault| {
+                    !matches!(
+                        fault.action,
+                        FaultAction::Corrupt { .. } | FaultAction::ReadError { .. }
+                    )
+                })
+            },
         ];
         for edit in edits {
             let mut candidate = self.current.clone();

@@ -136,3 +136,43 @@ fn a_shrink_is_abandoned_at_its_next_run_once_told() {
     let never = shrink::shrink_with(&config, 10, &|| false).unwrap();
     assert_eq!(never.invariant, "linearizability");
 }
+
+#[test]
+fn a_disk_flaw_shrinks_to_a_simpler_disk_and_still_fails() {
+    // The disk's fault rates that the failure does not need are zeroed,
+    // and where it needs no latency the disk becomes instant; what stays
+    // is what the failure needs.
+    for flaw in [
+        Flaw::PromiseSentBeforePersist,
+        Flaw::AcceptedSentBeforePersist,
+        Flaw::TrustCorruptRecord,
+    ] {
+        let config = first_failing(flaw);
+        let before = config.disk.clone();
+        let shrunk = shrink::shrink(&config, shrink::RUNS_MAX_DEFAULT).unwrap();
+        let after = &shrunk.shrunk.disk;
+        if flaw == Flaw::TrustCorruptRecord {
+            // It needs a damaged record, not a slow disk.
+            assert!(after.instant(), "{flaw}: {after:?}");
+        } else {
+            // It needs the window between a send and the write, no damage.
+            assert!(!after.instant(), "{flaw}: {after:?}");
+            assert_eq!(
+                (after.torn_ppm, after.corrupt_ppm, after.read_error_ppm),
+                (0, 0, 0),
+                "{flaw}"
+            );
+        }
+        assert!(after.torn_ppm <= before.torn_ppm, "{flaw}");
+        assert!(after.corrupt_ppm <= before.corrupt_ppm, "{flaw}");
+        assert!(after.read_error_ppm <= before.read_error_ppm, "{flaw}");
+        assert!(after.write_us_max <= before.write_us_max, "{flaw}");
+        assert_ne!(*after, before, "{flaw}: the disk did not get simpler");
+        let replay = sim::run(shrunk.shrunk.clone()).unwrap();
+        assert_eq!(
+            replay.verdict.invariant_name(),
+            Some(shrunk.invariant),
+            "{flaw}"
+        );
+    }
+}
