@@ -251,7 +251,15 @@ pub(crate) struct Disk {
     chosen_count: u64,
     /// Slots whose acceptance or chosen record changed since the
     /// simulator last looked (`durability`).
-    touched: Vec<Slot>,
+    touched: Vec<Touched>,
+}
+
+/// An acceptance or chosen record of `slot` changed: it is now intact and
+/// carries `value`, or (`None`) it was damaged.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Touched {
+    pub(crate) slot: Slot,
+    pub(crate) value: Option<ValueId>,
 }
 
 impl Disk {
@@ -316,7 +324,13 @@ impl Disk {
         // The disk stores what it is told: judging the order of a node's
         // votes is the checkers' job, which a flawed core must reach.
         let key = RecordKey::of(&write);
-        self.touch(key);
+        let value = match &write {
+            DurableWrite::Accepted { command, .. } | DurableWrite::Chosen { command, .. } => {
+                Some(ValueId::of(command))
+            }
+            _ => None,
+        };
+        self.touch(key, value);
         let record = Record::new(write);
         if self.records.insert(key, record).is_none() && matches!(key, RecordKey::Chosen { .. }) {
             self.chosen_count += 1;
@@ -324,19 +338,21 @@ impl Disk {
         self.unreadable.remove(&key);
     }
 
-    fn touch(&mut self, key: RecordKey) {
+    /// Note a change to `key`'s record: now intact with `value`, or
+    /// (`None`) damaged.
+    fn touch(&mut self, key: RecordKey, value: Option<ValueId>) {
         if let RecordKey::Accepted { slot } | RecordKey::Chosen { slot } = key {
-            self.touched.push(slot);
+            self.touched.push(Touched { slot, value });
         }
     }
 
-    /// The slots touched since the last call; hand the vector back with
+    /// The records touched since the last call; hand the vector back with
     /// [`Disk::give_back_touched`] to reuse it.
-    pub(crate) fn take_touched(&mut self) -> Vec<Slot> {
+    pub(crate) fn take_touched(&mut self) -> Vec<Touched> {
         std::mem::take(&mut self.touched)
     }
 
-    pub(crate) fn give_back_touched(&mut self, touched: Vec<Slot>) {
+    pub(crate) fn give_back_touched(&mut self, touched: Vec<Touched>) {
         debug_assert!(touched.is_empty() && self.touched.is_empty());
         self.touched = touched;
     }
@@ -405,7 +421,7 @@ impl Disk {
     /// Corrupt `key`'s record: it fails its checksum from now on. False
     /// when there is no such record.
     pub(crate) fn corrupt(&mut self, key: RecordKey) -> bool {
-        self.touch(key);
+        self.touch(key, None);
         match self.records.get_mut(&key) {
             Some(record) => {
                 record.checksum ^= 1;

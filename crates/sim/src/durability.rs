@@ -27,7 +27,8 @@
 //! when the ghost says a slot was chosen (the copies then are counted on
 //! every disk, O(n)), and whenever a disk's record of a chosen slot
 //! changes (a write durable, a torn write's records, a record damaged),
-//! which re-counts that node's copy in O(log slots). Chosen slots with
+//! which re-counts that node's copy: O(1) when the record now holds the
+//! chosen value, two disk lookups (O(log records)) otherwise. Chosen slots with
 //! fewer than `q2` copies are kept in a sorted set (`weak`); the invariant
 //! fails iff one of them is at or above the highest applied slot of the
 //! live replicas, a range query. It is judged after every event that can
@@ -37,7 +38,7 @@
 //! its write is durable) is weak from the start and judged at the next
 //! such event.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use paxos::{Command, NodeId, Slot};
 
@@ -68,7 +69,8 @@ fn bit(node: NodeId) -> Holders {
 #[derive(Clone, Debug)]
 pub(crate) struct DurabilityChecker {
     quorum_phase2: usize,
-    chosen: BTreeMap<Slot, Copies>,
+    /// Indexed by slot: `Some` once chosen.
+    chosen: Vec<Option<Copies>>,
     /// Chosen slots with fewer than `quorum_phase2` copies.
     weak: BTreeSet<Slot>,
 }
@@ -78,14 +80,19 @@ impl DurabilityChecker {
         assert!(quorum_phase2 >= 1);
         DurabilityChecker {
             quorum_phase2,
-            chosen: BTreeMap::new(),
+            chosen: Vec::new(),
             weak: BTreeSet::new(),
         }
     }
 
     /// The value chosen in `slot`, if this checker was told.
     pub(crate) fn value(&self, slot: Slot) -> Option<ValueId> {
-        self.chosen.get(&slot).map(|copies| copies.value)
+        self.copies(slot).map(|copies| copies.value)
+    }
+
+    fn copies(&self, slot: Slot) -> Option<&Copies> {
+        let index = usize::try_from(slot).ok()?;
+        self.chosen.get(index)?.as_ref()
     }
 
     /// `command` was chosen in `slot`; `holders` hold a copy now.
@@ -95,7 +102,11 @@ impl DurabilityChecker {
             command: command.clone(),
             holders,
         };
-        let previous = self.chosen.insert(slot, copies);
+        let index = usize::try_from(slot).expect("slot fits in memory");
+        if index >= self.chosen.len() {
+            self.chosen.resize_with(index + 1, || None);
+        }
+        let previous = self.chosen[index].replace(copies);
         assert!(previous.is_none(), "slot {slot} chosen twice");
         self.classify(slot, holders);
     }
@@ -103,7 +114,10 @@ impl DurabilityChecker {
     /// Node `node` does (or does not) hold a copy of `slot`'s chosen value
     /// now. Returns whether that lost a copy. A slot not chosen is ignored.
     pub(crate) fn on_copy(&mut self, slot: Slot, node: NodeId, holds: bool) -> bool {
-        let Some(copies) = self.chosen.get_mut(&slot) else {
+        let Some(copies) = (usize::try_from(slot).ok())
+            .and_then(|index| self.chosen.get_mut(index))
+            .and_then(Option::as_mut)
+        else {
             return false;
         };
         let had = copies.holders & bit(node) != 0;
@@ -129,7 +143,7 @@ impl DurabilityChecker {
         let Some(slot) = self.weak.range(applied_upto..).next() else {
             return Ok(());
         };
-        let copies = &self.chosen[slot];
+        let copies = self.copies(*slot).expect("a weak slot was chosen");
         let holders: Vec<String> = (0..64)
             .filter(|node| copies.holders & bit(*node) != 0)
             .map(|node| format!("n{node}"))
@@ -176,11 +190,13 @@ impl Simulation {
         let mut lost = false;
         if self.options.checkers {
             let disk = &self.hosts[usize::from(id)].disk;
-            for slot in touched.drain(..) {
+            for change in touched.drain(..) {
+                let slot = change.slot;
                 if let Some(value) = self.durability.value(slot) {
-                    lost |= self
-                        .durability
-                        .on_copy(slot, id, disk.holds_copy(slot, value));
+                    // A record now intact with the chosen value is a copy;
+                    // otherwise the node's other record of the slot may be.
+                    let holds = change.value == Some(value) || disk.holds_copy(slot, value);
+                    lost |= self.durability.on_copy(slot, id, holds);
                 }
             }
         }
