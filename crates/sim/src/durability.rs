@@ -28,15 +28,18 @@
 //! every disk, O(n)), and whenever a disk's record of a chosen slot
 //! changes (a write durable, a torn write's records, a record damaged),
 //! which re-counts that node's copy: O(1) when the record now holds the
-//! chosen value, two disk lookups (O(log records)) otherwise. Chosen slots with
-//! fewer than `q2` copies are kept in a sorted set (`weak`); the invariant
-//! fails iff one of them is at or above the highest applied slot of the
-//! live replicas, a range query. It is judged after every event that can
-//! lose a copy or a holder: a record damaged, a copy overwritten, a crash
-//! (its writes lost or torn, its applied state gone). A slot chosen while
-//! a copy was still in flight (only a core that sends `Accepted` before
-//! its write is durable) is weak from the start and judged at the next
-//! such event.
+//! chosen value, two disk lookups (O(log records)) otherwise. Chosen slots
+//! with fewer than `q2` copies are kept in a sorted set (`weak`); the
+//! invariant fails iff one of them is at or above the highest applied slot
+//! of the live replicas, a range query over O(n) nodes. It is judged after
+//! every record damaged and every crash (its writes lost or torn, its
+//! applied state gone). A copy overwritten by another value (only a core
+//! that lets a chosen slot accept another value) is counted at once and
+//! judged at the next of those, so that the consensus checkers
+//! (`single-chosen-value`, `learner-agreement`) name that bug first. A
+//! slot chosen while a copy was still in flight (only a core that sends
+//! `Accepted` before its write is durable) is weak from the start and
+//! judged likewise.
 
 use std::collections::BTreeSet;
 
