@@ -95,7 +95,12 @@ impl Model {
 #[derive(Clone, Debug)]
 pub(crate) struct Host {
     pub(crate) node: Option<Node>,
-    pub(crate) disk: Durable,
+    /// Changed only through `persist`, which marks `disk_print` stale.
+    disk: Durable,
+    /// The disk's fingerprint, or `None` once a write has made it stale:
+    /// the disk changes far less often than the node, so it is not hashed
+    /// again with every step the node takes.
+    disk_print: Option<u128>,
     pub(crate) timers: u8,
     /// Messages the node sent itself in the step just taken, not yet
     /// delivered: kept only while a crash is left in the budget, so that a
@@ -104,7 +109,32 @@ pub(crate) struct Host {
 }
 
 impl Host {
-    fn fingerprint(&self) -> u128 {
+    /// A node that has not booted yet, with an empty disk.
+    pub(crate) fn unbooted() -> Host {
+        Host {
+            node: None,
+            disk: Durable::default(),
+            disk_print: None,
+            timers: 0,
+            local: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn disk(&self) -> &Durable {
+        &self.disk
+    }
+
+    /// Carry out one write on the disk.
+    pub(crate) fn persist(&mut self, write: &paxos::DurableWrite) {
+        self.disk.apply(write);
+        self.disk_print = None;
+    }
+
+    fn fingerprint(&mut self) -> u128 {
+        let disk = &self.disk;
+        let disk_print = *self
+            .disk_print
+            .get_or_insert_with(|| fingerprint_of(|hasher| disk.fingerprint(hasher)));
         fingerprint_of(|hasher| {
             match &self.node {
                 Some(node) => {
@@ -113,7 +143,7 @@ impl Host {
                 }
                 None => hasher.write_u8(0),
             }
-            self.disk.fingerprint(hasher);
+            hasher.write_u128(disk_print);
             hasher.write_usize(self.local.len());
             for message in &self.local {
                 message.fingerprint(hasher);
@@ -428,7 +458,8 @@ impl State {
                 self.host_prints[id] = if self.dead & (1 << id) != 0 {
                     DEAD_HOST_PRINT
                 } else {
-                    self.hosts[id].fingerprint()
+                    // Unshared already: `host_mut` made it so in this step.
+                    Rc::make_mut(&mut self.hosts[id]).fingerprint()
                 };
             }
         }
@@ -508,7 +539,7 @@ impl State {
                 (durable.accepted.len() + durable.chosen.len()) * 64 + size_of::<Durable>()
             };
             size_of::<Host>()
-                + durable(&host.disk)
+                + durable(host.disk())
                 + host.node.as_ref().map_or(0, |node| {
                     // The volatile part: a few maps, each entry about this big.
                     durable(node.durable()) + 1_024

@@ -110,12 +110,7 @@ pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
         return Err(violation);
     }
     let hosts = (0..model.nodes())
-        .map(|_| Host {
-            node: None,
-            disk: paxos::Durable::default(),
-            timers: 0,
-            local: VecDeque::new(),
-        })
+        .map(|_| Host::unbooted())
         .collect();
     let (_, quorum_phase2) = check::quorum_sizes(&model.cluster);
     let checker = SafetyChecker::new(model.nodes(), quorum_phase2);
@@ -423,7 +418,7 @@ impl State {
         let host = &self.hosts[usize::from(id)];
         assert!(host.node.is_none(), "only a node that is down restarts");
         let mut out = Vec::new();
-        let node = Node::recover(model.cluster.clone(), id, host.disk.clone(), &mut out);
+        let node = Node::recover(model.cluster.clone(), id, host.disk().clone(), &mut out);
         // Explore's disk is never damaged: every recovered node is judged.
         self.checker_mut().on_restart(place, &node, true)?;
         self.host_mut(id).node = Some(node);
@@ -541,7 +536,7 @@ impl State {
                 self.checker_mut().observe(place, id, &output)?;
             }
             match output {
-                Output::Persist(write) => self.host_mut(id).disk.apply(&write),
+                Output::Persist(write) => self.host_mut(id).persist(&write),
                 Output::Send { to, message } if to == id => local.push_back(message),
                 Output::Send { to, message } => self.send(Envelope::Peer {
                     from: id,
