@@ -103,10 +103,11 @@ fn votes_fingerprint<H: Hasher>(votes: &BallotVotes, state: &mut H) {
     } = votes;
     ballot.fingerprint(state);
     value_fingerprint(*value, state);
-    state.write_usize(acceptors.len());
-    for acceptor in acceptors.iter() {
-        state.write_u8(acceptor);
-    }
+    // As one word of bits: a set, whatever order its members came in.
+    let bits = acceptors
+        .iter()
+        .fold(0u64, |bits, acceptor| bits | 1 << acceptor);
+    state.write_u64(bits);
 }
 
 fn value_fingerprint<H: Hasher>(value: ValueId, state: &mut H) {

@@ -96,7 +96,9 @@ impl Model {
 pub(crate) struct Host {
     pub(crate) node: Option<Node>,
     /// Changed only through `persist`, which marks `disk_print` stale.
-    disk: Durable,
+    /// Shared between states until a write: a step that changes the node
+    /// but writes nothing copies no disk.
+    disk: Rc<Durable>,
     /// The disk's fingerprint, or `None` once a write has made it stale:
     /// the disk changes far less often than the node, so it is not hashed
     /// again with every step the node takes.
@@ -113,7 +115,7 @@ impl Host {
     pub(crate) fn unbooted() -> Host {
         Host {
             node: None,
-            disk: Durable::default(),
+            disk: Rc::new(Durable::default()),
             disk_print: None,
             timers: 0,
             local: VecDeque::new(),
@@ -126,7 +128,7 @@ impl Host {
 
     /// Carry out one write on the disk.
     pub(crate) fn persist(&mut self, write: &paxos::DurableWrite) {
-        self.disk.apply(write);
+        Rc::make_mut(&mut self.disk).apply(write);
         self.disk_print = None;
     }
 
