@@ -8,8 +8,8 @@
 
 use std::hash::Hasher;
 
-use paxos::{Fingerprint, NodeId};
 use paxos::fingerprint::str_fingerprint;
+use paxos::{Fingerprint, NodeId};
 
 use super::{BallotVotes, ReplicaGhost, SafetyChecker, SlotGhost, ValueId};
 

@@ -19,11 +19,27 @@ use paxos::{ClientId, Durable, Fingerprint, Key, Message, Node, NodeId, Reply, R
 
 use super::clients::Client;
 use super::footprint::Footprint;
-use super::hash::{Fingerprinter, Visited, fingerprint_of};
+use super::hash::{Fingerprinter, PassThrough, Visited, fingerprint_of};
 use super::{Budgets, ExploreConfig};
 use crate::check::SafetyChecker;
 use crate::config::ScriptedOp;
 use crate::workload::History;
+
+/// Transitions the cache holds at most: each holds a node, about 2 KB at
+/// the sizes explored, shared with the states that hold it.
+const TRANSITIONS_MAX: usize = 1 << 17;
+
+/// One node's handling of one input: the node it becomes (its
+/// fingerprint with it) and the outputs it gives, in order.
+#[derive(Clone, Debug)]
+pub(crate) struct Transition {
+    pub(crate) node: Rc<Node>,
+    pub(crate) print: u128,
+    pub(crate) outputs: Rc<[paxos::Output]>,
+}
+
+pub(crate) type Transitions =
+    std::collections::HashMap<u128, Transition, std::hash::BuildHasherDefault<PassThrough>>;
 
 /// What every state of one exploration shares.
 pub(crate) struct Model {
@@ -35,6 +51,9 @@ pub(crate) struct Model {
     /// Histories (by fingerprint) already found linearizable: the same
     /// history recurs in many states, and is checked once.
     pub(crate) linearizable: RefCell<Visited>,
+    /// Local transitions already computed, by the fingerprints of the node
+    /// and its input (`step::handle`); cleared when full.
+    pub(crate) transitions: RefCell<Transitions>,
     /// The buffer a node's outputs go to, reused from step to step.
     pub(crate) outputs: Cell<Vec<paxos::Output>>,
     /// While a counterexample is rendered: the deliveries each step makes
@@ -61,6 +80,7 @@ impl Model {
                 .collect(),
             budgets: config.budgets,
             linearizable: RefCell::new(Visited::default()),
+            transitions: RefCell::new(Transitions::default()),
             outputs: Cell::new(Vec::new()),
             within: RefCell::new(None),
         }
@@ -72,6 +92,17 @@ impl Model {
         if let Some(within) = self.within.borrow_mut().as_mut() {
             within.push(action());
         }
+    }
+
+    /// Keep a computed transition. The cache is bounded: once full it is
+    /// emptied, which costs only recomputation (a transition found or
+    /// computed afresh is the same), so results never depend on it.
+    pub(crate) fn remember(&self, key: u128, transition: Transition) {
+        let mut transitions = self.transitions.borrow_mut();
+        if transitions.len() >= TRANSITIONS_MAX {
+            transitions.clear();
+        }
+        transitions.insert(key, transition);
     }
 
     pub(crate) fn nodes(&self) -> u8 {
@@ -94,7 +125,12 @@ impl Model {
 /// still fire.
 #[derive(Clone, Debug)]
 pub(crate) struct Host {
-    pub(crate) node: Option<Node>,
+    /// The running node, shared with every state (and the transition
+    /// cache) that holds the same node: a handler's result is a new node,
+    /// never an edit of a shared one (`step::handle`).
+    node: Option<Rc<Node>>,
+    /// The node's fingerprint, kept with it (meaningless while down).
+    node_print: u128,
     /// Changed only through `persist`, which marks `disk_print` stale.
     /// Shared between states until a write: a step that changes the node
     /// but writes nothing copies no disk.
@@ -115,11 +151,47 @@ impl Host {
     pub(crate) fn unbooted() -> Host {
         Host {
             node: None,
+            node_print: 0,
             disk: Rc::new(Durable::default()),
             disk_print: None,
             timers: 0,
             local: VecDeque::new(),
         }
+    }
+
+    pub(crate) fn node(&self) -> Option<&Node> {
+        self.node.as_deref()
+    }
+
+    pub(crate) fn is_up(&self) -> bool {
+        self.node.is_some()
+    }
+
+    /// The running node and its fingerprint, to look a transition up.
+    pub(crate) fn running(&self) -> Option<(&Rc<Node>, u128)> {
+        self.node.as_ref().map(|node| (node, self.node_print))
+    }
+
+    /// Run `node` (booted, recovered or the result of a handler), whose
+    /// fingerprint is `print`.
+    pub(crate) fn run(&mut self, node: Rc<Node>, print: u128) {
+        debug_assert_eq!(
+            print,
+            node_fingerprint(&node),
+            "a node's cached fingerprint"
+        );
+        self.node = Some(node);
+        self.node_print = print;
+    }
+
+    /// The node crashes: it, its timers and its unsent messages to itself
+    /// are gone; its disk stays.
+    pub(crate) fn crash(&mut self) {
+        assert!(self.node.is_some(), "only a running node crashes");
+        self.node = None;
+        self.node_print = 0;
+        self.timers = 0;
+        self.local.clear();
     }
 
     pub(crate) fn disk(&self) -> &Durable {
@@ -139,9 +211,9 @@ impl Host {
             .get_or_insert_with(|| fingerprint_of(|hasher| disk.fingerprint(hasher)));
         fingerprint_of(|hasher| {
             match &self.node {
-                Some(node) => {
+                Some(_) => {
                     hasher.write_u8(1);
-                    node.fingerprint(hasher);
+                    hasher.write_u128(self.node_print);
                 }
                 None => hasher.write_u8(0),
             }
@@ -156,6 +228,11 @@ impl Host {
     pub(crate) fn timer_pending(&self, timer: Timer) -> bool {
         self.timers & (1 << timer.index()) != 0
     }
+}
+
+/// The fingerprint of a node's whole state.
+pub(crate) fn node_fingerprint(node: &Node) -> u128 {
+    fingerprint_of(|hasher| node.fingerprint(hasher))
 }
 
 /// A message in flight.
@@ -444,7 +521,7 @@ impl State {
         }
         for id in 0..self.hosts.len() {
             let bit = 1 << id;
-            if self.hosts[id].node.is_none() && self.dead & bit == 0 {
+            if !self.hosts[id].is_up() && self.dead & bit == 0 {
                 self.dead |= bit;
                 self.hosts_dirty |= bit;
                 self.footprint.host(id as NodeId);
@@ -542,7 +619,7 @@ impl State {
             };
             size_of::<Host>()
                 + durable(host.disk())
-                + host.node.as_ref().map_or(0, |node| {
+                + host.node().map_or(0, |node| {
                     // The volatile part: a few maps, each entry about this big.
                     durable(node.durable()) + 1_024
                 })

@@ -11,13 +11,16 @@
 //! `on_restart` as the simulator's `lifecycle` does, in the same order.
 
 use std::collections::VecDeque;
+use std::hash::Hasher;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use paxos::{ClientId, Message, Node, NodeId, Output, Request, Timer};
+use paxos::{ClientId, Fingerprint, Message, Node, NodeId, Output, Request, Timer};
 
 use super::action::{describe, message_text};
 use super::footprint::{Budget, Footprint};
-use super::state::{Envelope, Host, Model, State};
+use super::hash::fingerprint_of;
+use super::state::{Envelope, Host, Model, State, Transition, node_fingerprint};
 use super::{Action, Endpoint, LINEARIZABILITY_STEPS_MAX};
 use crate::check::{self, Place, SafetyChecker};
 use crate::history_check::{HistoryVerdict, check_history};
@@ -116,7 +119,8 @@ pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
     for id in 0..model.nodes() {
         let mut out = Vec::new();
         let node = Node::new(model.cluster.clone(), id, &mut out);
-        state.host_mut(id).node = Some(node);
+        let print = node_fingerprint(&node);
+        state.host_mut(id).run(Rc::new(node), print);
         state.carry_out(model, id, &mut out, place(0), false)?;
     }
     state.refresh();
@@ -152,7 +156,7 @@ impl State {
         let reachable = |envelope: &Envelope| {
             envelope
                 .to_node()
-                .is_none_or(|to| self.hosts[usize::from(to)].node.is_some())
+                .is_none_or(|to| self.hosts[usize::from(to)].is_up())
         };
         if used.duplicates < budgets.duplicates {
             for flight in &self.network.flights {
@@ -173,7 +177,7 @@ impl State {
             }
         }
         for (id, host) in self.hosts.iter().enumerate() {
-            if host.node.is_none() {
+            if !host.is_up() {
                 continue;
             }
             for timer in Timer::ALL {
@@ -208,7 +212,7 @@ impl State {
             }
         }
         for (id, host) in self.hosts.iter().enumerate() {
-            let up = host.node.is_some();
+            let up = host.is_up();
             if up && used.crashes < budgets.crashes {
                 steps.push(Step::Crash { node: id as NodeId });
             }
@@ -306,11 +310,7 @@ impl State {
             }
             Step::Crash { node } => {
                 self.used.crashes += 1;
-                let host = self.host_mut(node);
-                assert!(host.node.is_some(), "only a running node crashes");
-                host.node = None;
-                host.timers = 0;
-                host.local.clear();
+                self.host_mut(node).crash();
                 self.checker_mut().on_crash(node);
                 self.bury_dead(model);
                 Ok(Checked::Fine)
@@ -332,7 +332,7 @@ impl State {
                         let (from, to, message) = describe(&request);
                         let lost = request
                             .to_node()
-                            .is_some_and(|to| self.hosts[usize::from(to)].node.is_none());
+                            .is_some_and(|to| !self.hosts[usize::from(to)].is_up());
                         Action::Deliver {
                             from,
                             to,
@@ -366,13 +366,13 @@ impl State {
     fn deliver(&mut self, model: &Model, envelope: &Envelope, place: Place) -> Outcome {
         match envelope {
             Envelope::Peer { from, to, message } => {
-                if self.hosts[usize::from(*to)].node.is_none() {
+                if !self.hosts[usize::from(*to)].is_up() {
                     return Ok(Checked::Fine);
                 }
                 self.run_node(model, *to, Input::Message(*from, message.clone()), place)
             }
             Envelope::Request { to, request, .. } => {
-                if self.hosts[usize::from(*to)].node.is_none() {
+                if !self.hosts[usize::from(*to)].is_up() {
                     return Ok(Checked::Fine);
                 }
                 self.run_node(model, *to, Input::Client(request.clone()), place)
@@ -414,12 +414,13 @@ impl State {
     /// its boot outputs.
     fn restart(&mut self, model: &Model, id: NodeId, place: Place) -> Outcome {
         let host = &self.hosts[usize::from(id)];
-        assert!(host.node.is_none(), "only a node that is down restarts");
+        assert!(!host.is_up(), "only a node that is down restarts");
         let mut out = Vec::new();
         let node = Node::recover(model.cluster.clone(), id, host.disk().clone(), &mut out);
         // Explore's disk is never damaged: every recovered node is judged.
         self.checker_mut().on_restart(place, &node, true)?;
-        self.host_mut(id).node = Some(node);
+        let print = node_fingerprint(&node);
+        self.host_mut(id).run(Rc::new(node), print);
         self.carry_out(model, id, &mut out, place, false)
     }
 
@@ -430,12 +431,7 @@ impl State {
         // carried out before the next step begins.
         let mut out = model.outputs.take();
         out.clear();
-        let node = self.live_node(id);
-        match input {
-            Input::Message(from, message) => node.handle_message(from, message, &mut out),
-            Input::Client(request) => node.handle_client(request, &mut out),
-            Input::Timer(timer) => node.handle_timer(timer, &mut out),
-        }
+        self.handle(model, id, input, &mut out);
         // A crash left in the budget may come between the node's sends to
         // itself and their delivery: park them (see `Step::Local`).
         let park = self.used.crashes < model.budgets.crashes;
@@ -444,11 +440,59 @@ impl State {
         outcome
     }
 
-    fn live_node(&mut self, id: NodeId) -> &mut Node {
-        self.host_mut(id)
-            .node
-            .as_mut()
-            .expect("inputs reach only live nodes")
+    /// Node `id` handles `input`, its outputs appended to `out`. A
+    /// handler's result depends on the node's state and the input alone
+    /// (the core is sans-IO and deterministic), so it is looked up by both
+    /// fingerprints first (`Model::transitions`), and the node and outputs
+    /// found are taken as they are: the same local transition recurs in
+    /// many global states. The node is never edited in place, so no other
+    /// state holding it changes.
+    fn handle(&mut self, model: &Model, id: NodeId, input: Input, out: &mut Vec<Output>) {
+        let (node, node_print) = self.hosts[usize::from(id)]
+            .running()
+            .expect("inputs reach only live nodes");
+        let key = fingerprint_of(|hasher| {
+            hasher.write_u128(node_print);
+            match &input {
+                Input::Message(from, message) => {
+                    hasher.write_u8(0);
+                    hasher.write_u8(*from);
+                    message.fingerprint(hasher);
+                }
+                Input::Client(request) => {
+                    hasher.write_u8(1);
+                    request.fingerprint(hasher);
+                }
+                Input::Timer(timer) => {
+                    hasher.write_u8(2);
+                    hasher.write_usize(timer.index());
+                }
+            }
+        });
+        let known = model.transitions.borrow().get(&key).cloned();
+        if let Some(known) = known {
+            out.extend(known.outputs.iter().cloned());
+            self.host_mut(id).run(known.node, known.print);
+            return;
+        }
+        let mut next = Node::clone(node);
+        let start = out.len();
+        match input {
+            Input::Message(from, message) => next.handle_message(from, message, out),
+            Input::Client(request) => next.handle_client(request, out),
+            Input::Timer(timer) => next.handle_timer(timer, out),
+        }
+        let print = node_fingerprint(&next);
+        let next = Rc::new(next);
+        model.remember(
+            key,
+            Transition {
+                node: next.clone(),
+                print,
+                outputs: out[start..].into(),
+            },
+        );
+        self.host_mut(id).run(next, print);
     }
 
     /// Carry out node `id`'s outputs in order, each shown to the checker
@@ -496,7 +540,7 @@ impl State {
                 lost: false,
             });
             out.clear();
-            self.live_node(id).handle_message(id, message, out);
+            self.handle(model, id, Input::Message(id, message), out);
             let more = self.carry_out_once(model, id, out, &mut local, place)?;
             checked = worse(checked, more);
         }
@@ -573,7 +617,7 @@ impl State {
     /// At a terminal state: replicas that are all up and have applied the
     /// same prefix must hold the same state.
     pub(crate) fn check_terminal(&self, index: u64) -> Result<(), Box<Violation>> {
-        let nodes = self.hosts.iter().map(|host| host.node.as_ref());
+        let nodes = self.hosts.iter().map(|host| host.node());
         self.checker.agreement_if_converged(place(index), nodes)
     }
 }
