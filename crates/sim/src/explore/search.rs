@@ -48,6 +48,10 @@ use crate::report::Violation;
 const PROGRESS_EVERY_STATES: u64 = 4_096;
 /// Expansions between two samples of a state's size, for the estimate.
 const SIZE_SAMPLE_EVERY_STATES: u64 = 256;
+/// A remembered node transition (`memo`), counting its node in full.
+const MEMO_NODE_BYTES: usize = 2_048;
+/// A remembered checker transition, counting its ghost in full.
+const MEMO_CHECKER_BYTES: usize = 512;
 /// A visited-set slot: the fingerprint and the table's control byte.
 const VISITED_SLOT_BYTES: usize = 17;
 
@@ -261,7 +265,10 @@ impl<'a> Run<'a> {
             .values()
             .map(|sleep| sleep.len() * size_of::<Step>())
             .sum();
+        let (nodes_memo, checkers_memo) = self.model.memo.borrow().len();
         let bytes = self.visited.capacity() * VISITED_SLOT_BYTES
+            + nodes_memo * MEMO_NODE_BYTES
+            + checkers_memo * MEMO_CHECKER_BYTES
             + self.sleeping.capacity() * (VISITED_SLOT_BYTES + size_of::<Box<[Step]>>())
             + sleeping
             + self.frontier_max as usize * self.state_bytes_max;

@@ -19,27 +19,12 @@ use paxos::{ClientId, Durable, Fingerprint, Key, Message, Node, NodeId, Reply, R
 
 use super::clients::Client;
 use super::footprint::Footprint;
-use super::hash::{Fingerprinter, PassThrough, Visited, fingerprint_of};
+use super::hash::{Fingerprinter, Visited, fingerprint_of};
+use super::memo::Memo;
 use super::{Budgets, ExploreConfig};
 use crate::check::SafetyChecker;
 use crate::config::ScriptedOp;
 use crate::workload::History;
-
-/// Transitions the cache holds at most: each holds a node, about 2 KB at
-/// the sizes explored, shared with the states that hold it.
-const TRANSITIONS_MAX: usize = 1 << 17;
-
-/// One node's handling of one input: the node it becomes (its
-/// fingerprint with it) and the outputs it gives, in order.
-#[derive(Clone, Debug)]
-pub(crate) struct Transition {
-    pub(crate) node: Rc<Node>,
-    pub(crate) print: u128,
-    pub(crate) outputs: Rc<[paxos::Output]>,
-}
-
-pub(crate) type Transitions =
-    std::collections::HashMap<u128, Transition, std::hash::BuildHasherDefault<PassThrough>>;
 
 /// What every state of one exploration shares.
 pub(crate) struct Model {
@@ -51,9 +36,8 @@ pub(crate) struct Model {
     /// Histories (by fingerprint) already found linearizable: the same
     /// history recurs in many states, and is checked once.
     pub(crate) linearizable: RefCell<Visited>,
-    /// Local transitions already computed, by the fingerprints of the node
-    /// and its input (`step::handle`); cleared when full.
-    pub(crate) transitions: RefCell<Transitions>,
+    /// Node and checker transitions already computed (`memo`).
+    pub(crate) memo: RefCell<Memo>,
     /// The buffer a node's outputs go to, reused from step to step.
     pub(crate) outputs: Cell<Vec<paxos::Output>>,
     /// While a counterexample is rendered: the deliveries each step makes
@@ -80,7 +64,7 @@ impl Model {
                 .collect(),
             budgets: config.budgets,
             linearizable: RefCell::new(Visited::default()),
-            transitions: RefCell::new(Transitions::default()),
+            memo: RefCell::new(Memo::default()),
             outputs: Cell::new(Vec::new()),
             within: RefCell::new(None),
         }
@@ -92,17 +76,6 @@ impl Model {
         if let Some(within) = self.within.borrow_mut().as_mut() {
             within.push(action());
         }
-    }
-
-    /// Keep a computed transition. The cache is bounded: once full it is
-    /// emptied, which costs only recomputation (a transition found or
-    /// computed afresh is the same), so results never depend on it.
-    pub(crate) fn remember(&self, key: u128, transition: Transition) {
-        let mut transitions = self.transitions.borrow_mut();
-        if transitions.len() >= TRANSITIONS_MAX {
-            transitions.clear();
-        }
-        transitions.insert(key, transition);
     }
 
     pub(crate) fn nodes(&self) -> u8 {
@@ -479,6 +452,22 @@ impl State {
     pub(crate) fn host_mut(&mut self, id: NodeId) -> &mut Host {
         self.hosts_dirty |= 1 << id;
         Rc::make_mut(&mut self.hosts[usize::from(id)])
+    }
+
+    /// The checker and its fingerprint, brought up to date first.
+    pub(crate) fn checker_now(&mut self) -> (&Rc<SafetyChecker>, u128) {
+        if self.checker_dirty {
+            self.checker_print = fingerprint_of(|hasher| self.checker.fingerprint(hasher));
+            self.checker_dirty = false;
+        }
+        (&self.checker, self.checker_print)
+    }
+
+    /// Replace the checker by `checker`, whose fingerprint is `print`.
+    pub(crate) fn set_checker(&mut self, checker: Rc<SafetyChecker>, print: u128) {
+        self.checker = checker;
+        self.checker_print = print;
+        self.checker_dirty = false;
     }
 
     /// The checker, to change: copied first if another state shares it.

@@ -11,16 +11,14 @@
 //! `on_restart` as the simulator's `lifecycle` does, in the same order.
 
 use std::collections::VecDeque;
-use std::hash::Hasher;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use paxos::{ClientId, Fingerprint, Message, Node, NodeId, Output, Request, Timer};
+use paxos::{ClientId, Message, Node, NodeId, Output, Request, Timer};
 
 use super::action::{describe, message_text};
 use super::footprint::{Budget, Footprint};
-use super::hash::fingerprint_of;
-use super::state::{Envelope, Host, Model, State, Transition, node_fingerprint};
+use super::state::{Envelope, Host, Model, State, node_fingerprint};
 use super::{Action, Endpoint, LINEARIZABILITY_STEPS_MAX};
 use crate::check::{self, Place, SafetyChecker};
 use crate::history_check::{HistoryVerdict, check_history};
@@ -89,7 +87,7 @@ type Outcome = Result<Checked, Box<Violation>>;
 /// again each time (slower, same verdicts).
 const LINEARIZABLE_KNOWN_MAX: usize = 1 << 20;
 
-enum Input {
+pub(crate) enum Input {
     Message(NodeId, Message),
     Client(Arc<Request>),
     Timer(Timer),
@@ -440,64 +438,6 @@ impl State {
         outcome
     }
 
-    /// Node `id` handles `input`, its outputs appended to `out`. A
-    /// handler's result depends on the node's state and the input alone
-    /// (the core is sans-IO and deterministic), so it is looked up by both
-    /// fingerprints first (`Model::transitions`), and the node and outputs
-    /// found are taken as they are: the same local transition recurs in
-    /// many global states. The node is never edited in place, so no other
-    /// state holding it changes.
-    fn handle(&mut self, model: &Model, id: NodeId, input: Input, out: &mut Vec<Output>) {
-        let (node, node_print) = self.hosts[usize::from(id)]
-            .running()
-            .expect("inputs reach only live nodes");
-        let key = fingerprint_of(|hasher| {
-            hasher.write_u128(node_print);
-            match &input {
-                Input::Message(from, message) => {
-                    hasher.write_u8(0);
-                    hasher.write_u8(*from);
-                    message.fingerprint(hasher);
-                }
-                Input::Client(request) => {
-                    hasher.write_u8(1);
-                    request.fingerprint(hasher);
-                }
-                Input::Timer(timer) => {
-                    hasher.write_u8(2);
-                    hasher.write_usize(timer.index());
-                }
-            }
-        });
-        let known = model.transitions.borrow().get(&key).cloned();
-        if let Some(known) = known {
-            out.extend(known.outputs.iter().cloned());
-            self.host_mut(id).run(known.node, known.print);
-            return;
-        }
-        let mut next = Node::clone(node);
-        let start = out.len();
-        match input {
-            Input::Message(from, message) => next.handle_message(from, message, out),
-            Input::Client(request) => next.handle_client(request, out),
-            Input::Timer(timer) => next.handle_timer(timer, out),
-        }
-        let print = node_fingerprint(&next);
-        let next = Rc::new(next);
-        model.remember(
-            key,
-            Transition {
-                node: next.clone(),
-                print,
-                outputs: out[start..].into(),
-            },
-        );
-        self.host_mut(id).run(next, print);
-    }
-
-    /// Carry out node `id`'s outputs in order, each shown to the checker
-    /// first; then its messages to itself, each with its own outputs, or,
-    /// with `park`, leave those in its host for a later `Step::Local`.
     pub(crate) fn carry_out(
         &mut self,
         model: &Model,
@@ -575,7 +515,7 @@ impl State {
                     }
                     _ => {}
                 }
-                self.checker_mut().observe(place, id, &output)?;
+                self.observe(model, place, id, &output)?;
             }
             match output {
                 Output::Persist(write) => self.host_mut(id).persist(&write),
