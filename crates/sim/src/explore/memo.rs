@@ -131,7 +131,12 @@ impl State {
         let key = fingerprint_of(|hasher| {
             hasher.write_u128(node_print);
             match &input {
-                Input::Message(from, message) => {
+                Input::Message(_, _, Some(envelope)) => {
+                    // The envelope's fingerprint covers sender and message.
+                    hasher.write_u8(3);
+                    hasher.write_u128(*envelope);
+                }
+                Input::Message(from, message, None) => {
                     hasher.write_u8(0);
                     hasher.write_u8(*from);
                     message.fingerprint(hasher);
@@ -155,8 +160,8 @@ impl State {
         let mut next = Node::clone(node);
         let start = out.len();
         match input {
-            Input::Message(from, message) => next.handle_message(from, message, out),
-            Input::Client(request) => next.handle_client(request, out),
+            Input::Message(from, message, _) => next.handle_message(from, message.clone(), out),
+            Input::Client(request) => next.handle_client(request.clone(), out),
             Input::Timer(timer) => next.handle_timer(timer, out),
         }
         let print = node_fingerprint(&next);

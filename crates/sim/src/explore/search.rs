@@ -48,6 +48,8 @@ use crate::report::Violation;
 const PROGRESS_EVERY_STATES: u64 = 4_096;
 /// Expansions between two samples of a state's size, for the estimate.
 const SIZE_SAMPLE_EVERY_STATES: u64 = 256;
+/// Spare vectors kept for DFS frames, at most (one per frame of a deep path).
+const SPARE_VECTORS_MAX: usize = 256;
 /// A remembered node transition (`memo`), counting its node in full.
 const MEMO_NODE_BYTES: usize = 2_048;
 /// A remembered checker transition, counting its ghost in full.
@@ -113,6 +115,10 @@ struct Run<'a> {
     frontier_max: u64,
     state_bytes_max: usize,
     hit: BTreeSet<Bound>,
+    /// Vectors of popped DFS frames (steps, and steps taken), kept for the
+    /// next frames: a frame per state would otherwise allocate its own.
+    spare_steps: Vec<Vec<Step>>,
+    spare_sleeps: Vec<Sleep>,
 }
 
 /// Why a search loop ended early.
@@ -142,6 +148,8 @@ impl<'a> Run<'a> {
             frontier_max: 0,
             state_bytes_max: 0,
             hit: BTreeSet::new(),
+            spare_steps: Vec::new(),
+            spare_sleeps: Vec::new(),
         }
     }
 
@@ -211,6 +219,24 @@ impl<'a> Run<'a> {
             return Vec::new();
         }
         sleep_after(sleep, done, footprint)
+    }
+
+    /// Keep a popped frame's vectors for the next frames.
+    fn recycle(&mut self, frame: Frame) {
+        let Frame {
+            mut steps,
+            mut done,
+            ..
+        } = frame;
+        steps.clear();
+        done.clear();
+        // As many as frames can be on the path at once, no more.
+        if self.spare_steps.len() < SPARE_VECTORS_MAX {
+            self.spare_steps.push(steps);
+        }
+        if self.spare_sleeps.len() < SPARE_VECTORS_MAX {
+            self.spare_sleeps.push(done);
+        }
     }
 
     /// Record meeting `state` with sleep set `sleep`, at `depth`.
@@ -414,7 +440,8 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     }
     while let Some(frame) = stack.last_mut() {
         let Some(&step) = frame.steps.get(frame.next) else {
-            stack.pop();
+            let frame = stack.pop().expect("the frame just looked at");
+            run.recycle(frame);
             path.pop();
             continue;
         };
@@ -455,23 +482,26 @@ fn dfs_frame(
     only: Option<Vec<Step>>,
 ) -> Result<Option<Frame>, Stop> {
     run.expand(&state, stack_len)?;
-    let mut steps = Vec::new();
+    let mut steps = run.spare_steps.pop().unwrap_or_default();
     state.enabled(run.model, &mut steps);
     if steps.is_empty() {
+        run.spare_steps.push(steps);
         run.terminal(&state, path, depth)?;
         return Ok(None);
     }
     if depth >= run.bounds.depth_max {
+        run.spare_steps.push(steps);
         run.hit.insert(Bound::Depth);
         return Ok(None);
     }
+    let done = run.spare_sleeps.pop().unwrap_or_default();
     Ok(Some(Frame {
         state,
         steps,
         next: 0,
         depth,
         sleep,
-        done: Vec::new(),
+        done,
         only,
     }))
 }

@@ -87,9 +87,11 @@ type Outcome = Result<Checked, Box<Violation>>;
 /// again each time (slower, same verdicts).
 const LINEARIZABLE_KNOWN_MAX: usize = 1 << 20;
 
-pub(crate) enum Input {
-    Message(NodeId, Message),
-    Client(Arc<Request>),
+pub(crate) enum Input<'a> {
+    /// From a node, with the fingerprint of its envelope if it was in
+    /// flight (`memo` keys on it instead of hashing the message again).
+    Message(NodeId, &'a Message, Option<u128>),
+    Client(&'a Arc<Request>),
     Timer(Timer),
 }
 
@@ -282,7 +284,7 @@ impl State {
         match step {
             Step::Deliver { print } => {
                 let envelope = self.network.take(print);
-                self.deliver(model, &envelope, place)
+                self.deliver(model, &envelope, Some(print), place)
             }
             Step::Duplicate { print } => {
                 self.used.duplicates += 1;
@@ -292,7 +294,7 @@ impl State {
                     .expect("a step names a message in flight")
                     .envelope
                     .clone();
-                self.deliver(model, &envelope, place)
+                self.deliver(model, &envelope, Some(print), place)
             }
             Step::Drop { print } => {
                 self.used.drops += 1;
@@ -339,7 +341,7 @@ impl State {
                             lost,
                         }
                     });
-                    self.deliver(model, &request, place)
+                    self.deliver(model, &request, None, place)
                 } else {
                     self.send(request);
                     Ok(Checked::Fine)
@@ -361,19 +363,26 @@ impl State {
         }
     }
 
-    fn deliver(&mut self, model: &Model, envelope: &Envelope, place: Place) -> Outcome {
+    /// Deliver `envelope`, whose fingerprint is `print` if it was in flight.
+    fn deliver(
+        &mut self,
+        model: &Model,
+        envelope: &Envelope,
+        print: Option<u128>,
+        place: Place,
+    ) -> Outcome {
         match envelope {
             Envelope::Peer { from, to, message } => {
                 if !self.hosts[usize::from(*to)].is_up() {
                     return Ok(Checked::Fine);
                 }
-                self.run_node(model, *to, Input::Message(*from, message.clone()), place)
+                self.run_node(model, *to, Input::Message(*from, message, print), place)
             }
             Envelope::Request { to, request, .. } => {
                 if !self.hosts[usize::from(*to)].is_up() {
                     return Ok(Checked::Fine);
                 }
-                self.run_node(model, *to, Input::Client(request.clone()), place)
+                self.run_node(model, *to, Input::Client(request), place)
             }
             Envelope::Reply {
                 client, seq, reply, ..
@@ -480,7 +489,7 @@ impl State {
                 lost: false,
             });
             out.clear();
-            self.handle(model, id, Input::Message(id, message), out);
+            self.handle(model, id, Input::Message(id, &message, None), out);
             let more = self.carry_out_once(model, id, out, &mut local, place)?;
             checked = worse(checked, more);
         }
