@@ -239,9 +239,16 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Record meeting `state` with sleep set `sleep`, at `depth`.
-    fn meet(&mut self, state: &State, sleep: &Sleep, depth: u32) -> Result<Met, Stop> {
-        let print = state.fingerprint(self.model);
+    /// Whether the state with fingerprint `print` was met before and has
+    /// no step left to take, whatever its sleep set now: then that sleep
+    /// set need not even be computed.
+    fn seen_for_good(&self, print: u128) -> bool {
+        self.visited.contains(&print) && !self.sleeping.contains_key(&print)
+    }
+
+    /// Record meeting the state with fingerprint `print` with sleep set
+    /// `sleep`, at `depth`.
+    fn meet(&mut self, print: u128, sleep: &Sleep, depth: u32) -> Result<Met, Stop> {
         if self.visited.insert(print) {
             if !sleep.is_empty() {
                 let steps = sleep.iter().map(|(step, _)| *step).collect();
@@ -369,9 +376,14 @@ fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
                 continue;
             }
             let (next, footprint) = run.successor(&state, &path, step, depth)?;
+            let print = next.fingerprint(run.model);
+            if run.seen_for_good(print) {
+                done.push((step, footprint));
+                continue;
+            }
             let next_sleep = run.sleep_after(&sleep, &done, &footprint);
             done.push((step, footprint));
-            let only = match run.meet(&next, &next_sleep, depth + 1)? {
+            let only = match run.meet(print, &next_sleep, depth + 1)? {
                 Met::New => None,
                 Met::Again(missing) => Some(missing),
                 Met::Seen => continue,
@@ -453,9 +465,14 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
         let here = path.last().expect("one path per frame").clone();
         let (next, footprint) = run.successor(&frame.state, &here, step, depth)?;
         let frame = stack.last_mut().expect("the frame just used");
+        let print = next.fingerprint(run.model);
+        if run.seen_for_good(print) {
+            frame.done.push((step, footprint));
+            continue;
+        }
         let next_sleep = run.sleep_after(&frame.sleep, &frame.done, &footprint);
         frame.done.push((step, footprint));
-        let only = match run.meet(&next, &next_sleep, depth + 1)? {
+        let only = match run.meet(print, &next_sleep, depth + 1)? {
             Met::New => None,
             Met::Again(missing) => Some(missing),
             Met::Seen => continue,

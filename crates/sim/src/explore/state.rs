@@ -563,10 +563,14 @@ impl State {
                 live_timers |= 1 << timer.index();
             }
         }
-        for (print, host) in self.host_prints.iter().zip(self.hosts.iter()) {
+        // The hosts' timers and the budgets used, a byte each, packed into
+        // words: fewer words to mix than a word per byte.
+        let mut timers = 0u64;
+        for (index, (print, host)) in self.host_prints.iter().zip(self.hosts.iter()).enumerate() {
             hasher.write_u128(*print);
-            hasher.write_u8(host.timers & live_timers);
+            timers |= u64::from(host.timers & live_timers) << (8 * index);
         }
+        hasher.write_u64(timers);
         hasher.write_u128(self.network.print);
         hasher.write_u128(self.checker_print);
         hasher.write_u128(self.clients_print);
@@ -582,7 +586,7 @@ impl State {
             client_retries,
             client_redirects,
         } = self.used;
-        for used in [
+        hasher.write_u128(u128::from_le_bytes([
             crashes,
             restarts,
             drops,
@@ -593,9 +597,13 @@ impl State {
             catchup_timers,
             client_retries,
             client_redirects,
-        ] {
-            hasher.write_u8(used);
-        }
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ]));
         hasher.finish128()
     }
 
