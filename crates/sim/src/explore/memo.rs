@@ -1,5 +1,6 @@
-//! Memoized transitions: what a node becomes when it handles an input, and
-//! what the safety checker's ghost becomes when it observes an output.
+//! Memoized transitions: what a node becomes when it handles an input,
+//! what a disk becomes when a write is carried out on it, and what the
+//! safety checker's ghost becomes when it observes an output.
 //!
 //! Both are functions of their inputs alone. The core is sans-IO and
 //! deterministic, so a node's handling of an input depends on the node's
@@ -26,7 +27,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
-use paxos::{DurableWrite, Fingerprint, Node, NodeId, Output};
+use paxos::{Durable, DurableWrite, Fingerprint, Node, NodeId, Output};
 
 use super::hash::{PassThrough, fingerprint_of};
 use super::state::{Model, State, node_fingerprint};
@@ -39,6 +40,8 @@ use crate::report::Violation;
 const NODE_TRANSITIONS_MAX: usize = 1 << 17;
 /// Checker transitions held at most (a ghost is a few hundred bytes).
 const CHECKER_TRANSITIONS_MAX: usize = 1 << 17;
+/// Disk transitions held at most (a disk is a few hundred bytes).
+const DISK_TRANSITIONS_MAX: usize = 1 << 16;
 
 /// One node's handling of one input: the node it becomes (with its
 /// fingerprint) and the outputs it gives, in order.
@@ -56,6 +59,13 @@ struct CheckerTransition {
     print: u128,
 }
 
+/// A disk after one write, with its fingerprint.
+#[derive(Clone, Debug)]
+struct DiskTransition {
+    disk: Rc<Durable>,
+    print: u128,
+}
+
 type Cache<T> = HashMap<u128, T, BuildHasherDefault<PassThrough>>;
 
 /// Both caches of one exploration.
@@ -63,12 +73,14 @@ type Cache<T> = HashMap<u128, T, BuildHasherDefault<PassThrough>>;
 pub(crate) struct Memo {
     nodes: Cache<NodeTransition>,
     checkers: Cache<CheckerTransition>,
+    disks: Cache<DiskTransition>,
 }
 
 impl Memo {
-    /// Transitions held now, for the memory estimate: nodes, then ghosts.
+    /// Transitions held now, for the memory estimate: nodes, then ghosts
+    /// and disks (each a few hundred bytes).
     pub(crate) fn len(&self) -> (usize, usize) {
-        (self.nodes.len(), self.checkers.len())
+        (self.nodes.len(), self.checkers.len() + self.disks.len())
     }
 }
 
@@ -114,7 +126,63 @@ fn watched_fingerprint(node: NodeId, output: &Output, hasher: &mut impl Hasher) 
     }
 }
 
+fn write_fingerprint(write: &DurableWrite, hasher: &mut impl Hasher) {
+    match write {
+        DurableWrite::Promised(ballot) => {
+            hasher.write_u8(0);
+            ballot.fingerprint(hasher);
+        }
+        DurableWrite::RoundMax(round) => {
+            hasher.write_u8(1);
+            hasher.write_u64(*round);
+        }
+        DurableWrite::Accepted {
+            slot,
+            ballot,
+            command,
+        } => {
+            hasher.write_u8(2);
+            hasher.write_u64(*slot);
+            ballot.fingerprint(hasher);
+            command.fingerprint(hasher);
+        }
+        DurableWrite::Chosen { slot, command } => {
+            hasher.write_u8(3);
+            hasher.write_u64(*slot);
+            command.fingerprint(hasher);
+        }
+    }
+}
+
 impl State {
+    /// Carry out `write` on node `id`'s disk: the disk it makes is found
+    /// in the cache by the disk's and the write's fingerprints, or made on
+    /// a copy and remembered.
+    pub(crate) fn persist(&mut self, model: &Model, id: NodeId, write: &DurableWrite) {
+        let host = self.host_mut(id);
+        let (disk, disk_print) = host.disk_now();
+        let key = fingerprint_of(|hasher| {
+            hasher.write_u128(disk_print);
+            write_fingerprint(write, hasher);
+        });
+        let known = model.memo.borrow().disks.get(&key).cloned();
+        if let Some(known) = known {
+            host.set_disk(known.disk, known.print);
+            return;
+        }
+        let mut next = Durable::clone(disk);
+        next.apply(write);
+        let print = fingerprint_of(|hasher| next.fingerprint(hasher));
+        let next = Rc::new(next);
+        let transition = DiskTransition {
+            disk: next.clone(),
+            print,
+        };
+        let memo = &mut model.memo.borrow_mut();
+        remember(&mut memo.disks, DISK_TRANSITIONS_MAX, key, transition);
+        host.set_disk(next, print);
+    }
+
     /// Node `id` handles `input`, its outputs appended to `out`: found in
     /// the cache by the node's and the input's fingerprints, or computed
     /// on a copy of the node and remembered.

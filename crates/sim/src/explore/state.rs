@@ -104,13 +104,11 @@ pub(crate) struct Host {
     node: Option<Rc<Node>>,
     /// The node's fingerprint, kept with it (meaningless while down).
     node_print: u128,
-    /// Changed only through `persist`, which marks `disk_print` stale.
-    /// Shared between states until a write: a step that changes the node
-    /// but writes nothing copies no disk.
+    /// Shared between states and never edited in place: a write makes a
+    /// new disk (`memo`), so a step that writes nothing copies no disk.
     disk: Rc<Durable>,
-    /// The disk's fingerprint, or `None` once a write has made it stale:
-    /// the disk changes far less often than the node, so it is not hashed
-    /// again with every step the node takes.
+    /// The disk's fingerprint, once computed: the disk changes far less
+    /// often than the node, so it is not hashed with every step.
     disk_print: Option<u128>,
     pub(crate) timers: u8,
     /// Messages the node sent itself in the step just taken, not yet
@@ -171,10 +169,20 @@ impl Host {
         &self.disk
     }
 
-    /// Carry out one write on the disk.
-    pub(crate) fn persist(&mut self, write: &paxos::DurableWrite) {
-        Rc::make_mut(&mut self.disk).apply(write);
-        self.disk_print = None;
+    /// The disk and its fingerprint, brought up to date first.
+    pub(crate) fn disk_now(&mut self) -> (&Rc<Durable>, u128) {
+        let disk = &self.disk;
+        let print = *self
+            .disk_print
+            .get_or_insert_with(|| fingerprint_of(|hasher| disk.fingerprint(hasher)));
+        (&self.disk, print)
+    }
+
+    /// Replace the disk by `disk` (the result of a write, `memo`), whose
+    /// fingerprint is `print`.
+    pub(crate) fn set_disk(&mut self, disk: Rc<Durable>, print: u128) {
+        self.disk = disk;
+        self.disk_print = Some(print);
     }
 
     fn fingerprint(&mut self) -> u128 {

@@ -527,7 +527,7 @@ impl State {
                 self.observe(model, place, id, &output)?;
             }
             match output {
-                Output::Persist(write) => self.host_mut(id).persist(&write),
+                Output::Persist(write) => self.persist(model, id, &write),
                 Output::Send { to, message } if to == id => local.push_back(message),
                 Output::Send { to, message } => self.send(Envelope::Peer {
                     from: id,
