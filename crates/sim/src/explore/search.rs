@@ -34,11 +34,12 @@ use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::BuildHasherDefault;
 
 use super::action::{Action, render};
 use super::footprint::Footprint;
-use super::hash::{PassThrough, Visited};
+use super::hash::PassThrough;
 use super::state::{Model, State};
 use super::step::{self, Checked, Step};
 use super::{Bound, Bounds, ExploreReport, Progress, Reduction, Verdict};
@@ -54,15 +55,18 @@ const SPARE_VECTORS_MAX: usize = 256;
 const MEMO_NODE_BYTES: usize = 2_048;
 /// A remembered checker transition, counting its ghost in full.
 const MEMO_CHECKER_BYTES: usize = 512;
-/// A visited-set slot: the fingerprint and the table's control byte.
-const VISITED_SLOT_BYTES: usize = 17;
+/// A visited-set slot: the fingerprint, what the state slept on (a boxed
+/// slice, or none) and the table's control byte.
+const VISITED_SLOT_BYTES: usize = 16 + 16 + 1;
 
 /// Steps a state sleeps on, each with its footprint.
 type Sleep = Vec<(Step, Footprint)>;
 
-/// What each visited state slept on when first met, if anything: the
-/// steps alone (their footprints are not needed again).
-type Sleeping = HashMap<u128, Box<[Step]>, BuildHasherDefault<PassThrough>>;
+/// The visited states by fingerprint, each with the steps it slept on
+/// when first met and has not taken since, if any (the steps alone: their
+/// footprints are not needed again). One table, so that meeting a state
+/// again costs one lookup.
+type Seen = HashMap<u128, Option<Box<[Step]>>, BuildHasherDefault<PassThrough>>;
 
 /// How a successor was met.
 enum Met {
@@ -106,8 +110,7 @@ struct Run<'a> {
     bounds: Bounds,
     reduction: Reduction,
     progress: &'a mut dyn FnMut(&Progress) -> bool,
-    visited: Visited,
-    sleeping: Sleeping,
+    visited: Seen,
     generated: u64,
     expanded: u64,
     terminal: u64,
@@ -139,8 +142,7 @@ impl<'a> Run<'a> {
             bounds,
             reduction,
             progress,
-            visited: Visited::default(),
-            sleeping: Sleeping::default(),
+            visited: Seen::default(),
             generated: 0,
             expanded: 0,
             terminal: 0,
@@ -243,17 +245,19 @@ impl<'a> Run<'a> {
     /// no step left to take, whatever its sleep set now: then that sleep
     /// set need not even be computed.
     fn seen_for_good(&self, print: u128) -> bool {
-        self.visited.contains(&print) && !self.sleeping.contains_key(&print)
+        matches!(self.visited.get(&print), Some(None))
     }
 
     /// Record meeting the state with fingerprint `print` with sleep set
     /// `sleep`, at `depth`.
     fn meet(&mut self, print: u128, sleep: &Sleep, depth: u32) -> Result<Met, Stop> {
-        if self.visited.insert(print) {
-            if !sleep.is_empty() {
-                let steps = sleep.iter().map(|(step, _)| *step).collect();
-                self.sleeping.insert(print, steps);
-            }
+        let entry = match self.visited.entry(print) {
+            Entry::Vacant(vacant) => Some(vacant),
+            Entry::Occupied(_) => None,
+        };
+        if let Some(vacant) = entry {
+            let slept = (!sleep.is_empty()).then(|| sleep.iter().map(|(step, _)| *step).collect());
+            vacant.insert(slept);
             self.depth_reached = self.depth_reached.max(depth);
             if self.visited.len() as u64 >= self.bounds.states_max {
                 self.hit.insert(Bound::States);
@@ -261,7 +265,8 @@ impl<'a> Run<'a> {
             }
             return Ok(Met::New);
         }
-        let Some(slept) = self.sleeping.get_mut(&print) else {
+        let record = self.visited.get_mut(&print).expect("met before");
+        let Some(slept) = record else {
             return Ok(Met::Seen);
         };
         let asleep = |step: &Step| sleep.iter().any(|(other, _)| other == step);
@@ -270,11 +275,7 @@ impl<'a> Run<'a> {
             return Ok(Met::Seen);
         }
         let kept: Box<[Step]> = slept.iter().copied().filter(|step| asleep(step)).collect();
-        if kept.is_empty() {
-            self.sleeping.remove(&print);
-        } else {
-            *slept = kept;
-        }
+        *record = (!kept.is_empty()).then_some(kept);
         Ok(Met::Again(missing))
     }
 
@@ -294,15 +295,15 @@ impl<'a> Run<'a> {
         };
         let unique = self.visited.len().max(1);
         let sleeping: usize = self
-            .sleeping
+            .visited
             .values()
+            .flatten()
             .map(|sleep| sleep.len() * size_of::<Step>())
             .sum();
         let (nodes_memo, checkers_memo) = self.model.memo.borrow().len();
         let bytes = self.visited.capacity() * VISITED_SLOT_BYTES
             + nodes_memo * MEMO_NODE_BYTES
             + checkers_memo * MEMO_CHECKER_BYTES
-            + self.sleeping.capacity() * (VISITED_SLOT_BYTES + size_of::<Box<[Step]>>())
             + sleeping
             + self.frontier_max as usize * self.state_bytes_max;
         ExploreReport {
@@ -342,7 +343,7 @@ struct Pending {
 fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     let initial =
         step::initial(run.model).map_err(|violation| Stop::Violation(Vec::new(), violation))?;
-    run.visited.insert(initial.fingerprint(run.model));
+    run.visited.insert(initial.fingerprint(run.model), None);
     let mut frontier: VecDeque<Pending> = VecDeque::new();
     frontier.push_back(Pending {
         state: initial,
@@ -443,7 +444,7 @@ pub(crate) fn dfs(
 fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     let initial =
         step::initial(run.model).map_err(|violation| Stop::Violation(Vec::new(), violation))?;
-    run.visited.insert(initial.fingerprint(run.model));
+    run.visited.insert(initial.fingerprint(run.model), None);
     let mut stack: Vec<Frame> = Vec::new();
     // The steps taken to reach the top frame, as a shared list for reports.
     let mut path: Vec<Path> = vec![None];
