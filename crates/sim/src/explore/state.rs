@@ -399,7 +399,8 @@ pub(crate) struct State {
     pub(crate) hosts: Slots<Rc<Host>, NODES>,
     host_prints: Slots<u128, NODES>,
     pub(crate) network: Network,
-    pub(crate) clients: Slots<Client, CLIENTS>,
+    /// Shared until a client step changes one (`clients`).
+    pub(crate) clients: Rc<Slots<Client, CLIENTS>>,
     pub(crate) history: Rc<History>,
     /// Client events (invocations and completions) so far: the history's
     /// clock. Only their order matters to linearizability, so a step that
@@ -439,7 +440,7 @@ impl State {
             host_prints: Slots::new(vec![0; hosts.len()], 0),
             hosts: Slots::new(hosts, filler),
             network: Network::default(),
-            clients: Slots::new(clients, Client::new(0)),
+            clients: Rc::new(Slots::new(clients, Client::new(0))),
             history: Rc::new(History::default()),
             clock: 0,
             checker: Rc::new(checker),
