@@ -2,9 +2,12 @@
 //! every state of one exploration shares.
 //!
 //! A state is cloned for every successor, so its parts are shared: each
-//! node's host, the history and the checker sit behind `Rc` and are copied
-//! only when a step changes them (`Rc::make_mut`). Each part keeps its own
-//! fingerprint, recomputed only when it changes; the messages in flight
+//! node's host, the clients, the history and the checker sit behind `Rc`
+//! and are copied only when a step changes them (`Rc::make_mut`); within a
+//! host, the running node and the disk are `Rc`s too, replaced whole by
+//! the result of a memoized transition (`memo`), never edited in place.
+//! Each part keeps its own fingerprint (a node's and a disk's travel with
+//! them), recomputed only when it changes; the messages in flight
 //! are a multiset whose fingerprint is the wrapping sum of theirs, kept up
 //! to date as messages come and go. The state's fingerprint hashes the
 //! parts' fingerprints in a fixed order.
