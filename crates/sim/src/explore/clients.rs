@@ -86,7 +86,7 @@ impl Client {
         match scripted {
             ScriptedOp::Put { .. } => Op::Put {
                 key,
-                value: value_of(client, seq),
+                value: value_of(model, client, seq),
             },
             ScriptedOp::Get { .. } => Op::Get { key },
             ScriptedOp::Cas {
@@ -95,7 +95,7 @@ impl Client {
                 key,
                 expected_version: expected_version
                     .unwrap_or(self.versions_seen[key_index as usize]),
-                value: value_of(client, seq),
+                value: value_of(model, client, seq),
             },
         }
     }
@@ -108,9 +108,9 @@ impl Client {
 
 /// The value client `client` writes in its operation `seq`: unique per
 /// pair, the simulator's plain value (so that a schedule names the same
-/// messages).
-fn value_of(client: ClientId, seq: u64) -> Value {
-    crate::workload::plain_value(client, seq)
+/// messages), one shared allocation per pair (`Model::values`).
+fn value_of(model: &Model, client: ClientId, seq: u64) -> Value {
+    model.values[client as usize][seq as usize - 1].clone()
 }
 
 impl State {

@@ -39,6 +39,11 @@ pub(crate) struct Model {
     /// Histories (by fingerprint) already found linearizable: the same
     /// history recurs in many states, and is checked once.
     pub(crate) linearizable: RefCell<Visited>,
+    /// The value each client writes in each operation, one allocation per
+    /// value for the whole search: the linearizability checker tells values
+    /// apart by pointer, and a node or reply reused from another path
+    /// (`memo`) must hold the same pointer as this path's history.
+    pub(crate) values: Vec<Vec<paxos::Value>>,
     /// Node and checker transitions already computed (`memo`).
     pub(crate) memo: RefCell<Memo>,
     /// The buffer a node's outputs go to, reused from step to step.
@@ -68,6 +73,16 @@ impl Model {
             budgets: config.budgets,
             linearizable: RefCell::new(Visited::default()),
             memo: RefCell::new(Memo::default()),
+            values: config
+                .scripts
+                .iter()
+                .enumerate()
+                .map(|(client, script)| {
+                    (1..=script.len() as u64)
+                        .map(|seq| crate::workload::plain_value(client as ClientId, seq))
+                        .collect()
+                })
+                .collect(),
             outputs: Cell::new(Vec::new()),
             within: RefCell::new(None),
         }
