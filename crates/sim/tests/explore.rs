@@ -496,9 +496,9 @@ fn subtle_case(elections: u8, restarts: u8) -> ExploreConfig {
     }
 }
 
-/// The subtle case by DFS, within the README's bounds (30,000,000 states,
-/// 20 minutes), printing its progress every million states. Its result is
-/// recorded in the README ("The subtle case"): bounded, not exhausted.
+/// The subtle case by DFS (30,000,000 states, 20 minutes), printing its
+/// progress every million states. The README ("The subtle case") records
+/// the CLI's run of the same configuration: bounded, not exhausted.
 #[test]
 #[ignore]
 fn subtle_case_exhaustive() {
