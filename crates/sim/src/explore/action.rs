@@ -239,7 +239,7 @@ pub(crate) fn render(state: &State, model: &Model, step: Step) -> Action {
         describe(&flight.envelope)
     };
     let down = |to: Endpoint| match to {
-        Endpoint::Node(node) => state.hosts[usize::from(node)].node.is_none(),
+        Endpoint::Node(node) => !state.hosts[usize::from(node)].is_up(),
         Endpoint::Client(_) => false,
     };
     match step {

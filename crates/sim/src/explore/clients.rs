@@ -86,7 +86,7 @@ impl Client {
         match scripted {
             ScriptedOp::Put { .. } => Op::Put {
                 key,
-                value: value_of(client, seq),
+                value: value_of(model, client, seq),
             },
             ScriptedOp::Get { .. } => Op::Get { key },
             ScriptedOp::Cas {
@@ -95,7 +95,7 @@ impl Client {
                 key,
                 expected_version: expected_version
                     .unwrap_or(self.versions_seen[key_index as usize]),
-                value: value_of(client, seq),
+                value: value_of(model, client, seq),
             },
         }
     }
@@ -108,16 +108,16 @@ impl Client {
 
 /// The value client `client` writes in its operation `seq`: unique per
 /// pair, the simulator's plain value (so that a schedule names the same
-/// messages).
-fn value_of(client: ClientId, seq: u64) -> Value {
-    crate::workload::plain_value(client, seq)
+/// messages), one shared allocation per pair (`Model::values`).
+fn value_of(model: &Model, client: ClientId, seq: u64) -> Value {
+    model.values[client as usize][seq as usize - 1].clone()
 }
 
 impl State {
     /// Client `client` invokes its next operation at its target node;
     /// returns the request, for the caller to send or deliver.
     pub(crate) fn invoke(&mut self, model: &Model, client: ClientId) -> Envelope {
-        let c = &mut self.clients[client as usize];
+        let c = &mut Rc::make_mut(&mut self.clients)[client as usize];
         let script = &model.scripts[client as usize];
         assert!(c.can_invoke(script), "client {client} invoked while busy");
         let op = c.next_operation(model, client);
@@ -153,7 +153,7 @@ impl State {
     /// Client `client` times out on its request and resends it to the next node.
     pub(crate) fn timeout(&mut self, model: &Model, client: ClientId) {
         let nodes = model.nodes();
-        let c = &mut self.clients[client as usize];
+        let c = &mut Rc::make_mut(&mut self.clients)[client as usize];
         let waiting = c.waiting.as_mut().expect("only a waiting client times out");
         assert!(waiting.retries < model.budgets.client_retries);
         waiting.retries += 1;
@@ -180,7 +180,7 @@ impl State {
         reply: &Reply,
     ) -> bool {
         let nodes = model.nodes();
-        let c = &mut self.clients[client as usize];
+        let c = &mut Rc::make_mut(&mut self.clients)[client as usize];
         let Some(waiting) = c.waiting.as_mut() else {
             return false;
         };

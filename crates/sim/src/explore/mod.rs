@@ -125,6 +125,7 @@ pub mod cases;
 mod clients;
 mod footprint;
 mod hash;
+mod memo;
 mod scenario;
 mod search;
 mod state;

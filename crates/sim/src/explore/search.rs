@@ -34,11 +34,12 @@ use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::BuildHasherDefault;
 
 use super::action::{Action, render};
 use super::footprint::Footprint;
-use super::hash::{PassThrough, Visited};
+use super::hash::PassThrough;
 use super::state::{Model, State};
 use super::step::{self, Checked, Step};
 use super::{Bound, Bounds, ExploreReport, Progress, Reduction, Verdict};
@@ -48,15 +49,24 @@ use crate::report::Violation;
 const PROGRESS_EVERY_STATES: u64 = 4_096;
 /// Expansions between two samples of a state's size, for the estimate.
 const SIZE_SAMPLE_EVERY_STATES: u64 = 256;
-/// A visited-set slot: the fingerprint and the table's control byte.
-const VISITED_SLOT_BYTES: usize = 17;
+/// Spare vectors kept for DFS frames, at most (one per frame of a deep path).
+const SPARE_VECTORS_MAX: usize = 256;
+/// A remembered node transition (`memo`), counting its node in full.
+const MEMO_NODE_BYTES: usize = 2_048;
+/// A remembered checker transition, counting its ghost in full.
+const MEMO_CHECKER_BYTES: usize = 512;
+/// A visited-set slot: the fingerprint, what the state slept on (a boxed
+/// slice, or none) and the table's control byte.
+const VISITED_SLOT_BYTES: usize = 16 + 16 + 1;
 
 /// Steps a state sleeps on, each with its footprint.
 type Sleep = Vec<(Step, Footprint)>;
 
-/// What each visited state slept on when first met, if anything: the
-/// steps alone (their footprints are not needed again).
-type Sleeping = HashMap<u128, Box<[Step]>, BuildHasherDefault<PassThrough>>;
+/// The visited states by fingerprint, each with the steps it slept on
+/// when first met and has not taken since, if any (the steps alone: their
+/// footprints are not needed again). One table, so that meeting a state
+/// again costs one lookup.
+type Seen = HashMap<u128, Option<Box<[Step]>>, BuildHasherDefault<PassThrough>>;
 
 /// How a successor was met.
 enum Met {
@@ -100,8 +110,7 @@ struct Run<'a> {
     bounds: Bounds,
     reduction: Reduction,
     progress: &'a mut dyn FnMut(&Progress) -> bool,
-    visited: Visited,
-    sleeping: Sleeping,
+    visited: Seen,
     generated: u64,
     expanded: u64,
     terminal: u64,
@@ -109,6 +118,10 @@ struct Run<'a> {
     frontier_max: u64,
     state_bytes_max: usize,
     hit: BTreeSet<Bound>,
+    /// Vectors of popped DFS frames (steps, and steps taken), kept for the
+    /// next frames: a frame per state would otherwise allocate its own.
+    spare_steps: Vec<Vec<Step>>,
+    spare_sleeps: Vec<Sleep>,
 }
 
 /// Why a search loop ended early.
@@ -129,8 +142,7 @@ impl<'a> Run<'a> {
             bounds,
             reduction,
             progress,
-            visited: Visited::default(),
-            sleeping: Sleeping::default(),
+            visited: Seen::default(),
             generated: 0,
             expanded: 0,
             terminal: 0,
@@ -138,6 +150,8 @@ impl<'a> Run<'a> {
             frontier_max: 0,
             state_bytes_max: 0,
             hit: BTreeSet::new(),
+            spare_steps: Vec::new(),
+            spare_sleeps: Vec::new(),
         }
     }
 
@@ -209,14 +223,41 @@ impl<'a> Run<'a> {
         sleep_after(sleep, done, footprint)
     }
 
-    /// Record meeting `state` with sleep set `sleep`, at `depth`.
-    fn meet(&mut self, state: &State, sleep: &Sleep, depth: u32) -> Result<Met, Stop> {
-        let print = state.fingerprint(self.model);
-        if self.visited.insert(print) {
-            if !sleep.is_empty() {
-                let steps = sleep.iter().map(|(step, _)| *step).collect();
-                self.sleeping.insert(print, steps);
-            }
+    /// Keep a popped frame's vectors for the next frames.
+    fn recycle(&mut self, frame: Frame) {
+        let Frame {
+            mut steps,
+            mut done,
+            ..
+        } = frame;
+        steps.clear();
+        done.clear();
+        // As many as frames can be on the path at once, no more.
+        if self.spare_steps.len() < SPARE_VECTORS_MAX {
+            self.spare_steps.push(steps);
+        }
+        if self.spare_sleeps.len() < SPARE_VECTORS_MAX {
+            self.spare_sleeps.push(done);
+        }
+    }
+
+    /// Whether the state with fingerprint `print` was met before and has
+    /// no step left to take, whatever its sleep set now: then that sleep
+    /// set need not even be computed.
+    fn seen_for_good(&self, print: u128) -> bool {
+        matches!(self.visited.get(&print), Some(None))
+    }
+
+    /// Record meeting the state with fingerprint `print` with sleep set
+    /// `sleep`, at `depth`.
+    fn meet(&mut self, print: u128, sleep: &Sleep, depth: u32) -> Result<Met, Stop> {
+        let entry = match self.visited.entry(print) {
+            Entry::Vacant(vacant) => Some(vacant),
+            Entry::Occupied(_) => None,
+        };
+        if let Some(vacant) = entry {
+            let slept = (!sleep.is_empty()).then(|| sleep.iter().map(|(step, _)| *step).collect());
+            vacant.insert(slept);
             self.depth_reached = self.depth_reached.max(depth);
             if self.visited.len() as u64 >= self.bounds.states_max {
                 self.hit.insert(Bound::States);
@@ -224,7 +265,8 @@ impl<'a> Run<'a> {
             }
             return Ok(Met::New);
         }
-        let Some(slept) = self.sleeping.get_mut(&print) else {
+        let record = self.visited.get_mut(&print).expect("met before");
+        let Some(slept) = record else {
             return Ok(Met::Seen);
         };
         let asleep = |step: &Step| sleep.iter().any(|(other, _)| other == step);
@@ -233,11 +275,7 @@ impl<'a> Run<'a> {
             return Ok(Met::Seen);
         }
         let kept: Box<[Step]> = slept.iter().copied().filter(|step| asleep(step)).collect();
-        if kept.is_empty() {
-            self.sleeping.remove(&print);
-        } else {
-            *slept = kept;
-        }
+        *record = (!kept.is_empty()).then_some(kept);
         Ok(Met::Again(missing))
     }
 
@@ -257,12 +295,15 @@ impl<'a> Run<'a> {
         };
         let unique = self.visited.len().max(1);
         let sleeping: usize = self
-            .sleeping
+            .visited
             .values()
+            .flatten()
             .map(|sleep| sleep.len() * size_of::<Step>())
             .sum();
+        let (nodes_memo, checkers_memo) = self.model.memo.borrow().len();
         let bytes = self.visited.capacity() * VISITED_SLOT_BYTES
-            + self.sleeping.capacity() * (VISITED_SLOT_BYTES + size_of::<Box<[Step]>>())
+            + nodes_memo * MEMO_NODE_BYTES
+            + checkers_memo * MEMO_CHECKER_BYTES
             + sleeping
             + self.frontier_max as usize * self.state_bytes_max;
         ExploreReport {
@@ -302,7 +343,7 @@ struct Pending {
 fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     let initial =
         step::initial(run.model).map_err(|violation| Stop::Violation(Vec::new(), violation))?;
-    run.visited.insert(initial.fingerprint(run.model));
+    run.visited.insert(initial.fingerprint(run.model), None);
     let mut frontier: VecDeque<Pending> = VecDeque::new();
     frontier.push_back(Pending {
         state: initial,
@@ -336,9 +377,14 @@ fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
                 continue;
             }
             let (next, footprint) = run.successor(&state, &path, step, depth)?;
+            let print = next.fingerprint(run.model);
+            if run.seen_for_good(print) {
+                done.push((step, footprint));
+                continue;
+            }
             let next_sleep = run.sleep_after(&sleep, &done, &footprint);
             done.push((step, footprint));
-            let only = match run.meet(&next, &next_sleep, depth + 1)? {
+            let only = match run.meet(print, &next_sleep, depth + 1)? {
                 Met::New => None,
                 Met::Again(missing) => Some(missing),
                 Met::Seen => continue,
@@ -398,7 +444,7 @@ pub(crate) fn dfs(
 fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     let initial =
         step::initial(run.model).map_err(|violation| Stop::Violation(Vec::new(), violation))?;
-    run.visited.insert(initial.fingerprint(run.model));
+    run.visited.insert(initial.fingerprint(run.model), None);
     let mut stack: Vec<Frame> = Vec::new();
     // The steps taken to reach the top frame, as a shared list for reports.
     let mut path: Vec<Path> = vec![None];
@@ -407,7 +453,8 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     }
     while let Some(frame) = stack.last_mut() {
         let Some(&step) = frame.steps.get(frame.next) else {
-            stack.pop();
+            let frame = stack.pop().expect("the frame just looked at");
+            run.recycle(frame);
             path.pop();
             continue;
         };
@@ -419,9 +466,14 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
         let here = path.last().expect("one path per frame").clone();
         let (next, footprint) = run.successor(&frame.state, &here, step, depth)?;
         let frame = stack.last_mut().expect("the frame just used");
+        let print = next.fingerprint(run.model);
+        if run.seen_for_good(print) {
+            frame.done.push((step, footprint));
+            continue;
+        }
         let next_sleep = run.sleep_after(&frame.sleep, &frame.done, &footprint);
         frame.done.push((step, footprint));
-        let only = match run.meet(&next, &next_sleep, depth + 1)? {
+        let only = match run.meet(print, &next_sleep, depth + 1)? {
             Met::New => None,
             Met::Again(missing) => Some(missing),
             Met::Seen => continue,
@@ -448,23 +500,26 @@ fn dfs_frame(
     only: Option<Vec<Step>>,
 ) -> Result<Option<Frame>, Stop> {
     run.expand(&state, stack_len)?;
-    let mut steps = Vec::new();
+    let mut steps = run.spare_steps.pop().unwrap_or_default();
     state.enabled(run.model, &mut steps);
     if steps.is_empty() {
+        run.spare_steps.push(steps);
         run.terminal(&state, path, depth)?;
         return Ok(None);
     }
     if depth >= run.bounds.depth_max {
+        run.spare_steps.push(steps);
         run.hit.insert(Bound::Depth);
         return Ok(None);
     }
+    let done = run.spare_sleeps.pop().unwrap_or_default();
     Ok(Some(Frame {
         state,
         steps,
         next: 0,
         depth,
         sleep,
-        done: Vec::new(),
+        done,
         only,
     }))
 }

@@ -2,9 +2,12 @@
 //! every state of one exploration shares.
 //!
 //! A state is cloned for every successor, so its parts are shared: each
-//! node's host, the history and the checker sit behind `Rc` and are copied
-//! only when a step changes them (`Rc::make_mut`). Each part keeps its own
-//! fingerprint, recomputed only when it changes; the messages in flight
+//! node's host, the clients, the history and the checker sit behind `Rc`
+//! and are copied only when a step changes them (`Rc::make_mut`); within a
+//! host, the running node and the disk are `Rc`s too, replaced whole by
+//! the result of a memoized transition (`memo`), never edited in place.
+//! Each part keeps its own fingerprint (a node's and a disk's travel with
+//! them), recomputed only when it changes; the messages in flight
 //! are a multiset whose fingerprint is the wrapping sum of theirs, kept up
 //! to date as messages come and go. The state's fingerprint hashes the
 //! parts' fingerprints in a fixed order.
@@ -20,6 +23,7 @@ use paxos::{ClientId, Durable, Fingerprint, Key, Message, Node, NodeId, Reply, R
 use super::clients::Client;
 use super::footprint::Footprint;
 use super::hash::{Fingerprinter, Visited, fingerprint_of};
+use super::memo::Memo;
 use super::{Budgets, ExploreConfig};
 use crate::check::SafetyChecker;
 use crate::config::ScriptedOp;
@@ -35,6 +39,13 @@ pub(crate) struct Model {
     /// Histories (by fingerprint) already found linearizable: the same
     /// history recurs in many states, and is checked once.
     pub(crate) linearizable: RefCell<Visited>,
+    /// The value each client writes in each operation, one allocation per
+    /// value for the whole search: the linearizability checker tells values
+    /// apart by pointer, and a node or reply reused from another path
+    /// (`memo`) must hold the same pointer as this path's history.
+    pub(crate) values: Vec<Vec<paxos::Value>>,
+    /// Node and checker transitions already computed (`memo`).
+    pub(crate) memo: RefCell<Memo>,
     /// The buffer a node's outputs go to, reused from step to step.
     pub(crate) outputs: Cell<Vec<paxos::Output>>,
     /// While a counterexample is rendered: the deliveries each step makes
@@ -61,6 +72,17 @@ impl Model {
                 .collect(),
             budgets: config.budgets,
             linearizable: RefCell::new(Visited::default()),
+            memo: RefCell::new(Memo::default()),
+            values: config
+                .scripts
+                .iter()
+                .enumerate()
+                .map(|(client, script)| {
+                    (1..=script.len() as u64)
+                        .map(|seq| crate::workload::plain_value(client as ClientId, seq))
+                        .collect()
+                })
+                .collect(),
             outputs: Cell::new(Vec::new()),
             within: RefCell::new(None),
         }
@@ -94,8 +116,18 @@ impl Model {
 /// still fire.
 #[derive(Clone, Debug)]
 pub(crate) struct Host {
-    pub(crate) node: Option<Node>,
-    pub(crate) disk: Durable,
+    /// The running node, shared with every state (and the transition
+    /// cache) that holds the same node: a handler's result is a new node,
+    /// never an edit of a shared one (`step::handle`).
+    node: Option<Rc<Node>>,
+    /// The node's fingerprint, kept with it (meaningless while down).
+    node_print: u128,
+    /// Shared between states and never edited in place: a write makes a
+    /// new disk (`memo`), so a step that writes nothing copies no disk.
+    disk: Rc<Durable>,
+    /// The disk's fingerprint, once computed: the disk changes far less
+    /// often than the node, so it is not hashed with every step.
+    disk_print: Option<u128>,
     pub(crate) timers: u8,
     /// Messages the node sent itself in the step just taken, not yet
     /// delivered: kept only while a crash is left in the budget, so that a
@@ -104,16 +136,87 @@ pub(crate) struct Host {
 }
 
 impl Host {
-    fn fingerprint(&self) -> u128 {
+    /// A node that has not booted yet, with an empty disk.
+    pub(crate) fn unbooted() -> Host {
+        Host {
+            node: None,
+            node_print: 0,
+            disk: Rc::new(Durable::default()),
+            disk_print: None,
+            timers: 0,
+            local: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn node(&self) -> Option<&Node> {
+        self.node.as_deref()
+    }
+
+    pub(crate) fn is_up(&self) -> bool {
+        self.node.is_some()
+    }
+
+    /// The running node and its fingerprint, to look a transition up.
+    pub(crate) fn running(&self) -> Option<(&Rc<Node>, u128)> {
+        self.node.as_ref().map(|node| (node, self.node_print))
+    }
+
+    /// Run `node` (booted, recovered or the result of a handler), whose
+    /// fingerprint is `print`.
+    pub(crate) fn run(&mut self, node: Rc<Node>, print: u128) {
+        debug_assert_eq!(
+            print,
+            node_fingerprint(&node),
+            "a node's cached fingerprint"
+        );
+        self.node = Some(node);
+        self.node_print = print;
+    }
+
+    /// The node crashes: it, its timers and its unsent messages to itself
+    /// are gone; its disk stays.
+    pub(crate) fn crash(&mut self) {
+        assert!(self.node.is_some(), "only a running node crashes");
+        self.node = None;
+        self.node_print = 0;
+        self.timers = 0;
+        self.local.clear();
+    }
+
+    pub(crate) fn disk(&self) -> &Durable {
+        &self.disk
+    }
+
+    /// The disk and its fingerprint, brought up to date first.
+    pub(crate) fn disk_now(&mut self) -> (&Rc<Durable>, u128) {
+        let disk = &self.disk;
+        let print = *self
+            .disk_print
+            .get_or_insert_with(|| fingerprint_of(|hasher| disk.fingerprint(hasher)));
+        (&self.disk, print)
+    }
+
+    /// Replace the disk by `disk` (the result of a write, `memo`), whose
+    /// fingerprint is `print`.
+    pub(crate) fn set_disk(&mut self, disk: Rc<Durable>, print: u128) {
+        self.disk = disk;
+        self.disk_print = Some(print);
+    }
+
+    fn fingerprint(&mut self) -> u128 {
+        let disk = &self.disk;
+        let disk_print = *self
+            .disk_print
+            .get_or_insert_with(|| fingerprint_of(|hasher| disk.fingerprint(hasher)));
         fingerprint_of(|hasher| {
             match &self.node {
-                Some(node) => {
+                Some(_) => {
                     hasher.write_u8(1);
-                    node.fingerprint(hasher);
+                    hasher.write_u128(self.node_print);
                 }
                 None => hasher.write_u8(0),
             }
-            self.disk.fingerprint(hasher);
+            hasher.write_u128(disk_print);
             hasher.write_usize(self.local.len());
             for message in &self.local {
                 message.fingerprint(hasher);
@@ -124,6 +227,11 @@ impl Host {
     pub(crate) fn timer_pending(&self, timer: Timer) -> bool {
         self.timers & (1 << timer.index()) != 0
     }
+}
+
+/// The fingerprint of a node's whole state.
+pub(crate) fn node_fingerprint(node: &Node) -> u128 {
+    fingerprint_of(|hasher| node.fingerprint(hasher))
 }
 
 /// A message in flight.
@@ -309,7 +417,8 @@ pub(crate) struct State {
     pub(crate) hosts: Slots<Rc<Host>, NODES>,
     host_prints: Slots<u128, NODES>,
     pub(crate) network: Network,
-    pub(crate) clients: Slots<Client, CLIENTS>,
+    /// Shared until a client step changes one (`clients`).
+    pub(crate) clients: Rc<Slots<Client, CLIENTS>>,
     pub(crate) history: Rc<History>,
     /// Client events (invocations and completions) so far: the history's
     /// clock. Only their order matters to linearizability, so a step that
@@ -349,7 +458,7 @@ impl State {
             host_prints: Slots::new(vec![0; hosts.len()], 0),
             hosts: Slots::new(hosts, filler),
             network: Network::default(),
-            clients: Slots::new(clients, Client::new(0)),
+            clients: Rc::new(Slots::new(clients, Client::new(0))),
             history: Rc::new(History::default()),
             clock: 0,
             checker: Rc::new(checker),
@@ -370,6 +479,22 @@ impl State {
     pub(crate) fn host_mut(&mut self, id: NodeId) -> &mut Host {
         self.hosts_dirty |= 1 << id;
         Rc::make_mut(&mut self.hosts[usize::from(id)])
+    }
+
+    /// The checker and its fingerprint, brought up to date first.
+    pub(crate) fn checker_now(&mut self) -> (&Rc<SafetyChecker>, u128) {
+        if self.checker_dirty {
+            self.checker_print = fingerprint_of(|hasher| self.checker.fingerprint(hasher));
+            self.checker_dirty = false;
+        }
+        (&self.checker, self.checker_print)
+    }
+
+    /// Replace the checker by `checker`, whose fingerprint is `print`.
+    pub(crate) fn set_checker(&mut self, checker: Rc<SafetyChecker>, print: u128) {
+        self.checker = checker;
+        self.checker_print = print;
+        self.checker_dirty = false;
     }
 
     /// The checker, to change: copied first if another state shares it.
@@ -412,7 +537,7 @@ impl State {
         }
         for id in 0..self.hosts.len() {
             let bit = 1 << id;
-            if self.hosts[id].node.is_none() && self.dead & bit == 0 {
+            if !self.hosts[id].is_up() && self.dead & bit == 0 {
                 self.dead |= bit;
                 self.hosts_dirty |= bit;
                 self.footprint.host(id as NodeId);
@@ -428,7 +553,8 @@ impl State {
                 self.host_prints[id] = if self.dead & (1 << id) != 0 {
                     DEAD_HOST_PRINT
                 } else {
-                    self.hosts[id].fingerprint()
+                    // Unshared already: `host_mut` made it so in this step.
+                    Rc::make_mut(&mut self.hosts[id]).fingerprint()
                 };
             }
         }
@@ -464,10 +590,14 @@ impl State {
                 live_timers |= 1 << timer.index();
             }
         }
-        for (print, host) in self.host_prints.iter().zip(self.hosts.iter()) {
+        // The hosts' timers and the budgets used, a byte each, packed into
+        // words: fewer words to mix than a word per byte.
+        let mut timers = 0u64;
+        for (index, (print, host)) in self.host_prints.iter().zip(self.hosts.iter()).enumerate() {
             hasher.write_u128(*print);
-            hasher.write_u8(host.timers & live_timers);
+            timers |= u64::from(host.timers & live_timers) << (8 * index);
         }
+        hasher.write_u64(timers);
         hasher.write_u128(self.network.print);
         hasher.write_u128(self.checker_print);
         hasher.write_u128(self.clients_print);
@@ -483,7 +613,7 @@ impl State {
             client_retries,
             client_redirects,
         } = self.used;
-        for used in [
+        hasher.write_u128(u128::from_le_bytes([
             crashes,
             restarts,
             drops,
@@ -494,9 +624,13 @@ impl State {
             catchup_timers,
             client_retries,
             client_redirects,
-        ] {
-            hasher.write_u8(used);
-        }
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ]));
         hasher.finish128()
     }
 
@@ -508,8 +642,8 @@ impl State {
                 (durable.accepted.len() + durable.chosen.len()) * 64 + size_of::<Durable>()
             };
             size_of::<Host>()
-                + durable(&host.disk)
-                + host.node.as_ref().map_or(0, |node| {
+                + durable(host.disk())
+                + host.node().map_or(0, |node| {
                     // The volatile part: a few maps, each entry about this big.
                     durable(node.durable()) + 1_024
                 })

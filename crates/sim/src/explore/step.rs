@@ -11,13 +11,14 @@
 //! `on_restart` as the simulator's `lifecycle` does, in the same order.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use paxos::{ClientId, Message, Node, NodeId, Output, Request, Timer};
 
 use super::action::{describe, message_text};
 use super::footprint::{Budget, Footprint};
-use super::state::{Envelope, Host, Model, State};
+use super::state::{Envelope, Host, Model, State, node_fingerprint};
 use super::{Action, Endpoint, LINEARIZABILITY_STEPS_MAX};
 use crate::check::{self, Place, SafetyChecker};
 use crate::history_check::{HistoryVerdict, check_history};
@@ -86,9 +87,11 @@ type Outcome = Result<Checked, Box<Violation>>;
 /// again each time (slower, same verdicts).
 const LINEARIZABLE_KNOWN_MAX: usize = 1 << 20;
 
-enum Input {
-    Message(NodeId, Message),
-    Client(Arc<Request>),
+pub(crate) enum Input<'a> {
+    /// From a node, with the fingerprint of its envelope if it was in
+    /// flight (`memo` keys on it instead of hashing the message again).
+    Message(NodeId, &'a Message, Option<u128>),
+    Client(&'a Arc<Request>),
     Timer(Timer),
 }
 
@@ -109,21 +112,15 @@ pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
     if let Some(violation) = crate::admission::admitted_unsafe(&model.cluster) {
         return Err(violation);
     }
-    let hosts = (0..model.nodes())
-        .map(|_| Host {
-            node: None,
-            disk: paxos::Durable::default(),
-            timers: 0,
-            local: VecDeque::new(),
-        })
-        .collect();
+    let hosts = (0..model.nodes()).map(|_| Host::unbooted()).collect();
     let (_, quorum_phase2) = check::quorum_sizes(&model.cluster);
     let checker = SafetyChecker::new(model.nodes(), quorum_phase2);
     let mut state = State::new(model, hosts, checker);
     for id in 0..model.nodes() {
         let mut out = Vec::new();
         let node = Node::new(model.cluster.clone(), id, &mut out);
-        state.host_mut(id).node = Some(node);
+        let print = node_fingerprint(&node);
+        state.host_mut(id).run(Rc::new(node), print);
         state.carry_out(model, id, &mut out, place(0), false)?;
     }
     state.refresh();
@@ -159,7 +156,7 @@ impl State {
         let reachable = |envelope: &Envelope| {
             envelope
                 .to_node()
-                .is_none_or(|to| self.hosts[usize::from(to)].node.is_some())
+                .is_none_or(|to| self.hosts[usize::from(to)].is_up())
         };
         if used.duplicates < budgets.duplicates {
             for flight in &self.network.flights {
@@ -180,7 +177,7 @@ impl State {
             }
         }
         for (id, host) in self.hosts.iter().enumerate() {
-            if host.node.is_none() {
+            if !host.is_up() {
                 continue;
             }
             for timer in Timer::ALL {
@@ -215,7 +212,7 @@ impl State {
             }
         }
         for (id, host) in self.hosts.iter().enumerate() {
-            let up = host.node.is_some();
+            let up = host.is_up();
             if up && used.crashes < budgets.crashes {
                 steps.push(Step::Crash { node: id as NodeId });
             }
@@ -287,7 +284,7 @@ impl State {
         match step {
             Step::Deliver { print } => {
                 let envelope = self.network.take(print);
-                self.deliver(model, &envelope, place)
+                self.deliver(model, &envelope, Some(print), place)
             }
             Step::Duplicate { print } => {
                 self.used.duplicates += 1;
@@ -297,7 +294,7 @@ impl State {
                     .expect("a step names a message in flight")
                     .envelope
                     .clone();
-                self.deliver(model, &envelope, place)
+                self.deliver(model, &envelope, Some(print), place)
             }
             Step::Drop { print } => {
                 self.used.drops += 1;
@@ -313,11 +310,7 @@ impl State {
             }
             Step::Crash { node } => {
                 self.used.crashes += 1;
-                let host = self.host_mut(node);
-                assert!(host.node.is_some(), "only a running node crashes");
-                host.node = None;
-                host.timers = 0;
-                host.local.clear();
+                self.host_mut(node).crash();
                 self.checker_mut().on_crash(node);
                 self.bury_dead(model);
                 Ok(Checked::Fine)
@@ -339,7 +332,7 @@ impl State {
                         let (from, to, message) = describe(&request);
                         let lost = request
                             .to_node()
-                            .is_some_and(|to| self.hosts[usize::from(to)].node.is_none());
+                            .is_some_and(|to| !self.hosts[usize::from(to)].is_up());
                         Action::Deliver {
                             from,
                             to,
@@ -348,7 +341,7 @@ impl State {
                             lost,
                         }
                     });
-                    self.deliver(model, &request, place)
+                    self.deliver(model, &request, None, place)
                 } else {
                     self.send(request);
                     Ok(Checked::Fine)
@@ -370,19 +363,26 @@ impl State {
         }
     }
 
-    fn deliver(&mut self, model: &Model, envelope: &Envelope, place: Place) -> Outcome {
+    /// Deliver `envelope`, whose fingerprint is `print` if it was in flight.
+    fn deliver(
+        &mut self,
+        model: &Model,
+        envelope: &Envelope,
+        print: Option<u128>,
+        place: Place,
+    ) -> Outcome {
         match envelope {
             Envelope::Peer { from, to, message } => {
-                if self.hosts[usize::from(*to)].node.is_none() {
+                if !self.hosts[usize::from(*to)].is_up() {
                     return Ok(Checked::Fine);
                 }
-                self.run_node(model, *to, Input::Message(*from, message.clone()), place)
+                self.run_node(model, *to, Input::Message(*from, message, print), place)
             }
             Envelope::Request { to, request, .. } => {
-                if self.hosts[usize::from(*to)].node.is_none() {
+                if !self.hosts[usize::from(*to)].is_up() {
                     return Ok(Checked::Fine);
                 }
-                self.run_node(model, *to, Input::Client(request.clone()), place)
+                self.run_node(model, *to, Input::Client(request), place)
             }
             Envelope::Reply {
                 client, seq, reply, ..
@@ -421,12 +421,13 @@ impl State {
     /// its boot outputs.
     fn restart(&mut self, model: &Model, id: NodeId, place: Place) -> Outcome {
         let host = &self.hosts[usize::from(id)];
-        assert!(host.node.is_none(), "only a node that is down restarts");
+        assert!(!host.is_up(), "only a node that is down restarts");
         let mut out = Vec::new();
-        let node = Node::recover(model.cluster.clone(), id, host.disk.clone(), &mut out);
+        let node = Node::recover(model.cluster.clone(), id, host.disk().clone(), &mut out);
         // Explore's disk is never damaged: every recovered node is judged.
         self.checker_mut().on_restart(place, &node, true)?;
-        self.host_mut(id).node = Some(node);
+        let print = node_fingerprint(&node);
+        self.host_mut(id).run(Rc::new(node), print);
         self.carry_out(model, id, &mut out, place, false)
     }
 
@@ -437,12 +438,7 @@ impl State {
         // carried out before the next step begins.
         let mut out = model.outputs.take();
         out.clear();
-        let node = self.live_node(id);
-        match input {
-            Input::Message(from, message) => node.handle_message(from, message, &mut out),
-            Input::Client(request) => node.handle_client(request, &mut out),
-            Input::Timer(timer) => node.handle_timer(timer, &mut out),
-        }
+        self.handle(model, id, input, &mut out);
         // A crash left in the budget may come between the node's sends to
         // itself and their delivery: park them (see `Step::Local`).
         let park = self.used.crashes < model.budgets.crashes;
@@ -451,16 +447,6 @@ impl State {
         outcome
     }
 
-    fn live_node(&mut self, id: NodeId) -> &mut Node {
-        self.host_mut(id)
-            .node
-            .as_mut()
-            .expect("inputs reach only live nodes")
-    }
-
-    /// Carry out node `id`'s outputs in order, each shown to the checker
-    /// first; then its messages to itself, each with its own outputs, or,
-    /// with `park`, leave those in its host for a later `Step::Local`.
     pub(crate) fn carry_out(
         &mut self,
         model: &Model,
@@ -503,7 +489,7 @@ impl State {
                 lost: false,
             });
             out.clear();
-            self.live_node(id).handle_message(id, message, out);
+            self.handle(model, id, Input::Message(id, &message, None), out);
             let more = self.carry_out_once(model, id, out, &mut local, place)?;
             checked = worse(checked, more);
         }
@@ -538,10 +524,10 @@ impl State {
                     }
                     _ => {}
                 }
-                self.checker_mut().observe(place, id, &output)?;
+                self.observe(model, place, id, &output)?;
             }
             match output {
-                Output::Persist(write) => self.host_mut(id).disk.apply(&write),
+                Output::Persist(write) => self.persist(model, id, &write),
                 Output::Send { to, message } if to == id => local.push_back(message),
                 Output::Send { to, message } => self.send(Envelope::Peer {
                     from: id,
@@ -580,7 +566,7 @@ impl State {
     /// At a terminal state: replicas that are all up and have applied the
     /// same prefix must hold the same state.
     pub(crate) fn check_terminal(&self, index: u64) -> Result<(), Box<Violation>> {
-        let nodes = self.hosts.iter().map(|host| host.node.as_ref());
+        let nodes = self.hosts.iter().map(|host| host.node());
         self.checker.agreement_if_converged(place(index), nodes)
     }
 }

@@ -1,0 +1,281 @@
+//! Memoized transitions: what a node becomes when it handles an input,
+//! what a disk becomes when a write is carried out on it, and what the
+//! safety checker's ghost becomes when it observes an output.
+//!
+//! Both are functions of their inputs alone. The core is sans-IO and
+//! deterministic, so a node's handling of an input depends on the node's
+//! state (its fingerprint covers all of it but the cluster configuration,
+//! which one exploration shares) and the input; the ghost's update depends
+//! on the ghost, the node and the output. The same local transition recurs
+//! in many global states (a state is a product of the nodes' states), so
+//! each is computed once and its result shared (`Rc`), never edited in
+//! place, so no state holding it changes.
+//!
+//! Keys are 128-bit fingerprints, as the visited set's are: inputs whose
+//! fingerprints are equal are taken as equal (the same assumption that
+//! merges two states with one fingerprint). A message's and a command's
+//! fingerprint leave out a Put's value, which explore's clients derive
+//! from the request's client and sequence number. A violation is never
+//! remembered: its report names the place it happened, so it is computed
+//! afresh each time.
+//!
+//! Each cache is bounded; a full one is emptied, which only costs
+//! recomputation: a result found or computed is the same, so nothing the
+//! search reports depends on the caches.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
+
+use paxos::{Durable, DurableWrite, Fingerprint, Node, NodeId, Output};
+
+use super::hash::{PassThrough, fingerprint_of};
+use super::state::{Model, State, node_fingerprint};
+use super::step::Input;
+use crate::check::{Place, SafetyChecker};
+use crate::report::Violation;
+
+/// Node transitions held at most. Each holds a node (about 2 KB at the
+/// sizes explored), often shared with states that hold it anyway.
+const NODE_TRANSITIONS_MAX: usize = 1 << 17;
+/// Checker transitions held at most (a ghost is a few hundred bytes).
+const CHECKER_TRANSITIONS_MAX: usize = 1 << 17;
+/// Disk transitions held at most (a disk is a few hundred bytes).
+const DISK_TRANSITIONS_MAX: usize = 1 << 16;
+
+/// One node's handling of one input: the node it becomes (with its
+/// fingerprint) and the outputs it gives, in order.
+#[derive(Clone, Debug)]
+struct NodeTransition {
+    node: Rc<Node>,
+    print: u128,
+    outputs: Rc<[Output]>,
+}
+
+/// The ghost after one observation, with its fingerprint.
+#[derive(Clone, Debug)]
+struct CheckerTransition {
+    checker: Rc<SafetyChecker>,
+    print: u128,
+}
+
+/// A disk after one write, with its fingerprint.
+#[derive(Clone, Debug)]
+struct DiskTransition {
+    disk: Rc<Durable>,
+    print: u128,
+}
+
+type Cache<T> = HashMap<u128, T, BuildHasherDefault<PassThrough>>;
+
+/// Both caches of one exploration.
+#[derive(Default)]
+pub(crate) struct Memo {
+    nodes: Cache<NodeTransition>,
+    checkers: Cache<CheckerTransition>,
+    disks: Cache<DiskTransition>,
+}
+
+impl Memo {
+    /// Transitions held now, for the memory estimate: nodes, then ghosts
+    /// and disks (each a few hundred bytes).
+    pub(crate) fn len(&self) -> (usize, usize) {
+        (self.nodes.len(), self.checkers.len() + self.disks.len())
+    }
+}
+
+fn remember<T>(cache: &mut Cache<T>, max: usize, key: u128, value: T) {
+    if cache.len() >= max {
+        cache.clear();
+    }
+    cache.insert(key, value);
+}
+
+/// The fingerprint of an output the checker watches (`SafetyChecker::
+/// watches`), with the node that gave it.
+fn watched_fingerprint(node: NodeId, output: &Output, hasher: &mut impl Hasher) {
+    hasher.write_u8(node);
+    match output {
+        Output::Send { to, message } => {
+            hasher.write_u8(0);
+            hasher.write_u8(*to);
+            message.fingerprint(hasher);
+        }
+        Output::Persist(DurableWrite::Chosen { slot, command }) => {
+            hasher.write_u8(1);
+            hasher.write_u64(*slot);
+            command.fingerprint(hasher);
+        }
+        Output::Applied {
+            slot,
+            command,
+            result,
+        } => {
+            hasher.write_u8(2);
+            hasher.write_u64(*slot);
+            command.fingerprint(hasher);
+            match result {
+                Some(result) => {
+                    hasher.write_u8(1);
+                    result.fingerprint(hasher);
+                }
+                None => hasher.write_u8(0),
+            }
+        }
+        _ => unreachable!("the checker watches sends, chosen writes and applies only"),
+    }
+}
+
+fn write_fingerprint(write: &DurableWrite, hasher: &mut impl Hasher) {
+    match write {
+        DurableWrite::Promised(ballot) => {
+            hasher.write_u8(0);
+            ballot.fingerprint(hasher);
+        }
+        DurableWrite::RoundMax(round) => {
+            hasher.write_u8(1);
+            hasher.write_u64(*round);
+        }
+        DurableWrite::Accepted {
+            slot,
+            ballot,
+            command,
+        } => {
+            hasher.write_u8(2);
+            hasher.write_u64(*slot);
+            ballot.fingerprint(hasher);
+            command.fingerprint(hasher);
+        }
+        DurableWrite::Chosen { slot, command } => {
+            hasher.write_u8(3);
+            hasher.write_u64(*slot);
+            command.fingerprint(hasher);
+        }
+    }
+}
+
+impl State {
+    /// Carry out `write` on node `id`'s disk: the disk it makes is found
+    /// in the cache by the disk's and the write's fingerprints, or made on
+    /// a copy and remembered.
+    pub(crate) fn persist(&mut self, model: &Model, id: NodeId, write: &DurableWrite) {
+        let host = self.host_mut(id);
+        let (disk, disk_print) = host.disk_now();
+        let key = fingerprint_of(|hasher| {
+            hasher.write_u128(disk_print);
+            write_fingerprint(write, hasher);
+        });
+        let known = model.memo.borrow().disks.get(&key).cloned();
+        if let Some(known) = known {
+            host.set_disk(known.disk, known.print);
+            return;
+        }
+        let mut next = Durable::clone(disk);
+        next.apply(write);
+        let print = fingerprint_of(|hasher| next.fingerprint(hasher));
+        let next = Rc::new(next);
+        let transition = DiskTransition {
+            disk: next.clone(),
+            print,
+        };
+        let memo = &mut model.memo.borrow_mut();
+        remember(&mut memo.disks, DISK_TRANSITIONS_MAX, key, transition);
+        host.set_disk(next, print);
+    }
+
+    /// Node `id` handles `input`, its outputs appended to `out`: found in
+    /// the cache by the node's and the input's fingerprints, or computed
+    /// on a copy of the node and remembered.
+    pub(crate) fn handle(
+        &mut self,
+        model: &Model,
+        id: NodeId,
+        input: Input,
+        out: &mut Vec<Output>,
+    ) {
+        let (node, node_print) = self.hosts[usize::from(id)]
+            .running()
+            .expect("inputs reach only live nodes");
+        let key = fingerprint_of(|hasher| {
+            hasher.write_u128(node_print);
+            match &input {
+                Input::Message(_, _, Some(envelope)) => {
+                    // The envelope's fingerprint covers sender and message.
+                    hasher.write_u8(3);
+                    hasher.write_u128(*envelope);
+                }
+                Input::Message(from, message, None) => {
+                    hasher.write_u8(0);
+                    hasher.write_u8(*from);
+                    message.fingerprint(hasher);
+                }
+                Input::Client(request) => {
+                    hasher.write_u8(1);
+                    request.fingerprint(hasher);
+                }
+                Input::Timer(timer) => {
+                    hasher.write_u8(2);
+                    hasher.write_usize(timer.index());
+                }
+            }
+        });
+        let known = model.memo.borrow().nodes.get(&key).cloned();
+        if let Some(known) = known {
+            out.extend(known.outputs.iter().cloned());
+            self.host_mut(id).run(known.node, known.print);
+            return;
+        }
+        let mut next = Node::clone(node);
+        let start = out.len();
+        match input {
+            Input::Message(from, message, _) => next.handle_message(from, message.clone(), out),
+            Input::Client(request) => next.handle_client(request.clone(), out),
+            Input::Timer(timer) => next.handle_timer(timer, out),
+        }
+        let print = node_fingerprint(&next);
+        let next = Rc::new(next);
+        let transition = NodeTransition {
+            node: next.clone(),
+            print,
+            outputs: out[start..].into(),
+        };
+        let memo = &mut model.memo.borrow_mut();
+        remember(&mut memo.nodes, NODE_TRANSITIONS_MAX, key, transition);
+        self.host_mut(id).run(next, print);
+    }
+
+    /// The checker observes `output` of node `id` (one it watches): the
+    /// ghost it becomes is found in the cache by the ghost's and the
+    /// output's fingerprints, or computed on a copy and remembered.
+    pub(crate) fn observe(
+        &mut self,
+        model: &Model,
+        place: Place,
+        id: NodeId,
+        output: &Output,
+    ) -> Result<(), Box<Violation>> {
+        debug_assert!(SafetyChecker::watches(output));
+        let (checker, checker_print) = self.checker_now();
+        let key = fingerprint_of(|hasher| {
+            hasher.write_u128(checker_print);
+            watched_fingerprint(id, output, hasher);
+        });
+        let known = model.memo.borrow().checkers.get(&key).cloned();
+        if let Some(known) = known {
+            self.set_checker(known.checker, known.print);
+            return Ok(());
+        }
+        let mut next = SafetyChecker::clone(checker);
+        next.observe(place, id, output)?;
+        let print = fingerprint_of(|hasher| next.fingerprint(hasher));
+        let next = Rc::new(next);
+        let transition = CheckerTransition {
+            checker: next.clone(),
+            print,
+        };
+        let memo = &mut model.memo.borrow_mut();
+        remember(&mut memo.checkers, CHECKER_TRANSITIONS_MAX, key, transition);
+        self.set_checker(next, print);
+        Ok(())
+    }
+}
