@@ -3,10 +3,6 @@
 //! Only this crate touches the terminal, files, threads, wall time and OS
 //! randomness; the simulator it drives does none of these.
 
-/// See the workspace manifest: explore allocates and frees per state.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod atomic;
 mod bench;
 mod campaign;
