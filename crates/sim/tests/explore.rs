@@ -600,21 +600,26 @@ fn counterexamples_replay_in_the_simulator() {
     }
 }
 
+/// Cases (by the flaw each was made for, explored clean) whose whole
+/// space fits these bounds, so a search of them ends `Pass`.
+const EXHAUSTED_CASES: [Flaw; 4] = [
+    Flaw::AcceptNotPersisted,
+    Flaw::PromiseNotPersisted,
+    Flaw::DoubleCountVotes,
+    Flaw::SkipGapFill,
+];
+const EXHAUSTED_BOUNDS: Bounds = Bounds {
+    depth_max: 60,
+    states_max: 2_000_000,
+};
+
 /// Sleep sets take fewer steps and reach exactly the same states: every
 /// clean configuration of the flaw cases, exhausted both ways, has the
 /// same distinct and terminal states.
 #[test]
 fn sleep_sets_reach_the_same_states_with_fewer_steps() {
-    let bounds = Bounds {
-        depth_max: 60,
-        states_max: 2_000_000,
-    };
-    for flaw in [
-        Flaw::AcceptNotPersisted,
-        Flaw::PromiseNotPersisted,
-        Flaw::DoubleCountVotes,
-        Flaw::SkipGapFill,
-    ] {
+    let bounds = EXHAUSTED_BOUNDS;
+    for flaw in EXHAUSTED_CASES {
         let config = case(flaw, false);
         for strategy in [Strategy::Bfs, Strategy::Dfs] {
             let full = explore::explore_with(
@@ -657,17 +662,9 @@ fn sleep_sets_reach_the_same_states_with_fewer_steps() {
 /// and says why.
 #[test]
 fn counts_are_pinned() {
-    let bounds = Bounds {
-        depth_max: 60,
-        states_max: 2_000_000,
-    };
+    let bounds = EXHAUSTED_BOUNDS;
     let mut seen = Vec::new();
-    for flaw in [
-        Flaw::AcceptNotPersisted,
-        Flaw::PromiseNotPersisted,
-        Flaw::DoubleCountVotes,
-        Flaw::SkipGapFill,
-    ] {
+    for flaw in EXHAUSTED_CASES {
         let config = case(flaw, false);
         for strategy in [Strategy::Bfs, Strategy::Dfs] {
             for sleep_sets in [true, false] {

@@ -112,9 +112,7 @@ pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
     if let Some(violation) = crate::admission::admitted_unsafe(&model.cluster) {
         return Err(violation);
     }
-    let hosts = (0..model.nodes())
-        .map(|_| Host::unbooted())
-        .collect();
+    let hosts = (0..model.nodes()).map(|_| Host::unbooted()).collect();
     let (_, quorum_phase2) = check::quorum_sizes(&model.cluster);
     let checker = SafetyChecker::new(model.nodes(), quorum_phase2);
     let mut state = State::new(model, hosts, checker);
