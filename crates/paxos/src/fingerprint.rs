@@ -18,12 +18,13 @@
 //! that live apart from their request (a key's current value, a recorded
 //! `Get` result) are hashed by content.
 
+use std::collections::BTreeMap;
 use std::hash::Hasher;
 
 use crate::command::{Command, Op, OpResult, Reply, Request};
 use crate::durable::Durable;
 use crate::message::{AcceptedEntry, Message, Timer};
-use crate::types::{Ballot, NodeSet};
+use crate::types::{Ballot, NodeSet, Slot};
 
 /// A value whose state can be fed into a hasher, deterministically.
 pub trait Fingerprint {
@@ -240,17 +241,26 @@ impl Fingerprint for Durable {
         } = self;
         promised.fingerprint(state);
         state.write_u64(*round_max);
-        state.write_usize(accepted.len());
-        for (slot, (ballot, command)) in accepted {
-            state.write_u64(*slot);
-            ballot.fingerprint(state);
-            command.fingerprint(state);
-        }
+        accepted_fingerprint(accepted, state);
         state.write_usize(chosen.len());
         for (slot, command) in chosen {
             state.write_u64(*slot);
             command.fingerprint(state);
         }
+    }
+}
+
+/// A log of acceptances by slot (a durable state's, a recovery's merge of
+/// its peers' replies), in slot order.
+pub fn accepted_fingerprint<H: Hasher>(
+    accepted: &BTreeMap<Slot, (Ballot, Command)>,
+    state: &mut H,
+) {
+    state.write_usize(accepted.len());
+    for (slot, (ballot, command)) in accepted {
+        state.write_u64(*slot);
+        ballot.fingerprint(state);
+        command.fingerprint(state);
     }
 }
 

@@ -57,7 +57,7 @@ use crate::message::{AcceptedEntry, Message, Output, Probe};
 use crate::types::{Ballot, NodeId, NodeSet, Slot};
 
 use super::Node;
-use crate::fingerprint::Fingerprint;
+use crate::fingerprint::{self, Fingerprint};
 
 /// What a recovering node has heard so far.
 #[derive(Clone, Debug, Default)]
@@ -83,12 +83,7 @@ impl Fingerprint for Recovery {
         state.write_usize(*reply_count);
         promised_max.fingerprint(state);
         state.write_u64(*round_max);
-        state.write_usize(accepted.len());
-        for (slot, (ballot, command)) in accepted {
-            state.write_u64(*slot);
-            ballot.fingerprint(state);
-            command.fingerprint(state);
-        }
+        fingerprint::accepted_fingerprint(accepted, state);
     }
 }
 
