@@ -119,6 +119,11 @@ pub struct ExploreArgs {
     /// states, more steps; to measure what the reduction saves.
     #[arg(long)]
     pub no_sleep_sets: bool,
+    /// Keep the messages a receiver ignores for good in flight (no
+    /// discarding): more states, the same terminal states and verdicts; to
+    /// measure what the reduction saves.
+    #[arg(long)]
+    pub keep_ignored: bool,
     /// Steps from the initial state past which states are not expanded.
     #[arg(long, value_name = "N", default_value_t = 60)]
     pub depth_max: u32,
@@ -174,6 +179,7 @@ pub fn command(args: ExploreArgs) -> Result<ExitCode, InputError> {
     };
     let reduction = explore::Reduction {
         sleep_sets: !args.no_sleep_sets,
+        discard_ignored: !args.keep_ignored,
     };
     let report = explore::explore_with(&config, strategy, bounds, reduction, &mut progress)
         .map_err(|error| {
@@ -534,6 +540,7 @@ fn print_json(
         "states_generated": report.states_generated,
         "states_unique": report.states_unique,
         "states_terminal": report.states_terminal,
+        "terminal_digest": format!("{:032x}", report.terminal_digest),
         "depth_reached": report.depth_reached,
         "frontier_max": report.frontier_max,
         "elapsed_s": seconds,

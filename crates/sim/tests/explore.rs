@@ -496,32 +496,20 @@ fn subtle_case(elections: u8, restarts: u8) -> ExploreConfig {
     }
 }
 
-/// The subtle case by DFS (30,000,000 states, 20 minutes), printing its
-/// progress every million states. The README ("The subtle case") records
-/// the CLI's run of the same configuration: bounded, not exhausted.
+/// The subtle case, exhausted by DFS with every reduction: no violation
+/// in any schedule within its budgets, and the counts the README gives
+/// (about three minutes and 1.2 GB in a release build):
+/// `cargo test --release -p sim --test explore subtle -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn subtle_case_exhaustive() {
     let start = Instant::now();
-    let mut calls = 0u64;
-    let mut report_progress = |progress: &explore::Progress| {
-        calls += 1;
-        if calls.is_multiple_of(250) {
-            println!("{progress:?} after {:.0}s", start.elapsed().as_secs_f64());
-        }
-        start.elapsed().as_secs() < 20 * 60
-    };
     let bounds = Bounds {
         depth_max: 200,
-        states_max: 30_000_000,
+        states_max: 100_000_000,
     };
-    let report = explore::explore(
-        &subtle_case(2, 0),
-        Strategy::Dfs,
-        bounds,
-        &mut report_progress,
-    )
-    .expect("a valid configuration");
+    let report = explore::explore(&subtle_case(2, 0), Strategy::Dfs, bounds, &mut |_| true)
+        .expect("a valid configuration");
     let elapsed = start.elapsed();
     println!(
         "subtle case: {:?} unique={} generated={} depth={} terminal={} {:.0}s {:.0} unique/s",
@@ -532,6 +520,11 @@ fn subtle_case_exhaustive() {
         report.states_terminal,
         elapsed.as_secs_f64(),
         report.states_per_second(elapsed)
+    );
+    assert_eq!(report.verdict, Verdict::Pass);
+    assert_eq!(
+        (report.states_unique, report.states_terminal),
+        (12_529_286, 3_248)
     );
 }
 
@@ -626,7 +619,10 @@ fn sleep_sets_reach_the_same_states_with_fewer_steps() {
                 &config,
                 strategy,
                 bounds,
-                explore::Reduction { sleep_sets: false },
+                explore::Reduction {
+                    sleep_sets: false,
+                    ..explore::Reduction::default()
+                },
                 &mut |_| true,
             )
             .unwrap();
@@ -638,7 +634,8 @@ fn sleep_sets_reach_the_same_states_with_fewer_steps() {
                 "{flaw} {strategy:?}"
             );
             assert_eq!(
-                full.states_terminal, reduced.states_terminal,
+                (full.states_terminal, full.terminal_digest),
+                (reduced.states_terminal, reduced.terminal_digest),
                 "{flaw} {strategy:?}"
             );
             assert_eq!(
@@ -655,11 +652,212 @@ fn sleep_sets_reach_the_same_states_with_fewer_steps() {
     }
 }
 
+/// Configurations where messages die in flight, each small enough for a
+/// search with no reduction: a crash with and without its restart, a
+/// retransmit, two elections racing, heartbeats, leaderless proposals,
+/// two clients racing to two nodes. No
+/// drops or duplicates: a path that drops a dead message leaves a state
+/// the discarding search matches with more budget left, not an equal one.
+fn discard_cases() -> Vec<(&'static str, ExploreConfig)> {
+    let two_puts = |mode, budgets| ExploreConfig {
+        cluster: paxos::Config::new(3, mode),
+        scripts: vec![vec![put(0)], vec![put(0)]],
+        targets: vec![0, 1],
+        budgets: Budgets {
+            client_redirects: 0,
+            ..budgets
+        },
+    };
+    let mut cases: Vec<(&'static str, ExploreConfig)> = vec![
+        (
+            "two puts, one election, one crash",
+            two_puts(
+                paxos::Mode::StableLeader,
+                Budgets {
+                    election_timers: 1,
+                    crashes: 1,
+                    ..Budgets::default()
+                },
+            ),
+        ),
+        (
+            "two puts, one election, a crash and its restart",
+            two_puts(
+                paxos::Mode::StableLeader,
+                Budgets {
+                    election_timers: 1,
+                    crashes: 1,
+                    restarts: 1,
+                    ..Budgets::default()
+                },
+            ),
+        ),
+        (
+            "two puts, one election, one retransmit",
+            two_puts(
+                paxos::Mode::StableLeader,
+                Budgets {
+                    election_timers: 1,
+                    retransmit_timers: 1,
+                    ..Budgets::default()
+                },
+            ),
+        ),
+        (
+            "no operation, two elections, one crash",
+            ExploreConfig {
+                scripts: vec![vec![]],
+                targets: vec![0],
+                ..two_puts(
+                    paxos::Mode::StableLeader,
+                    Budgets {
+                        election_timers: 2,
+                        crashes: 1,
+                        ..Budgets::default()
+                    },
+                )
+            },
+        ),
+        (
+            "no operation, two elections, one heartbeat",
+            ExploreConfig {
+                scripts: vec![vec![]],
+                targets: vec![0],
+                ..two_puts(
+                    paxos::Mode::StableLeader,
+                    Budgets {
+                        election_timers: 2,
+                        heartbeat_timers: 1,
+                        ..Budgets::default()
+                    },
+                )
+            },
+        ),
+        (
+            "one put, one election, one heartbeat",
+            ExploreConfig {
+                scripts: vec![vec![put(0)]],
+                targets: vec![0],
+                ..two_puts(
+                    paxos::Mode::StableLeader,
+                    Budgets {
+                        election_timers: 1,
+                        heartbeat_timers: 1,
+                        ..Budgets::default()
+                    },
+                )
+            },
+        ),
+        (
+            "two nodes, one put, two elections",
+            ExploreConfig {
+                cluster: paxos::Config::new(2, paxos::Mode::StableLeader),
+                scripts: vec![vec![put(0)]],
+                targets: vec![0],
+                ..two_puts(
+                    paxos::Mode::StableLeader,
+                    Budgets {
+                        election_timers: 2,
+                        ..Budgets::default()
+                    },
+                )
+            },
+        ),
+        (
+            "leaderless, two puts in a row, one election",
+            ExploreConfig {
+                scripts: vec![vec![put(0), put(0)]],
+                targets: vec![0],
+                ..two_puts(
+                    paxos::Mode::Leaderless,
+                    Budgets {
+                        election_timers: 1,
+                        ..Budgets::default()
+                    },
+                )
+            },
+        ),
+        (
+            "leaderless, one put, one crash",
+            ExploreConfig {
+                scripts: vec![vec![put(0)]],
+                targets: vec![0],
+                ..two_puts(
+                    paxos::Mode::Leaderless,
+                    Budgets {
+                        crashes: 1,
+                        ..Budgets::default()
+                    },
+                )
+            },
+        ),
+    ];
+    for flaw in EXHAUSTED_CASES {
+        cases.push((flaw.name(), case(flaw, false)));
+    }
+    cases
+}
+
+/// Discarding the messages a receiver ignores for good (`ignored`) loses
+/// no state: every state a search with no reduction reaches, taken without
+/// its dead messages, is one the discarding search reaches, and the
+/// discarding search reaches nothing else. A rule that called a message
+/// dead while a later state could still act on it would leave the second
+/// set short (a heartbeat counted as dead once did). The reduction also
+/// keeps the terminal states: the same count and digest.
+#[test]
+fn discarding_ignored_messages_merges_states_and_loses_none() {
+    let mut merged_any = false;
+    for (name, config) in discard_cases() {
+        let (images, reached) =
+            explore::discard_images(&config, 2_000_000).expect("small, clean cases");
+        assert_eq!(images.len(), reached.len(), "{name}");
+        assert!(images == reached, "{name}: the two sets differ");
+        for strategy in [Strategy::Bfs, Strategy::Dfs] {
+            let with = |discard_ignored| {
+                explore::explore_with(
+                    &config,
+                    strategy,
+                    EXHAUSTED_BOUNDS,
+                    explore::Reduction {
+                        discard_ignored,
+                        ..explore::Reduction::default()
+                    },
+                    &mut |_| true,
+                )
+                .unwrap()
+            };
+            let (kept, discarded) = (with(false), with(true));
+            assert_eq!(kept.verdict, Verdict::Pass, "{name} {strategy:?}");
+            assert_eq!(discarded.verdict, Verdict::Pass, "{name} {strategy:?}");
+            assert_eq!(
+                discarded.states_unique as usize,
+                reached.len(),
+                "{name} {strategy:?}"
+            );
+            assert_eq!(
+                (kept.states_terminal, kept.terminal_digest),
+                (discarded.states_terminal, discarded.terminal_digest),
+                "{name} {strategy:?}"
+            );
+            assert!(discarded.states_unique <= kept.states_unique, "{name}");
+            merged_any |= discarded.states_unique < kept.states_unique;
+            println!(
+                "{name} {strategy:?}: {} states kept, {} discarded",
+                kept.states_unique, discarded.states_unique
+            );
+        }
+    }
+    assert!(merged_any, "no case had a message to discard");
+}
+
 /// The counts of four exhausted clean configurations, by BFS and DFS, with
-/// and without sleep sets, pinned: a change made for speed (how a state is
-/// stored, shared or fingerprinted) must reach exactly the same states by
-/// exactly the same steps. A change meant to alter the search re-pins them
-/// and says why.
+/// and without discarding ignored messages and sleep sets, pinned: a
+/// change made for speed (how a state is stored, shared or fingerprinted)
+/// must reach exactly the same states by exactly the same steps. A change
+/// meant to alter the search re-pins them and says why. (Re-pinned when
+/// discarding came in: the `discard=false` lines are the counts from
+/// before it, unchanged.)
 #[test]
 fn counts_are_pinned() {
     let bounds = EXHAUSTED_BOUNDS;
@@ -667,23 +865,29 @@ fn counts_are_pinned() {
     for flaw in EXHAUSTED_CASES {
         let config = case(flaw, false);
         for strategy in [Strategy::Bfs, Strategy::Dfs] {
-            for sleep_sets in [true, false] {
-                let report = explore::explore_with(
-                    &config,
-                    strategy,
-                    bounds,
-                    explore::Reduction { sleep_sets },
-                    &mut |_| true,
-                )
-                .unwrap();
-                assert_eq!(report.verdict, Verdict::Pass, "{flaw} {strategy:?}");
-                seen.push(format!(
-                    "{flaw} {strategy:?} sleep={sleep_sets}: unique={} generated={} terminal={} depth={}",
-                    report.states_unique,
-                    report.states_generated,
-                    report.states_terminal,
-                    report.depth_reached
-                ));
+            for discard_ignored in [true, false] {
+                for sleep_sets in [true, false] {
+                    let report = explore::explore_with(
+                        &config,
+                        strategy,
+                        bounds,
+                        explore::Reduction {
+                            sleep_sets,
+                            discard_ignored,
+                        },
+                        &mut |_| true,
+                    )
+                    .unwrap();
+                    assert_eq!(report.verdict, Verdict::Pass, "{flaw} {strategy:?}");
+                    seen.push(format!(
+                        "{flaw} {strategy:?} discard={discard_ignored} sleep={sleep_sets}: \
+                         unique={} generated={} terminal={} depth={}",
+                        report.states_unique,
+                        report.states_generated,
+                        report.states_terminal,
+                        report.depth_reached
+                    ));
+                }
             }
         }
     }
@@ -693,22 +897,38 @@ fn counts_are_pinned() {
 }
 
 const PINNED_COUNTS: &str = "
-accept-not-persisted Bfs sleep=true: unique=12648 generated=24023 terminal=84 depth=18
-accept-not-persisted Bfs sleep=false: unique=12648 generated=45905 terminal=84 depth=18
-accept-not-persisted Dfs sleep=true: unique=12648 generated=23497 terminal=84 depth=18
-accept-not-persisted Dfs sleep=false: unique=12648 generated=45905 terminal=84 depth=18
-promise-not-persisted Bfs sleep=true: unique=898 generated=1251 terminal=42 depth=10
-promise-not-persisted Bfs sleep=false: unique=898 generated=2004 terminal=42 depth=10
-promise-not-persisted Dfs sleep=true: unique=898 generated=1233 terminal=42 depth=10
-promise-not-persisted Dfs sleep=false: unique=898 generated=2004 terminal=42 depth=10
-double-count-votes Bfs sleep=true: unique=3800 generated=9538 terminal=8 depth=15
-double-count-votes Bfs sleep=false: unique=3800 generated=14921 terminal=8 depth=15
-double-count-votes Dfs sleep=true: unique=3800 generated=9538 terminal=8 depth=15
-double-count-votes Dfs sleep=false: unique=3800 generated=14921 terminal=8 depth=15
-skip-gap-fill Bfs sleep=true: unique=78341 generated=290132 terminal=12 depth=21
-skip-gap-fill Bfs sleep=false: unique=78341 generated=426655 terminal=12 depth=21
-skip-gap-fill Dfs sleep=true: unique=78341 generated=290132 terminal=12 depth=21
-skip-gap-fill Dfs sleep=false: unique=78341 generated=426655 terminal=12 depth=21
+accept-not-persisted Bfs discard=true sleep=true: unique=7840 generated=16933 terminal=84 depth=17
+accept-not-persisted Bfs discard=true sleep=false: unique=7840 generated=29597 terminal=84 depth=17
+accept-not-persisted Bfs discard=false sleep=true: unique=12648 generated=24023 terminal=84 depth=18
+accept-not-persisted Bfs discard=false sleep=false: unique=12648 generated=45905 terminal=84 depth=18
+accept-not-persisted Dfs discard=true sleep=true: unique=7840 generated=16462 terminal=84 depth=18
+accept-not-persisted Dfs discard=true sleep=false: unique=7840 generated=29597 terminal=84 depth=18
+accept-not-persisted Dfs discard=false sleep=true: unique=12648 generated=23497 terminal=84 depth=18
+accept-not-persisted Dfs discard=false sleep=false: unique=12648 generated=45905 terminal=84 depth=18
+promise-not-persisted Bfs discard=true sleep=true: unique=712 generated=1051 terminal=42 depth=9
+promise-not-persisted Bfs discard=true sleep=false: unique=712 generated=1650 terminal=42 depth=9
+promise-not-persisted Bfs discard=false sleep=true: unique=898 generated=1251 terminal=42 depth=10
+promise-not-persisted Bfs discard=false sleep=false: unique=898 generated=2004 terminal=42 depth=10
+promise-not-persisted Dfs discard=true sleep=true: unique=712 generated=1033 terminal=42 depth=10
+promise-not-persisted Dfs discard=true sleep=false: unique=712 generated=1650 terminal=42 depth=10
+promise-not-persisted Dfs discard=false sleep=true: unique=898 generated=1233 terminal=42 depth=10
+promise-not-persisted Dfs discard=false sleep=false: unique=898 generated=2004 terminal=42 depth=10
+double-count-votes Bfs discard=true sleep=true: unique=1364 generated=3701 terminal=8 depth=13
+double-count-votes Bfs discard=true sleep=false: unique=1364 generated=5093 terminal=8 depth=13
+double-count-votes Bfs discard=false sleep=true: unique=3800 generated=9538 terminal=8 depth=15
+double-count-votes Bfs discard=false sleep=false: unique=3800 generated=14921 terminal=8 depth=15
+double-count-votes Dfs discard=true sleep=true: unique=1364 generated=3701 terminal=8 depth=13
+double-count-votes Dfs discard=true sleep=false: unique=1364 generated=5093 terminal=8 depth=13
+double-count-votes Dfs discard=false sleep=true: unique=3800 generated=9538 terminal=8 depth=15
+double-count-votes Dfs discard=false sleep=false: unique=3800 generated=14921 terminal=8 depth=15
+skip-gap-fill Bfs discard=true sleep=true: unique=11789 generated=46537 terminal=12 depth=18
+skip-gap-fill Bfs discard=true sleep=false: unique=11789 generated=58863 terminal=12 depth=18
+skip-gap-fill Bfs discard=false sleep=true: unique=78341 generated=290132 terminal=12 depth=21
+skip-gap-fill Bfs discard=false sleep=false: unique=78341 generated=426655 terminal=12 depth=21
+skip-gap-fill Dfs discard=true sleep=true: unique=11789 generated=46537 terminal=12 depth=18
+skip-gap-fill Dfs discard=true sleep=false: unique=11789 generated=58863 terminal=12 depth=18
+skip-gap-fill Dfs discard=false sleep=true: unique=78341 generated=290132 terminal=12 depth=21
+skip-gap-fill Dfs discard=false sleep=false: unique=78341 generated=426655 terminal=12 depth=21
 ";
 
 /// The README's stale-read example (a Get and a Put, one redirect each):

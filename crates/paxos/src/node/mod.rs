@@ -274,6 +274,12 @@ impl Node {
         }
     }
 
+    /// The highest round this node has used or seen since it started: its
+    /// next ballot's round is above it. Only rises while the node runs.
+    pub fn round(&self) -> u64 {
+        self.volatile.round
+    }
+
     pub fn leader_hint(&self) -> Option<NodeId> {
         self.volatile.leader_hint
     }

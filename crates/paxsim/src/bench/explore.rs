@@ -49,7 +49,10 @@ pub(super) fn run() -> SectionReport {
             &config,
             Strategy::Dfs,
             bounds,
-            Reduction { sleep_sets },
+            Reduction {
+                sleep_sets,
+                ..Reduction::default()
+            },
             &mut |_| true,
         )
         .expect("the speed case is valid");

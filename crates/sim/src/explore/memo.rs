@@ -42,6 +42,8 @@ const NODE_TRANSITIONS_MAX: usize = 1 << 17;
 const CHECKER_TRANSITIONS_MAX: usize = 1 << 17;
 /// Disk transitions held at most (a disk is a few hundred bytes).
 const DISK_TRANSITIONS_MAX: usize = 1 << 16;
+/// Verdicts of `ignores_now` held at most (a key and a flag each).
+const IGNORES_MAX: usize = 1 << 16;
 
 /// One node's handling of one input: the node it becomes (with its
 /// fingerprint) and the outputs it gives, in order.
@@ -74,6 +76,9 @@ pub(crate) struct Memo {
     nodes: Cache<NodeTransition>,
     checkers: Cache<CheckerTransition>,
     disks: Cache<DiskTransition>,
+    /// Whether a node (by fingerprint) handling a message in flight (by
+    /// envelope fingerprint) changes nothing.
+    ignores: Cache<bool>,
 }
 
 impl Memo {
@@ -151,6 +156,34 @@ fn write_fingerprint(write: &DurableWrite, hasher: &mut impl Hasher) {
             hasher.write_u64(*slot);
             command.fingerprint(hasher);
         }
+    }
+}
+
+impl Memo {
+    /// Whether `node` (fingerprint `node_print`) handling `message` from
+    /// `from` (envelope fingerprint `envelope`) changes nothing: the same
+    /// fingerprint after, and no output.
+    pub(crate) fn ignores_now(
+        &mut self,
+        node: &Node,
+        node_print: u128,
+        from: NodeId,
+        message: &paxos::Message,
+        envelope: u128,
+    ) -> bool {
+        let key = fingerprint_of(|hasher| {
+            hasher.write_u128(node_print);
+            hasher.write_u128(envelope);
+        });
+        if let Some(&known) = self.ignores.get(&key) {
+            return known;
+        }
+        let mut next = Node::clone(node);
+        let mut out = Vec::new();
+        next.handle_message(from, message.clone(), &mut out);
+        let ignores = out.is_empty() && node_fingerprint(&next) == node_print;
+        remember(&mut self.ignores, IGNORES_MAX, key, ignores);
+        ignores
     }
 }
 

@@ -114,6 +114,7 @@ struct Run<'a> {
     generated: u64,
     expanded: u64,
     terminal: u64,
+    terminal_digest: u128,
     depth_reached: u32,
     frontier_max: u64,
     state_bytes_max: usize,
@@ -146,6 +147,7 @@ impl<'a> Run<'a> {
             generated: 0,
             expanded: 0,
             terminal: 0,
+            terminal_digest: 0,
             depth_reached: 0,
             frontier_max: 0,
             state_bytes_max: 0,
@@ -184,6 +186,9 @@ impl<'a> Run<'a> {
     /// A state with no step enabled: the end-of-run checks.
     fn terminal(&mut self, state: &State, path: &Path, depth: u32) -> Result<(), Stop> {
         self.terminal += 1;
+        self.terminal_digest = self
+            .terminal_digest
+            .wrapping_add(state.fingerprint(self.model));
         state
             .check_terminal(u64::from(depth))
             .map_err(|violation| Stop::Violation(steps_of(path), violation))
@@ -311,6 +316,7 @@ impl<'a> Run<'a> {
             states_generated: self.generated,
             states_unique: self.visited.len() as u64,
             states_terminal: self.terminal,
+            terminal_digest: self.terminal_digest,
             depth_reached: self.depth_reached,
             frontier_max: self.frontier_max,
             bytes_per_state: (bytes / unique) as u64,
@@ -548,4 +554,37 @@ fn actions_of(model: &Model, steps: &[Step], violation: &Violation) -> Vec<Actio
         }
     }
     actions
+}
+
+/// Every state reachable from the initial one, by a plain breadth-first
+/// search with no reduction, each mapped by `image` to a fingerprint; `None`
+/// past `states_max` states or at a violation. For tests of the reductions
+/// (`discard_images`).
+pub(crate) fn reachable(
+    model: &Model,
+    states_max: usize,
+    image: &mut dyn FnMut(&State) -> u128,
+) -> Option<BTreeSet<u128>> {
+    let initial = step::initial(model).ok()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut images = BTreeSet::new();
+    seen.insert(initial.fingerprint(model));
+    images.insert(image(&initial));
+    let mut frontier = VecDeque::from([initial]);
+    let mut steps = Vec::new();
+    while let Some(state) = frontier.pop_front() {
+        state.enabled(model, &mut steps);
+        for &step in &steps {
+            let mut next = state.clone();
+            next.apply(model, step, 0).ok()?;
+            if seen.insert(next.fingerprint(model)) {
+                if seen.len() > states_max {
+                    return None;
+                }
+                images.insert(image(&next));
+                frontier.push_back(next);
+            }
+        }
+    }
+    Some(images)
 }

@@ -51,6 +51,10 @@ pub(crate) struct Model {
     /// While a counterexample is rendered: the deliveries each step makes
     /// within itself (see `note`), in order.
     pub(crate) within: RefCell<Option<Vec<super::Action>>>,
+    /// Whether states are stored without the messages their receivers
+    /// ignore for good (`ignored`): on for a search that asks for it, off
+    /// for a replay, which must find every message an action names.
+    pub(crate) discard_ignored: bool,
 }
 
 impl Model {
@@ -85,6 +89,7 @@ impl Model {
                 .collect(),
             outputs: Cell::new(Vec::new()),
             within: RefCell::new(None),
+            discard_ignored: false,
         }
     }
 
@@ -359,6 +364,15 @@ impl Network {
         self.print = print;
     }
 
+    /// Take every copy of the message with fingerprint `print` out of
+    /// flight.
+    fn discard(&mut self, print: u128) {
+        let index = self.index(print).expect("a message in flight");
+        let flight = self.flights.remove(index);
+        let copies = u128::from(flight.copies);
+        self.print = self.print.wrapping_sub(print.wrapping_mul(copies));
+    }
+
     /// Take one copy of the message with fingerprint `print` out of flight.
     pub(crate) fn take(&mut self, print: u128) -> Rc<Envelope> {
         let index = self.index(print).expect("a step names a message in flight");
@@ -442,6 +456,9 @@ pub(crate) struct State {
     dead: u32,
     /// What the last step touched (`footprint`); not part of the state.
     pub(crate) footprint: Footprint,
+    /// A bit per node that the last step changed or sent a message to; not
+    /// part of the state (`discard_ignored` looks at those nodes' messages).
+    pub(crate) touched: u8,
 }
 
 impl State {
@@ -470,6 +487,7 @@ impl State {
             clients_dirty: true,
             dead: 0,
             footprint: Footprint::default(),
+            touched: 0,
         };
         state.refresh();
         state
@@ -478,6 +496,7 @@ impl State {
     /// Node `id`'s host, to change: copied first if another state shares it.
     pub(crate) fn host_mut(&mut self, id: NodeId) -> &mut Host {
         self.hosts_dirty |= 1 << id;
+        self.touched |= 1 << id;
         Rc::make_mut(&mut self.hosts[usize::from(id)])
     }
 
@@ -524,6 +543,9 @@ impl State {
         {
             return;
         }
+        if let Some(to) = envelope.to_node() {
+            self.touched |= 1 << to;
+        }
         self.network.add(envelope);
     }
 
@@ -542,6 +564,65 @@ impl State {
                 self.hosts_dirty |= bit;
                 self.footprint.host(id as NodeId);
                 self.network.discard_to(id as NodeId);
+            }
+        }
+    }
+
+    /// Take out of flight the messages their receivers ignore for good
+    /// (`ignored`), among those to a node that the step just taken changed
+    /// or sent something to, or to any node if `all`. Taking one out counts
+    /// as touching its receiver (`footprint`): the step read that node.
+    pub(crate) fn discard_ignored(&mut self, model: &Model, all: bool) {
+        if self.used.restarts < model.budgets.restarts {
+            return;
+        }
+        let looked_at = if all { u8::MAX } else { self.touched };
+        // A handful die in one step: found a buffer at a time, scanning
+        // again after each full one.
+        let mut dead = [0u128; 8];
+        loop {
+            let mut dead_len = 0;
+            for flight in &self.network.flights {
+                if dead_len == dead.len() {
+                    break;
+                }
+                let Envelope::Peer { from, to, message } = &*flight.envelope else {
+                    continue;
+                };
+                if looked_at & (1 << to) == 0 {
+                    continue;
+                }
+                let Some((node, node_print)) = self.hosts[usize::from(*to)].running() else {
+                    continue;
+                };
+                if !super::ignored::ignored_for_good(
+                    node,
+                    *from,
+                    message,
+                    &self.used,
+                    &model.budgets,
+                ) {
+                    continue;
+                }
+                let ignores = model.memo.borrow_mut().ignores_now(
+                    node,
+                    node_print,
+                    *from,
+                    message,
+                    flight.print,
+                );
+                if !ignores {
+                    continue;
+                }
+                dead[dead_len] = flight.print;
+                dead_len += 1;
+                self.footprint.host(*to);
+            }
+            for &print in &dead[..dead_len] {
+                self.network.discard(print);
+            }
+            if dead_len < dead.len() {
+                return;
             }
         }
     }

@@ -123,6 +123,9 @@ pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
         state.host_mut(id).run(Rc::new(node), print);
         state.carry_out(model, id, &mut out, place(0), false)?;
     }
+    if model.discard_ignored {
+        state.discard_ignored(model, true);
+    }
     state.refresh();
     Ok(state)
 }
@@ -227,8 +230,16 @@ impl State {
         let place = place(index);
         let clients_before = self.clients_print();
         self.footprint = Footprint::default();
+        self.touched = 0;
         self.note_footprint(step);
+        let budgets_before = (self.used.restarts, self.used.retransmit_timers);
         let outcome = self.apply_inner(model, step, place);
+        if model.discard_ignored && outcome.is_ok() {
+            // Spending the last restart or retransmit can make messages to
+            // any node dead (`ignored`).
+            let all = budgets_before != (self.used.restarts, self.used.retransmit_timers);
+            self.discard_ignored(model, all);
+        }
         self.refresh();
         self.footprint.history |= self.clients_print() != clients_before;
         outcome
