@@ -524,7 +524,7 @@ fn subtle_case_exhaustive() {
     assert_eq!(report.verdict, Verdict::Pass);
     assert_eq!(
         (report.states_unique, report.states_terminal),
-        (12_529_286, 3_248)
+        (7_616_553, 3_248)
     );
 }
 

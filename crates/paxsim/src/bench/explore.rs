@@ -1,7 +1,8 @@
 //! The explore section: the explorer's speed on a fixed clean configuration
 //! (unique and generated states per second, bytes per state, with and
-//! without sleep sets), and each planted flaw found by BFS: the length of
-//! its shortest counterexample, the states it took, and the seconds.
+//! without sleep sets, and with ignored messages discarded), and each
+//! planted flaw found by BFS: the length of its shortest counterexample,
+//! the states it took, and the seconds.
 
 use std::time::{Duration, Instant};
 
@@ -43,7 +44,14 @@ pub(super) fn run() -> SectionReport {
     };
     let mut speeds = Vec::new();
     let mut unique_per_second = f64::NAN;
-    for sleep_sets in [true, false] {
+    // The target is judged on the engine's rate with no state merged
+    // (sleep sets only): each distinct state is then one state of the
+    // model, as in the anchor, which merges none. With ignored messages
+    // discarded (the default), a distinct state stands for all those that
+    // differ from it only by dead messages, so it costs more steps each and
+    // far fewer are needed (README, Job 4).
+    let modes = [(true, false), (false, false), (true, true)];
+    for (sleep_sets, discard_ignored) in modes {
         let started = Instant::now();
         let report = explore::explore_with(
             &config,
@@ -51,23 +59,24 @@ pub(super) fn run() -> SectionReport {
             bounds,
             Reduction {
                 sleep_sets,
-                ..Reduction::default()
+                discard_ignored,
             },
             &mut |_| true,
         )
         .expect("the speed case is valid");
         let elapsed = started.elapsed();
         let unique = report.states_per_second(elapsed);
-        if sleep_sets {
+        if sleep_sets && !discard_ignored {
             unique_per_second = unique;
         }
         table.push(format!(
-            "explore dfs, sleep sets {sleep_sets:<5} {unique:>10.0} unique/s {:>10.0} generated/s {:>5} bytes/state",
+            "explore dfs, sleep sets {sleep_sets:<5} discard {discard_ignored:<5} {unique:>10.0} unique/s {:>10.0} generated/s {:>5} bytes/state",
             rate(report.states_generated, elapsed),
             report.bytes_per_state
         ));
         speeds.push(json!({
             "sleep_sets": sleep_sets,
+            "discard_ignored": discard_ignored,
             "states_unique": report.states_unique,
             "states_generated": report.states_generated,
             "elapsed_s": elapsed.as_secs_f64(),
