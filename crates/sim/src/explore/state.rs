@@ -118,39 +118,59 @@ impl Model {
 /// One node: the running `Node` while it is up, its disk always, and the
 /// kinds of timer it has pending (a bit per `Timer::index`). The timers
 /// are left out of the host's fingerprint: the state's adds those that can
-/// still fire.
+/// still fire. Small: a step copies the host it changes, and every field
+/// but the fingerprints is a pointer.
 #[derive(Clone, Debug)]
 pub(crate) struct Host {
+    /// The node's fingerprint, kept with it (meaningless while down).
+    node_print: u128,
+    /// The disk's fingerprint, if `disk_known`: the disk changes far less
+    /// often than the node, so it is not hashed with every step.
+    disk_print: u128,
     /// The running node, shared with every state (and the transition
     /// cache) that holds the same node: a handler's result is a new node,
     /// never an edit of a shared one (`step::handle`).
     node: Option<Rc<Node>>,
-    /// The node's fingerprint, kept with it (meaningless while down).
-    node_print: u128,
     /// Shared between states and never edited in place: a write makes a
     /// new disk (`memo`), so a step that writes nothing copies no disk.
     disk: Rc<Durable>,
-    /// The disk's fingerprint, once computed: the disk changes far less
-    /// often than the node, so it is not hashed with every step.
-    disk_print: Option<u128>,
-    pub(crate) timers: u8,
     /// Messages the node sent itself in the step just taken, not yet
     /// delivered: kept only while a crash is left in the budget, so that a
     /// crash can come between a send to itself and its delivery (`step`).
-    pub(crate) local: VecDeque<Message>,
+    /// Boxed, and none when empty, as it nearly always is.
+    local: Option<Box<VecDeque<Sent>>>,
+    pub(crate) timers: u8,
+    disk_known: bool,
 }
 
 impl Host {
     /// A node that has not booted yet, with an empty disk.
     pub(crate) fn unbooted() -> Host {
         Host {
-            node: None,
             node_print: 0,
+            disk_print: 0,
+            node: None,
             disk: Rc::new(Durable::default()),
-            disk_print: None,
+            local: None,
             timers: 0,
-            local: VecDeque::new(),
+            disk_known: false,
         }
+    }
+
+    /// Whether messages to itself wait to be delivered (`Step::Local`).
+    pub(crate) fn has_local(&self) -> bool {
+        self.local.is_some()
+    }
+
+    /// Park `local`, the messages to itself not yet delivered.
+    pub(crate) fn park(&mut self, local: VecDeque<Sent>) {
+        assert!(self.local.is_none(), "one step's messages parked at a time");
+        self.local = (!local.is_empty()).then(|| Box::new(local));
+    }
+
+    /// The parked messages to itself, taken out to be delivered.
+    pub(crate) fn take_local(&mut self) -> VecDeque<Sent> {
+        self.local.take().map(|local| *local).unwrap_or_default()
     }
 
     pub(crate) fn node(&self) -> Option<&Node> {
@@ -185,7 +205,7 @@ impl Host {
         self.node = None;
         self.node_print = 0;
         self.timers = 0;
-        self.local.clear();
+        self.local = None;
     }
 
     pub(crate) fn disk(&self) -> &Durable {
@@ -194,25 +214,23 @@ impl Host {
 
     /// The disk and its fingerprint, brought up to date first.
     pub(crate) fn disk_now(&mut self) -> (&Rc<Durable>, u128) {
-        let disk = &self.disk;
-        let print = *self
-            .disk_print
-            .get_or_insert_with(|| fingerprint_of(|hasher| disk.fingerprint(hasher)));
-        (&self.disk, print)
+        if !self.disk_known {
+            self.disk_print = fingerprint_of(|hasher| self.disk.fingerprint(hasher));
+            self.disk_known = true;
+        }
+        (&self.disk, self.disk_print)
     }
 
     /// Replace the disk by `disk` (the result of a write, `memo`), whose
     /// fingerprint is `print`.
     pub(crate) fn set_disk(&mut self, disk: Rc<Durable>, print: u128) {
         self.disk = disk;
-        self.disk_print = Some(print);
+        self.disk_print = print;
+        self.disk_known = true;
     }
 
     fn fingerprint(&mut self) -> u128 {
-        let disk = &self.disk;
-        let disk_print = *self
-            .disk_print
-            .get_or_insert_with(|| fingerprint_of(|hasher| disk.fingerprint(hasher)));
+        let (_, disk_print) = self.disk_now();
         fingerprint_of(|hasher| {
             match &self.node {
                 Some(_) => {
@@ -222,9 +240,10 @@ impl Host {
                 None => hasher.write_u8(0),
             }
             hasher.write_u128(disk_print);
-            hasher.write_usize(self.local.len());
-            for message in &self.local {
-                message.fingerprint(hasher);
+            let local = self.local.as_deref();
+            hasher.write_usize(local.map_or(0, VecDeque::len));
+            for sent in local.into_iter().flatten() {
+                sent.message().fingerprint(hasher);
             }
         })
     }
@@ -260,8 +279,34 @@ pub(crate) enum Envelope {
     },
 }
 
+/// A message sent, with its envelope's fingerprint, made once with the
+/// node transition that sends it (`memo::Effect`) and shared by every state
+/// that takes the transition.
+#[derive(Clone, Debug)]
+pub(crate) struct Sent {
+    pub(crate) print: u128,
+    pub(crate) envelope: Rc<Envelope>,
+}
+
+impl Sent {
+    pub(crate) fn new(envelope: Envelope) -> Sent {
+        Sent {
+            print: envelope.fingerprint(),
+            envelope: Rc::new(envelope),
+        }
+    }
+
+    /// The message of a node to a node (a message to itself, parked).
+    pub(crate) fn message(&self) -> &Message {
+        match &*self.envelope {
+            Envelope::Peer { message, .. } => message,
+            _ => unreachable!("a node's message to itself"),
+        }
+    }
+}
+
 impl Envelope {
-    fn fingerprint(&self) -> u128 {
+    pub(crate) fn fingerprint(&self) -> u128 {
         fingerprint_of(|hasher| match self {
             Envelope::Peer { from, to, message } => {
                 hasher.write_u8(0);
@@ -320,8 +365,9 @@ pub(crate) struct Network {
 }
 
 impl Network {
-    pub(crate) fn add(&mut self, envelope: Envelope) {
-        let print = envelope.fingerprint();
+    /// Put a copy of `sent` in flight.
+    pub(crate) fn add(&mut self, sent: &Sent) {
+        let print = sent.print;
         self.print = self.print.wrapping_add(print);
         match self
             .flights
@@ -332,7 +378,7 @@ impl Network {
                 index,
                 Flight {
                     print,
-                    envelope: Rc::new(envelope),
+                    envelope: sent.envelope.clone(),
                     copies: 1,
                 },
             ),
@@ -534,19 +580,22 @@ impl State {
         self.clients_print
     }
 
-    /// Put `envelope` in flight, unless its node is down for good: nothing
-    /// could ever receive it, so it is lost at once.
+    /// Put `envelope` in flight (`send_shared`).
     pub(crate) fn send(&mut self, envelope: Envelope) {
-        if envelope
-            .to_node()
-            .is_some_and(|to| self.dead & (1 << to) != 0)
-        {
+        self.send_shared(&Sent::new(envelope));
+    }
+
+    /// Put `sent` in flight, unless its node is down for good: nothing
+    /// could ever receive it, so it is lost at once.
+    pub(crate) fn send_shared(&mut self, sent: &Sent) {
+        let to = sent.envelope.to_node();
+        if to.is_some_and(|to| self.dead & (1 << to) != 0) {
             return;
         }
-        if let Some(to) = envelope.to_node() {
+        if let Some(to) = to {
             self.touched |= 1 << to;
         }
-        self.network.add(envelope);
+        self.network.add(sent);
     }
 
     /// After a crash or a restart: a node that is down with no restart
