@@ -220,30 +220,41 @@ impl<'a> Run<'a> {
         Ok((next, footprint))
     }
 
-    /// The sleep set after a step with `footprint` (empty without sleep sets).
-    fn sleep_after(&self, sleep: &Sleep, done: &Sleep, footprint: &Footprint) -> Sleep {
-        if !self.reduction.sleep_sets {
-            return Vec::new();
+    /// The sleep set after a step with `footprint` (empty without sleep
+    /// sets), in a spare vector if there is one.
+    fn sleep_after(&mut self, sleep: &Sleep, done: &Sleep, footprint: &Footprint) -> Sleep {
+        let mut next = self.spare_sleeps.pop().unwrap_or_default();
+        debug_assert!(next.is_empty(), "spare vectors are kept empty");
+        if self.reduction.sleep_sets {
+            sleep_after(sleep, done, footprint, &mut next);
         }
-        sleep_after(sleep, done, footprint)
+        next
+    }
+
+    /// Keep a sleep set no longer needed for the next ones.
+    fn recycle_sleep(&mut self, mut sleep: Sleep) {
+        sleep.clear();
+        // As many as frames can be on the path at once, no more.
+        if self.spare_sleeps.len() < SPARE_VECTORS_MAX {
+            self.spare_sleeps.push(sleep);
+        }
     }
 
     /// Keep a popped frame's vectors for the next frames.
     fn recycle(&mut self, frame: Frame) {
         let Frame {
             mut steps,
-            mut done,
+            done,
+            sleep,
             ..
         } = frame;
         steps.clear();
-        done.clear();
         // As many as frames can be on the path at once, no more.
         if self.spare_steps.len() < SPARE_VECTORS_MAX {
             self.spare_steps.push(steps);
         }
-        if self.spare_sleeps.len() < SPARE_VECTORS_MAX {
-            self.spare_sleeps.push(done);
-        }
+        self.recycle_sleep(done);
+        self.recycle_sleep(sleep);
     }
 
     /// Whether the state with fingerprint `print` was met before and has
@@ -256,29 +267,29 @@ impl<'a> Run<'a> {
     /// Record meeting the state with fingerprint `print` with sleep set
     /// `sleep`, at `depth`.
     fn meet(&mut self, print: u128, sleep: &Sleep, depth: u32) -> Result<Met, Stop> {
-        let entry = match self.visited.entry(print) {
-            Entry::Vacant(vacant) => Some(vacant),
-            Entry::Occupied(_) => None,
-        };
-        if let Some(vacant) = entry {
-            let slept = (!sleep.is_empty()).then(|| sleep.iter().map(|(step, _)| *step).collect());
-            vacant.insert(slept);
-            self.depth_reached = self.depth_reached.max(depth);
-            if self.visited.len() as u64 >= self.bounds.states_max {
-                self.hit.insert(Bound::States);
-                return Err(Stop::Bound);
+        let record = match self.visited.entry(print) {
+            Entry::Occupied(occupied) => occupied.into_mut(),
+            Entry::Vacant(vacant) => {
+                let slept =
+                    (!sleep.is_empty()).then(|| sleep.iter().map(|(step, _)| *step).collect());
+                vacant.insert(slept);
+                self.depth_reached = self.depth_reached.max(depth);
+                if self.visited.len() as u64 >= self.bounds.states_max {
+                    self.hit.insert(Bound::States);
+                    return Err(Stop::Bound);
+                }
+                return Ok(Met::New);
             }
-            return Ok(Met::New);
-        }
-        let record = self.visited.get_mut(&print).expect("met before");
+        };
         let Some(slept) = record else {
             return Ok(Met::Seen);
         };
         let asleep = |step: &Step| sleep.iter().any(|(other, _)| other == step);
-        let missing: Vec<Step> = slept.iter().copied().filter(|step| !asleep(step)).collect();
-        if missing.is_empty() {
+        // Most often every step it slept on sleeps now too: nothing to take.
+        if slept.iter().all(asleep) {
             return Ok(Met::Seen);
         }
+        let missing: Vec<Step> = slept.iter().copied().filter(|step| !asleep(step)).collect();
         let kept: Box<[Step]> = slept.iter().copied().filter(|step| asleep(step)).collect();
         *record = (!kept.is_empty()).then_some(kept);
         Ok(Met::Again(missing))
@@ -393,7 +404,10 @@ fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
             let only = match run.meet(print, &next_sleep, depth + 1)? {
                 Met::New => None,
                 Met::Again(missing) => Some(missing),
-                Met::Seen => continue,
+                Met::Seen => {
+                    run.recycle_sleep(next_sleep);
+                    continue;
+                }
             };
             frontier.push_back(Pending {
                 state: next,
@@ -412,15 +426,16 @@ fn wanted(step: Step, sleep: &Sleep, only: Option<&[Step]>) -> bool {
     !sleep.iter().any(|(other, _)| *other == step) && only.is_none_or(|only| only.contains(&step))
 }
 
-/// The sleep set after a step with `footprint`: the steps asleep before
-/// it and its siblings taken before it, those independent of it.
-fn sleep_after(sleep: &Sleep, done: &Sleep, footprint: &Footprint) -> Sleep {
-    sleep
-        .iter()
-        .chain(done)
-        .filter(|(_, other)| other.independent(footprint))
-        .copied()
-        .collect()
+/// The sleep set after a step with `footprint`, into `next`: the steps
+/// asleep before it and its siblings taken before it, those independent of
+/// it.
+fn sleep_after(sleep: &Sleep, done: &Sleep, footprint: &Footprint, next: &mut Sleep) {
+    next.reserve(sleep.len() + done.len());
+    for entry in sleep.iter().chain(done) {
+        if entry.1.independent(footprint) {
+            next.push(*entry);
+        }
+    }
 }
 
 /// One level of the DFS path: a state, its sleep set, the steps from it
@@ -482,7 +497,10 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
         let only = match run.meet(print, &next_sleep, depth + 1)? {
             Met::New => None,
             Met::Again(missing) => Some(missing),
-            Met::Seen => continue,
+            Met::Seen => {
+                run.recycle_sleep(next_sleep);
+                continue;
+            }
         };
         let there = extend(&here, step);
         let stack_len = stack.len();
@@ -510,11 +528,13 @@ fn dfs_frame(
     state.enabled(run.model, &mut steps);
     if steps.is_empty() {
         run.spare_steps.push(steps);
+        run.recycle_sleep(sleep);
         run.terminal(&state, path, depth)?;
         return Ok(None);
     }
     if depth >= run.bounds.depth_max {
         run.spare_steps.push(steps);
+        run.recycle_sleep(sleep);
         run.hit.insert(Bound::Depth);
         return Ok(None);
     }
