@@ -123,6 +123,9 @@ struct Run<'a> {
     /// next frames: a frame per state would otherwise allocate its own.
     spare_steps: Vec<Vec<Step>>,
     spare_sleeps: Vec<Sleep>,
+    /// A state to overwrite with the next successor: most successors were
+    /// met before and are dropped at once, so one spare serves them all.
+    spare_state: Option<State>,
 }
 
 /// Why a search loop ended early.
@@ -154,6 +157,7 @@ impl<'a> Run<'a> {
             hit: BTreeSet::new(),
             spare_steps: Vec::new(),
             spare_sleeps: Vec::new(),
+            spare_state: None,
         }
     }
 
@@ -194,16 +198,24 @@ impl<'a> Run<'a> {
             .map_err(|violation| Stop::Violation(steps_of(path), violation))
     }
 
-    /// Take `step` from `state`, the step at `depth` of its path: the
-    /// successor and what the step touched.
+    /// Take `step` from `state`, the step at `depth` of its path, into the
+    /// spare state (`spare_state`, made if there is none): what the step
+    /// touched, and the successor's fingerprint. The successor stays
+    /// there: a caller that keeps it takes it out (`take_successor`).
     fn successor(
         &mut self,
         state: &State,
         path: &Path,
         step: Step,
         depth: u32,
-    ) -> Result<(State, Footprint), Stop> {
-        let mut next = state.clone();
+    ) -> Result<(Footprint, u128), Stop> {
+        let next = match &mut self.spare_state {
+            Some(next) => {
+                next.copy_from(state);
+                next
+            }
+            None => self.spare_state.insert(state.clone()),
+        };
         self.generated += 1;
         match next.apply(self.model, step, u64::from(depth)) {
             Ok(Checked::Fine) => {}
@@ -216,8 +228,12 @@ impl<'a> Run<'a> {
                 return Err(Stop::Violation(steps, violation));
             }
         }
-        let footprint = next.footprint;
-        Ok((next, footprint))
+        Ok((next.footprint, next.fingerprint(self.model)))
+    }
+
+    /// The successor the last `successor` made, to keep.
+    fn take_successor(&mut self) -> State {
+        self.spare_state.take().expect("a successor was just made")
     }
 
     /// The sleep set after a step with `footprint` (empty without sleep
@@ -243,11 +259,15 @@ impl<'a> Run<'a> {
     /// Keep a popped frame's vectors for the next frames.
     fn recycle(&mut self, frame: Frame) {
         let Frame {
+            state,
             mut steps,
             done,
             sleep,
             ..
         } = frame;
+        if self.spare_state.is_none() {
+            self.spare_state = Some(state);
+        }
         steps.clear();
         // As many as frames can be on the path at once, no more.
         if self.spare_steps.len() < SPARE_VECTORS_MAX {
@@ -393,8 +413,7 @@ fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
             if !wanted(step, &sleep, only.as_deref()) {
                 continue;
             }
-            let (next, footprint) = run.successor(&state, &path, step, depth)?;
-            let print = next.fingerprint(run.model);
+            let (footprint, print) = run.successor(&state, &path, step, depth)?;
             if run.seen_for_good(print) {
                 done.push((step, footprint));
                 continue;
@@ -410,7 +429,7 @@ fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
                 }
             };
             frontier.push_back(Pending {
-                state: next,
+                state: run.take_successor(),
                 path: extend(&path, step),
                 depth: depth + 1,
                 sleep: next_sleep,
@@ -485,9 +504,7 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
         }
         let depth = frame.depth;
         let here = path.last().expect("one path per frame").clone();
-        let (next, footprint) = run.successor(&frame.state, &here, step, depth)?;
-        let frame = stack.last_mut().expect("the frame just used");
-        let print = next.fingerprint(run.model);
+        let (footprint, print) = run.successor(&frame.state, &here, step, depth)?;
         if run.seen_for_good(print) {
             frame.done.push((step, footprint));
             continue;
@@ -504,6 +521,7 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
         };
         let there = extend(&here, step);
         let stack_len = stack.len();
+        let next = run.take_successor();
         if let Some(frame) = dfs_frame(run, next, &there, depth + 1, stack_len, next_sleep, only)? {
             stack.push(frame);
             path.push(there);
@@ -530,12 +548,14 @@ fn dfs_frame(
         run.spare_steps.push(steps);
         run.recycle_sleep(sleep);
         run.terminal(&state, path, depth)?;
+        run.spare_state.get_or_insert(state);
         return Ok(None);
     }
     if depth >= run.bounds.depth_max {
         run.spare_steps.push(steps);
         run.recycle_sleep(sleep);
         run.hit.insert(Bound::Depth);
+        run.spare_state.get_or_insert(state);
         return Ok(None);
     }
     let done = run.spare_sleeps.pop().unwrap_or_default();

@@ -539,6 +539,47 @@ impl State {
         state
     }
 
+    /// Make this state a copy of `source`, as `clone` would, reusing this
+    /// one's vector of flights: the search steps a spare state this way
+    /// rather than allocate a new one per successor.
+    pub(crate) fn copy_from(&mut self, source: &State) {
+        let State {
+            hosts,
+            host_prints,
+            network,
+            clients,
+            history,
+            clock,
+            checker,
+            checker_print,
+            used,
+            clients_print,
+            hosts_dirty,
+            checker_dirty,
+            clients_dirty,
+            dead,
+            footprint,
+            touched,
+        } = source;
+        self.hosts.clone_from(hosts);
+        self.host_prints.clone_from(host_prints);
+        self.network.flights.clone_from(&network.flights);
+        self.network.print = network.print;
+        self.clients.clone_from(clients);
+        self.history.clone_from(history);
+        self.clock = *clock;
+        self.checker.clone_from(checker);
+        self.checker_print = *checker_print;
+        self.used = *used;
+        self.clients_print = *clients_print;
+        self.hosts_dirty = *hosts_dirty;
+        self.checker_dirty = *checker_dirty;
+        self.clients_dirty = *clients_dirty;
+        self.dead = *dead;
+        self.footprint = *footprint;
+        self.touched = *touched;
+    }
+
     /// Node `id`'s host, to change: copied first if another state shares it.
     pub(crate) fn host_mut(&mut self, id: NodeId) -> &mut Host {
         self.hosts_dirty |= 1 << id;
