@@ -51,6 +51,9 @@ const PROGRESS_EVERY_STATES: u64 = 4_096;
 const SIZE_SAMPLE_EVERY_STATES: u64 = 256;
 /// Spare vectors kept for DFS frames, at most (one per frame of a deep path).
 const SPARE_VECTORS_MAX: usize = 256;
+/// Spare states kept from popped DFS frames, at most: each keeps the parts
+/// it shares alive until it is overwritten, so few are kept.
+const SPARE_STATES_MAX: usize = 16;
 /// A remembered node transition (`memo`), counting its node in full.
 const MEMO_NODE_BYTES: usize = 2_048;
 /// A remembered checker transition, counting its ghost in full.
@@ -126,6 +129,9 @@ struct Run<'a> {
     /// A state to overwrite with the next successor: most successors were
     /// met before and are dropped at once, so one spare serves them all.
     spare_state: Option<State>,
+    /// States of popped DFS frames, to become the spare when a new state
+    /// takes it (at most `SPARE_STATES_MAX`).
+    spare_states: Vec<State>,
 }
 
 /// Why a search loop ended early.
@@ -158,6 +164,7 @@ impl<'a> Run<'a> {
             spare_steps: Vec::new(),
             spare_sleeps: Vec::new(),
             spare_state: None,
+            spare_states: Vec::new(),
         }
     }
 
@@ -209,6 +216,9 @@ impl<'a> Run<'a> {
         step: Step,
         depth: u32,
     ) -> Result<(Footprint, u128), Stop> {
+        if self.spare_state.is_none() {
+            self.spare_state = self.spare_states.pop();
+        }
         let next = match &mut self.spare_state {
             Some(next) => {
                 next.copy_from(state);
@@ -229,6 +239,15 @@ impl<'a> Run<'a> {
             }
         }
         Ok((next.footprint, next.fingerprint(self.model)))
+    }
+
+    /// Keep a state no longer needed, to be overwritten by a successor.
+    fn recycle_state(&mut self, state: State) {
+        if self.spare_state.is_none() {
+            self.spare_state = Some(state);
+        } else if self.spare_states.len() < SPARE_STATES_MAX {
+            self.spare_states.push(state);
+        }
     }
 
     /// The successor the last `successor` made, to keep.
@@ -265,9 +284,7 @@ impl<'a> Run<'a> {
             sleep,
             ..
         } = frame;
-        if self.spare_state.is_none() {
-            self.spare_state = Some(state);
-        }
+        self.recycle_state(state);
         steps.clear();
         // As many as frames can be on the path at once, no more.
         if self.spare_steps.len() < SPARE_VECTORS_MAX {
@@ -548,14 +565,14 @@ fn dfs_frame(
         run.spare_steps.push(steps);
         run.recycle_sleep(sleep);
         run.terminal(&state, path, depth)?;
-        run.spare_state.get_or_insert(state);
+        run.recycle_state(state);
         return Ok(None);
     }
     if depth >= run.bounds.depth_max {
         run.spare_steps.push(steps);
         run.recycle_sleep(sleep);
         run.hit.insert(Bound::Depth);
-        run.spare_state.get_or_insert(state);
+        run.recycle_state(state);
         return Ok(None);
     }
     let done = run.spare_sleeps.pop().unwrap_or_default();
