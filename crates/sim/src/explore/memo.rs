@@ -306,7 +306,14 @@ impl State {
             }
         });
         if let Some(known) = model.memo.borrow().nodes.get(&key) {
-            self.host_mut(id).run(known.node.clone(), known.print);
+            if known.print == node_print {
+                // The node is unchanged (a message it ignores, a resend):
+                // its host is not copied, nor its fingerprint recomputed.
+                // It still counts as touched (`State::discard_ignored`).
+                self.touched |= 1 << id;
+            } else {
+                self.host_mut(id).run(known.node.clone(), known.print);
+            }
             return known.effects.clone();
         }
         let mut next = Node::clone(node);
