@@ -535,7 +535,14 @@ impl State {
                 Output::Send { to, .. } if *to == id => local.push_back(sent().clone()),
                 Output::Send { .. } => self.send_shared(sent()),
                 Output::SetTimer { timer, .. } => {
-                    self.host_mut(id).timers |= 1 << timer.index();
+                    let bit = 1 << timer.index();
+                    if self.hosts[usize::from(id)].timers & bit == 0 {
+                        self.host_mut(id).timers |= bit;
+                    } else {
+                        // Pending already: nothing changes, and the host
+                        // is not copied; it still counts as touched.
+                        self.touched |= 1 << id;
+                    }
                 }
                 Output::Reply { client, seq, reply } if model.clients_patient() => {
                     model.note(|| Action::Deliver {
