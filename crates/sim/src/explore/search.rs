@@ -128,10 +128,11 @@ struct Run<'a> {
     spare_sleeps: Vec<Sleep>,
     /// A state to overwrite with the next successor: most successors were
     /// met before and are dropped at once, so one spare serves them all.
-    spare_state: Option<State>,
+    spare_state: Option<Box<State>>,
     /// States of popped DFS frames, to become the spare when a new state
-    /// takes it (at most `SPARE_STATES_MAX`).
-    spare_states: Vec<State>,
+    /// takes it (at most `SPARE_STATES_MAX`). States are boxed here and on
+    /// the path, so that handing one on moves a pointer, not the state.
+    spare_states: Vec<Box<State>>,
 }
 
 /// Why a search loop ended early.
@@ -224,7 +225,7 @@ impl<'a> Run<'a> {
                 next.copy_from(state);
                 next
             }
-            None => self.spare_state.insert(state.clone()),
+            None => self.spare_state.insert(Box::new(state.clone())),
         };
         self.generated += 1;
         match next.apply(self.model, step, u64::from(depth)) {
@@ -242,7 +243,7 @@ impl<'a> Run<'a> {
     }
 
     /// Keep a state no longer needed, to be overwritten by a successor.
-    fn recycle_state(&mut self, state: State) {
+    fn recycle_state(&mut self, state: Box<State>) {
         if self.spare_state.is_none() {
             self.spare_state = Some(state);
         } else if self.spare_states.len() < SPARE_STATES_MAX {
@@ -251,7 +252,7 @@ impl<'a> Run<'a> {
     }
 
     /// The successor the last `successor` made, to keep.
-    fn take_successor(&mut self) -> State {
+    fn take_successor(&mut self) -> Box<State> {
         self.spare_state.take().expect("a successor was just made")
     }
 
@@ -387,7 +388,7 @@ pub(crate) fn bfs(
 /// A state waiting to be expanded: its path, depth and sleep set, and,
 /// when it was met again, the only steps left to take from it.
 struct Pending {
-    state: State,
+    state: Box<State>,
     path: Path,
     depth: u32,
     sleep: Sleep,
@@ -400,7 +401,7 @@ fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     run.visited.insert(initial.fingerprint(run.model), None);
     let mut frontier: VecDeque<Pending> = VecDeque::new();
     frontier.push_back(Pending {
-        state: initial,
+        state: Box::new(initial),
         path: None,
         depth: 0,
         sleep: Vec::new(),
@@ -477,7 +478,7 @@ fn sleep_after(sleep: &Sleep, done: &Sleep, footprint: &Footprint, next: &mut Sl
 /// One level of the DFS path: a state, its sleep set, the steps from it
 /// left to try and those taken.
 struct Frame {
-    state: State,
+    state: Box<State>,
     steps: Vec<Step>,
     next: usize,
     depth: u32,
@@ -505,7 +506,7 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     let mut stack: Vec<Frame> = Vec::new();
     // The steps taken to reach the top frame, as a shared list for reports.
     let mut path: Vec<Path> = vec![None];
-    if let Some(frame) = dfs_frame(run, initial, &None, 0, 0, Vec::new(), None)? {
+    if let Some(frame) = dfs_frame(run, Box::new(initial), &None, 0, 0, Vec::new(), None)? {
         stack.push(frame);
     }
     while let Some(frame) = stack.last_mut() {
@@ -551,7 +552,7 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
 /// depth bound.
 fn dfs_frame(
     run: &mut Run<'_>,
-    state: State,
+    state: Box<State>,
     path: &Path,
     depth: u32,
     stack_len: usize,
