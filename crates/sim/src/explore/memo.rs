@@ -30,7 +30,7 @@ use std::rc::Rc;
 use paxos::{Durable, DurableWrite, Fingerprint, Node, NodeId, Output};
 
 use super::hash::{PassThrough, fingerprint_of};
-use super::state::{Model, State, node_fingerprint};
+use super::state::{Envelope, Model, Sent, State, node_fingerprint};
 use super::step::Input;
 use crate::check::{Place, SafetyChecker};
 use crate::report::Violation;
@@ -46,12 +46,65 @@ const DISK_TRANSITIONS_MAX: usize = 1 << 16;
 const IGNORES_MAX: usize = 1 << 16;
 
 /// One node's handling of one input: the node it becomes (with its
-/// fingerprint) and the outputs it gives, in order.
+/// fingerprint) and the outputs it gives, in order, each ready to carry out.
 #[derive(Clone, Debug)]
 struct NodeTransition {
     node: Rc<Node>,
     print: u128,
-    outputs: Rc<[Output]>,
+    effects: Effects,
+}
+
+/// One output of a node, with what carrying it out needs computed once,
+/// when the transition that gives it is: a transition is taken again in
+/// many states, and these hashes and copies are the same each time.
+#[derive(Debug)]
+pub(crate) struct Effect {
+    pub(crate) output: Output,
+    /// The fingerprint the checker's cache keys on (`watched_fingerprint`),
+    /// if the checker watches this output.
+    pub(crate) watched: Option<u128>,
+    /// A write's fingerprint (`write_fingerprint`), for a `Persist`.
+    pub(crate) write: u128,
+    /// The envelope of a `Send` (to another node or to itself) or a
+    /// `Reply` in flight, with its fingerprint.
+    pub(crate) sent: Option<Sent>,
+}
+
+/// A transition's outputs, shared by every state that takes it.
+pub(crate) type Effects = Rc<[Effect]>;
+
+/// Node `id`'s outputs, made ready to carry out (`Effect`).
+pub(crate) fn effects_of(id: NodeId, outputs: impl Iterator<Item = Output>) -> Effects {
+    outputs
+        .map(|output| {
+            let watched = SafetyChecker::watches(&output)
+                .then(|| fingerprint_of(|hasher| watched_fingerprint(id, &output, hasher)));
+            let write = match &output {
+                Output::Persist(write) => fingerprint_of(|hasher| write_fingerprint(write, hasher)),
+                _ => 0,
+            };
+            let envelope = match &output {
+                Output::Send { to, message } => Some(Envelope::Peer {
+                    from: id,
+                    to: *to,
+                    message: message.clone(),
+                }),
+                Output::Reply { client, seq, reply } => Some(Envelope::Reply {
+                    from: id,
+                    client: *client,
+                    seq: *seq,
+                    reply: reply.clone(),
+                }),
+                _ => None,
+            };
+            Effect {
+                output,
+                watched,
+                write,
+                sent: envelope.map(Sent::new),
+            }
+        })
+        .collect()
 }
 
 /// The ghost after one observation, with its fingerprint.
@@ -191,16 +244,22 @@ impl State {
     /// Carry out `write` on node `id`'s disk: the disk it makes is found
     /// in the cache by the disk's and the write's fingerprints, or made on
     /// a copy and remembered.
-    pub(crate) fn persist(&mut self, model: &Model, id: NodeId, write: &DurableWrite) {
+    /// `write_print` is the write's fingerprint (`Effect::write`).
+    pub(crate) fn persist(
+        &mut self,
+        model: &Model,
+        id: NodeId,
+        write: &DurableWrite,
+        write_print: u128,
+    ) {
         let host = self.host_mut(id);
         let (disk, disk_print) = host.disk_now();
         let key = fingerprint_of(|hasher| {
             hasher.write_u128(disk_print);
-            write_fingerprint(write, hasher);
+            hasher.write_u128(write_print);
         });
-        let known = model.memo.borrow().disks.get(&key).cloned();
-        if let Some(known) = known {
-            host.set_disk(known.disk, known.print);
+        if let Some(known) = model.memo.borrow().disks.get(&key) {
+            host.set_disk(known.disk.clone(), known.print);
             return;
         }
         let mut next = Durable::clone(disk);
@@ -216,16 +275,10 @@ impl State {
         host.set_disk(next, print);
     }
 
-    /// Node `id` handles `input`, its outputs appended to `out`: found in
-    /// the cache by the node's and the input's fingerprints, or computed
-    /// on a copy of the node and remembered.
-    pub(crate) fn handle(
-        &mut self,
-        model: &Model,
-        id: NodeId,
-        input: Input,
-        out: &mut Vec<Output>,
-    ) {
+    /// Node `id` handles `input`: found in the cache by the node's and the
+    /// input's fingerprints, or computed on a copy of the node and
+    /// remembered. Returns its outputs, ready to carry out.
+    pub(crate) fn handle(&mut self, model: &Model, id: NodeId, input: Input) -> Effects {
         let (node, node_print) = self.hosts[usize::from(id)]
             .running()
             .expect("inputs reach only live nodes");
@@ -252,50 +305,64 @@ impl State {
                 }
             }
         });
-        let known = model.memo.borrow().nodes.get(&key).cloned();
-        if let Some(known) = known {
-            out.extend(known.outputs.iter().cloned());
-            self.host_mut(id).run(known.node, known.print);
-            return;
+        if let Some(known) = model.memo.borrow().nodes.get(&key) {
+            if known.print == node_print {
+                // The node is unchanged (a message it ignores, a resend):
+                // its host is not copied, nor its fingerprint recomputed.
+                // It still counts as touched (`State::discard_ignored`).
+                self.touched |= 1 << id;
+            } else {
+                self.host_mut(id).run(known.node.clone(), known.print);
+            }
+            return known.effects.clone();
         }
         let mut next = Node::clone(node);
-        let start = out.len();
+        // One output buffer for the whole search: it is emptied into the
+        // effects before the next transition is computed.
+        let mut out = model.outputs.take();
+        out.clear();
         match input {
-            Input::Message(from, message, _) => next.handle_message(from, message.clone(), out),
-            Input::Client(request) => next.handle_client(request.clone(), out),
-            Input::Timer(timer) => next.handle_timer(timer, out),
+            Input::Message(from, message, _) => {
+                next.handle_message(from, message.clone(), &mut out)
+            }
+            Input::Client(request) => next.handle_client(request.clone(), &mut out),
+            Input::Timer(timer) => next.handle_timer(timer, &mut out),
         }
+        let effects = effects_of(id, out.drain(..));
+        model.outputs.replace(out);
         let print = node_fingerprint(&next);
         let next = Rc::new(next);
         let transition = NodeTransition {
             node: next.clone(),
             print,
-            outputs: out[start..].into(),
+            effects: effects.clone(),
         };
         let memo = &mut model.memo.borrow_mut();
         remember(&mut memo.nodes, NODE_TRANSITIONS_MAX, key, transition);
         self.host_mut(id).run(next, print);
+        effects
     }
 
     /// The checker observes `output` of node `id` (one it watches): the
     /// ghost it becomes is found in the cache by the ghost's and the
-    /// output's fingerprints, or computed on a copy and remembered.
+    /// output's fingerprints (`watched`: `Effect::watched`), or computed
+    /// on a copy and remembered.
     pub(crate) fn observe(
         &mut self,
         model: &Model,
         place: Place,
         id: NodeId,
         output: &Output,
+        watched: u128,
     ) -> Result<(), Box<Violation>> {
         debug_assert!(SafetyChecker::watches(output));
         let (checker, checker_print) = self.checker_now();
         let key = fingerprint_of(|hasher| {
             hasher.write_u128(checker_print);
-            watched_fingerprint(id, output, hasher);
+            hasher.write_u128(watched);
         });
-        let known = model.memo.borrow().checkers.get(&key).cloned();
-        if let Some(known) = known {
-            self.set_checker(known.checker, known.print);
+        if let Some(known) = model.memo.borrow().checkers.get(&key) {
+            self.set_checker(known.checker.clone(), known.print);
             return Ok(());
         }
         let mut next = SafetyChecker::clone(checker);

@@ -127,6 +127,7 @@ mod footprint;
 mod hash;
 mod ignored;
 mod memo;
+mod network;
 mod scenario;
 mod search;
 mod state;

@@ -51,6 +51,9 @@ const PROGRESS_EVERY_STATES: u64 = 4_096;
 const SIZE_SAMPLE_EVERY_STATES: u64 = 256;
 /// Spare vectors kept for DFS frames, at most (one per frame of a deep path).
 const SPARE_VECTORS_MAX: usize = 256;
+/// Spare states kept from popped DFS frames, at most: each keeps the parts
+/// it shares alive until it is overwritten, so few are kept.
+const SPARE_STATES_MAX: usize = 16;
 /// A remembered node transition (`memo`), counting its node in full.
 const MEMO_NODE_BYTES: usize = 2_048;
 /// A remembered checker transition, counting its ghost in full.
@@ -123,6 +126,17 @@ struct Run<'a> {
     /// next frames: a frame per state would otherwise allocate its own.
     spare_steps: Vec<Vec<Step>>,
     spare_sleeps: Vec<Sleep>,
+    /// A state to overwrite with the next successor: most successors were
+    /// met before and are dropped at once, so one spare serves them all.
+    spare_state: Option<Box<State>>,
+    /// States of popped DFS frames, to become the spare when a new state
+    /// takes it (at most `SPARE_STATES_MAX`). States are boxed here and on
+    /// the path, so that handing one on moves a pointer, not the state.
+    #[expect(
+        clippy::vec_box,
+        reason = "a spare is moved out into `spare_state` as a box: a pointer moved, no state copied"
+    )]
+    spare_states: Vec<Box<State>>,
 }
 
 /// Why a search loop ended early.
@@ -154,6 +168,8 @@ impl<'a> Run<'a> {
             hit: BTreeSet::new(),
             spare_steps: Vec::new(),
             spare_sleeps: Vec::new(),
+            spare_state: None,
+            spare_states: Vec::new(),
         }
     }
 
@@ -194,16 +210,27 @@ impl<'a> Run<'a> {
             .map_err(|violation| Stop::Violation(steps_of(path), violation))
     }
 
-    /// Take `step` from `state`, the step at `depth` of its path: the
-    /// successor and what the step touched.
+    /// Take `step` from `state`, the step at `depth` of its path, into the
+    /// spare state (`spare_state`, made if there is none): what the step
+    /// touched, and the successor's fingerprint. The successor stays
+    /// there: a caller that keeps it takes it out (`take_successor`).
     fn successor(
         &mut self,
         state: &State,
         path: &Path,
         step: Step,
         depth: u32,
-    ) -> Result<(State, Footprint), Stop> {
-        let mut next = state.clone();
+    ) -> Result<(Footprint, u128), Stop> {
+        if self.spare_state.is_none() {
+            self.spare_state = self.spare_states.pop();
+        }
+        let next = match &mut self.spare_state {
+            Some(next) => {
+                next.copy_from(state);
+                next
+            }
+            None => self.spare_state.insert(Box::new(state.clone())),
+        };
         self.generated += 1;
         match next.apply(self.model, step, u64::from(depth)) {
             Ok(Checked::Fine) => {}
@@ -216,34 +243,60 @@ impl<'a> Run<'a> {
                 return Err(Stop::Violation(steps, violation));
             }
         }
-        let footprint = next.footprint;
-        Ok((next, footprint))
+        Ok((next.footprint, next.fingerprint(self.model)))
     }
 
-    /// The sleep set after a step with `footprint` (empty without sleep sets).
-    fn sleep_after(&self, sleep: &Sleep, done: &Sleep, footprint: &Footprint) -> Sleep {
-        if !self.reduction.sleep_sets {
-            return Vec::new();
+    /// Keep a state no longer needed, to be overwritten by a successor.
+    fn recycle_state(&mut self, state: Box<State>) {
+        if self.spare_state.is_none() {
+            self.spare_state = Some(state);
+        } else if self.spare_states.len() < SPARE_STATES_MAX {
+            self.spare_states.push(state);
         }
-        sleep_after(sleep, done, footprint)
+    }
+
+    /// The successor the last `successor` made, to keep.
+    fn take_successor(&mut self) -> Box<State> {
+        self.spare_state.take().expect("a successor was just made")
+    }
+
+    /// The sleep set after a step with `footprint` (empty without sleep
+    /// sets), in a spare vector if there is one.
+    fn sleep_after(&mut self, sleep: &Sleep, done: &Sleep, footprint: &Footprint) -> Sleep {
+        let mut next = self.spare_sleeps.pop().unwrap_or_default();
+        debug_assert!(next.is_empty(), "spare vectors are kept empty");
+        if self.reduction.sleep_sets {
+            sleep_after(sleep, done, footprint, &mut next);
+        }
+        next
+    }
+
+    /// Keep a sleep set no longer needed for the next ones.
+    fn recycle_sleep(&mut self, mut sleep: Sleep) {
+        sleep.clear();
+        // As many as frames can be on the path at once, no more.
+        if self.spare_sleeps.len() < SPARE_VECTORS_MAX {
+            self.spare_sleeps.push(sleep);
+        }
     }
 
     /// Keep a popped frame's vectors for the next frames.
     fn recycle(&mut self, frame: Frame) {
         let Frame {
+            state,
             mut steps,
-            mut done,
+            done,
+            sleep,
             ..
         } = frame;
+        self.recycle_state(state);
         steps.clear();
-        done.clear();
         // As many as frames can be on the path at once, no more.
         if self.spare_steps.len() < SPARE_VECTORS_MAX {
             self.spare_steps.push(steps);
         }
-        if self.spare_sleeps.len() < SPARE_VECTORS_MAX {
-            self.spare_sleeps.push(done);
-        }
+        self.recycle_sleep(done);
+        self.recycle_sleep(sleep);
     }
 
     /// Whether the state with fingerprint `print` was met before and has
@@ -256,29 +309,29 @@ impl<'a> Run<'a> {
     /// Record meeting the state with fingerprint `print` with sleep set
     /// `sleep`, at `depth`.
     fn meet(&mut self, print: u128, sleep: &Sleep, depth: u32) -> Result<Met, Stop> {
-        let entry = match self.visited.entry(print) {
-            Entry::Vacant(vacant) => Some(vacant),
-            Entry::Occupied(_) => None,
-        };
-        if let Some(vacant) = entry {
-            let slept = (!sleep.is_empty()).then(|| sleep.iter().map(|(step, _)| *step).collect());
-            vacant.insert(slept);
-            self.depth_reached = self.depth_reached.max(depth);
-            if self.visited.len() as u64 >= self.bounds.states_max {
-                self.hit.insert(Bound::States);
-                return Err(Stop::Bound);
+        let record = match self.visited.entry(print) {
+            Entry::Occupied(occupied) => occupied.into_mut(),
+            Entry::Vacant(vacant) => {
+                let slept =
+                    (!sleep.is_empty()).then(|| sleep.iter().map(|(step, _)| *step).collect());
+                vacant.insert(slept);
+                self.depth_reached = self.depth_reached.max(depth);
+                if self.visited.len() as u64 >= self.bounds.states_max {
+                    self.hit.insert(Bound::States);
+                    return Err(Stop::Bound);
+                }
+                return Ok(Met::New);
             }
-            return Ok(Met::New);
-        }
-        let record = self.visited.get_mut(&print).expect("met before");
+        };
         let Some(slept) = record else {
             return Ok(Met::Seen);
         };
         let asleep = |step: &Step| sleep.iter().any(|(other, _)| other == step);
-        let missing: Vec<Step> = slept.iter().copied().filter(|step| !asleep(step)).collect();
-        if missing.is_empty() {
+        // Most often every step it slept on sleeps now too: nothing to take.
+        if slept.iter().all(asleep) {
             return Ok(Met::Seen);
         }
+        let missing: Vec<Step> = slept.iter().copied().filter(|step| !asleep(step)).collect();
         let kept: Box<[Step]> = slept.iter().copied().filter(|step| asleep(step)).collect();
         *record = (!kept.is_empty()).then_some(kept);
         Ok(Met::Again(missing))
@@ -339,7 +392,7 @@ pub(crate) fn bfs(
 /// A state waiting to be expanded: its path, depth and sleep set, and,
 /// when it was met again, the only steps left to take from it.
 struct Pending {
-    state: State,
+    state: Box<State>,
     path: Path,
     depth: u32,
     sleep: Sleep,
@@ -352,7 +405,7 @@ fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     run.visited.insert(initial.fingerprint(run.model), None);
     let mut frontier: VecDeque<Pending> = VecDeque::new();
     frontier.push_back(Pending {
-        state: initial,
+        state: Box::new(initial),
         path: None,
         depth: 0,
         sleep: Vec::new(),
@@ -382,8 +435,7 @@ fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
             if !wanted(step, &sleep, only.as_deref()) {
                 continue;
             }
-            let (next, footprint) = run.successor(&state, &path, step, depth)?;
-            let print = next.fingerprint(run.model);
+            let (footprint, print) = run.successor(&state, &path, step, depth)?;
             if run.seen_for_good(print) {
                 done.push((step, footprint));
                 continue;
@@ -393,10 +445,13 @@ fn bfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
             let only = match run.meet(print, &next_sleep, depth + 1)? {
                 Met::New => None,
                 Met::Again(missing) => Some(missing),
-                Met::Seen => continue,
+                Met::Seen => {
+                    run.recycle_sleep(next_sleep);
+                    continue;
+                }
             };
             frontier.push_back(Pending {
-                state: next,
+                state: run.take_successor(),
                 path: extend(&path, step),
                 depth: depth + 1,
                 sleep: next_sleep,
@@ -412,21 +467,22 @@ fn wanted(step: Step, sleep: &Sleep, only: Option<&[Step]>) -> bool {
     !sleep.iter().any(|(other, _)| *other == step) && only.is_none_or(|only| only.contains(&step))
 }
 
-/// The sleep set after a step with `footprint`: the steps asleep before
-/// it and its siblings taken before it, those independent of it.
-fn sleep_after(sleep: &Sleep, done: &Sleep, footprint: &Footprint) -> Sleep {
-    sleep
-        .iter()
-        .chain(done)
-        .filter(|(_, other)| other.independent(footprint))
-        .copied()
-        .collect()
+/// The sleep set after a step with `footprint`, into `next`: the steps
+/// asleep before it and its siblings taken before it, those independent of
+/// it.
+fn sleep_after(sleep: &Sleep, done: &Sleep, footprint: &Footprint, next: &mut Sleep) {
+    next.reserve(sleep.len() + done.len());
+    for entry in sleep.iter().chain(done) {
+        if entry.1.independent(footprint) {
+            next.push(*entry);
+        }
+    }
 }
 
 /// One level of the DFS path: a state, its sleep set, the steps from it
 /// left to try and those taken.
 struct Frame {
-    state: State,
+    state: Box<State>,
     steps: Vec<Step>,
     next: usize,
     depth: u32,
@@ -454,7 +510,7 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
     let mut stack: Vec<Frame> = Vec::new();
     // The steps taken to reach the top frame, as a shared list for reports.
     let mut path: Vec<Path> = vec![None];
-    if let Some(frame) = dfs_frame(run, initial, &None, 0, 0, Vec::new(), None)? {
+    if let Some(frame) = dfs_frame(run, Box::new(initial), &None, 0, 0, Vec::new(), None)? {
         stack.push(frame);
     }
     while let Some(frame) = stack.last_mut() {
@@ -470,9 +526,7 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
         }
         let depth = frame.depth;
         let here = path.last().expect("one path per frame").clone();
-        let (next, footprint) = run.successor(&frame.state, &here, step, depth)?;
-        let frame = stack.last_mut().expect("the frame just used");
-        let print = next.fingerprint(run.model);
+        let (footprint, print) = run.successor(&frame.state, &here, step, depth)?;
         if run.seen_for_good(print) {
             frame.done.push((step, footprint));
             continue;
@@ -482,10 +536,14 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
         let only = match run.meet(print, &next_sleep, depth + 1)? {
             Met::New => None,
             Met::Again(missing) => Some(missing),
-            Met::Seen => continue,
+            Met::Seen => {
+                run.recycle_sleep(next_sleep);
+                continue;
+            }
         };
         let there = extend(&here, step);
         let stack_len = stack.len();
+        let next = run.take_successor();
         if let Some(frame) = dfs_frame(run, next, &there, depth + 1, stack_len, next_sleep, only)? {
             stack.push(frame);
             path.push(there);
@@ -498,7 +556,7 @@ fn dfs_loop(run: &mut Run<'_>) -> Result<(), Stop> {
 /// depth bound.
 fn dfs_frame(
     run: &mut Run<'_>,
-    state: State,
+    state: Box<State>,
     path: &Path,
     depth: u32,
     stack_len: usize,
@@ -510,12 +568,16 @@ fn dfs_frame(
     state.enabled(run.model, &mut steps);
     if steps.is_empty() {
         run.spare_steps.push(steps);
+        run.recycle_sleep(sleep);
         run.terminal(&state, path, depth)?;
+        run.recycle_state(state);
         return Ok(None);
     }
     if depth >= run.bounds.depth_max {
         run.spare_steps.push(steps);
+        run.recycle_sleep(sleep);
         run.hit.insert(Bound::Depth);
+        run.recycle_state(state);
         return Ok(None);
     }
     let done = run.spare_sleeps.pop().unwrap_or_default();

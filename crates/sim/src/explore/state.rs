@@ -18,12 +18,13 @@ use std::hash::Hasher;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use paxos::{ClientId, Durable, Fingerprint, Key, Message, Node, NodeId, Reply, Request, Timer};
+use paxos::{ClientId, Durable, Fingerprint, Key, Node, NodeId, Timer};
 
 use super::clients::Client;
 use super::footprint::Footprint;
 use super::hash::{Fingerprinter, Visited, fingerprint_of};
 use super::memo::Memo;
+pub(crate) use super::network::{Envelope, Flight, Network, Sent};
 use super::{Budgets, ExploreConfig};
 use crate::check::SafetyChecker;
 use crate::config::ScriptedOp;
@@ -118,39 +119,63 @@ impl Model {
 /// One node: the running `Node` while it is up, its disk always, and the
 /// kinds of timer it has pending (a bit per `Timer::index`). The timers
 /// are left out of the host's fingerprint: the state's adds those that can
-/// still fire.
+/// still fire. Small: a step copies the host it changes, and every field
+/// but the fingerprints is a pointer.
 #[derive(Clone, Debug)]
 pub(crate) struct Host {
+    /// The node's fingerprint, kept with it (meaningless while down).
+    node_print: u128,
+    /// The disk's fingerprint, if `disk_known`: the disk changes far less
+    /// often than the node, so it is not hashed with every step.
+    disk_print: u128,
     /// The running node, shared with every state (and the transition
     /// cache) that holds the same node: a handler's result is a new node,
     /// never an edit of a shared one (`step::handle`).
     node: Option<Rc<Node>>,
-    /// The node's fingerprint, kept with it (meaningless while down).
-    node_print: u128,
     /// Shared between states and never edited in place: a write makes a
     /// new disk (`memo`), so a step that writes nothing copies no disk.
     disk: Rc<Durable>,
-    /// The disk's fingerprint, once computed: the disk changes far less
-    /// often than the node, so it is not hashed with every step.
-    disk_print: Option<u128>,
-    pub(crate) timers: u8,
     /// Messages the node sent itself in the step just taken, not yet
     /// delivered: kept only while a crash is left in the budget, so that a
     /// crash can come between a send to itself and its delivery (`step`).
-    pub(crate) local: VecDeque<Message>,
+    /// Boxed, and none when empty, as it nearly always is.
+    #[expect(
+        clippy::box_collection,
+        reason = "a host is copied by each step that changes it: one pointer, not a whole empty queue"
+    )]
+    local: Option<Box<VecDeque<Sent>>>,
+    pub(crate) timers: u8,
+    disk_known: bool,
 }
 
 impl Host {
     /// A node that has not booted yet, with an empty disk.
     pub(crate) fn unbooted() -> Host {
         Host {
-            node: None,
             node_print: 0,
+            disk_print: 0,
+            node: None,
             disk: Rc::new(Durable::default()),
-            disk_print: None,
+            local: None,
             timers: 0,
-            local: VecDeque::new(),
+            disk_known: false,
         }
+    }
+
+    /// Whether messages to itself wait to be delivered (`Step::Local`).
+    pub(crate) fn has_local(&self) -> bool {
+        self.local.is_some()
+    }
+
+    /// Park `local`, the messages to itself not yet delivered.
+    pub(crate) fn park(&mut self, local: VecDeque<Sent>) {
+        assert!(self.local.is_none(), "one step's messages parked at a time");
+        self.local = (!local.is_empty()).then(|| Box::new(local));
+    }
+
+    /// The parked messages to itself, taken out to be delivered.
+    pub(crate) fn take_local(&mut self) -> VecDeque<Sent> {
+        self.local.take().map(|local| *local).unwrap_or_default()
     }
 
     pub(crate) fn node(&self) -> Option<&Node> {
@@ -185,7 +210,7 @@ impl Host {
         self.node = None;
         self.node_print = 0;
         self.timers = 0;
-        self.local.clear();
+        self.local = None;
     }
 
     pub(crate) fn disk(&self) -> &Durable {
@@ -194,25 +219,23 @@ impl Host {
 
     /// The disk and its fingerprint, brought up to date first.
     pub(crate) fn disk_now(&mut self) -> (&Rc<Durable>, u128) {
-        let disk = &self.disk;
-        let print = *self
-            .disk_print
-            .get_or_insert_with(|| fingerprint_of(|hasher| disk.fingerprint(hasher)));
-        (&self.disk, print)
+        if !self.disk_known {
+            self.disk_print = fingerprint_of(|hasher| self.disk.fingerprint(hasher));
+            self.disk_known = true;
+        }
+        (&self.disk, self.disk_print)
     }
 
     /// Replace the disk by `disk` (the result of a write, `memo`), whose
     /// fingerprint is `print`.
     pub(crate) fn set_disk(&mut self, disk: Rc<Durable>, print: u128) {
         self.disk = disk;
-        self.disk_print = Some(print);
+        self.disk_print = print;
+        self.disk_known = true;
     }
 
     fn fingerprint(&mut self) -> u128 {
-        let disk = &self.disk;
-        let disk_print = *self
-            .disk_print
-            .get_or_insert_with(|| fingerprint_of(|hasher| disk.fingerprint(hasher)));
+        let (_, disk_print) = self.disk_now();
         fingerprint_of(|hasher| {
             match &self.node {
                 Some(_) => {
@@ -222,9 +245,10 @@ impl Host {
                 None => hasher.write_u8(0),
             }
             hasher.write_u128(disk_print);
-            hasher.write_usize(self.local.len());
-            for message in &self.local {
-                message.fingerprint(hasher);
+            let local = self.local.as_deref();
+            hasher.write_usize(local.map_or(0, VecDeque::len));
+            for sent in local.into_iter().flatten() {
+                sent.message().fingerprint(hasher);
             }
         })
     }
@@ -237,155 +261,6 @@ impl Host {
 /// The fingerprint of a node's whole state.
 pub(crate) fn node_fingerprint(node: &Node) -> u128 {
     fingerprint_of(|hasher| node.fingerprint(hasher))
-}
-
-/// A message in flight.
-#[derive(Clone, Debug)]
-pub(crate) enum Envelope {
-    Peer {
-        from: NodeId,
-        to: NodeId,
-        message: Message,
-    },
-    Request {
-        client: ClientId,
-        to: NodeId,
-        request: Arc<Request>,
-    },
-    Reply {
-        from: NodeId,
-        client: ClientId,
-        seq: u64,
-        reply: Reply,
-    },
-}
-
-impl Envelope {
-    fn fingerprint(&self) -> u128 {
-        fingerprint_of(|hasher| match self {
-            Envelope::Peer { from, to, message } => {
-                hasher.write_u8(0);
-                hasher.write_u8(*from);
-                hasher.write_u8(*to);
-                message.fingerprint(hasher);
-            }
-            Envelope::Request {
-                client,
-                to,
-                request,
-            } => {
-                hasher.write_u8(1);
-                hasher.write_u32(*client);
-                hasher.write_u8(*to);
-                request.fingerprint(hasher);
-            }
-            Envelope::Reply {
-                from,
-                client,
-                seq,
-                reply,
-            } => {
-                hasher.write_u8(2);
-                hasher.write_u8(*from);
-                hasher.write_u32(*client);
-                hasher.write_u64(*seq);
-                reply.fingerprint(hasher);
-            }
-        })
-    }
-
-    /// The node it is addressed to, if any (a reply goes to a client).
-    pub(crate) fn to_node(&self) -> Option<NodeId> {
-        match self {
-            Envelope::Peer { to, .. } | Envelope::Request { to, .. } => Some(*to),
-            Envelope::Reply { .. } => None,
-        }
-    }
-}
-
-/// Copies of one message in flight.
-#[derive(Clone, Debug)]
-pub(crate) struct Flight {
-    pub(crate) print: u128,
-    pub(crate) envelope: Rc<Envelope>,
-    pub(crate) copies: u32,
-}
-
-/// The messages in flight: a multiset, kept sorted by fingerprint so that
-/// the order of the steps it offers depends on its contents only.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Network {
-    pub(crate) flights: Vec<Flight>,
-    print: u128,
-}
-
-impl Network {
-    pub(crate) fn add(&mut self, envelope: Envelope) {
-        let print = envelope.fingerprint();
-        self.print = self.print.wrapping_add(print);
-        match self
-            .flights
-            .binary_search_by(|flight| flight.print.cmp(&print))
-        {
-            Ok(index) => self.flights[index].copies += 1,
-            Err(index) => self.flights.insert(
-                index,
-                Flight {
-                    print,
-                    envelope: Rc::new(envelope),
-                    copies: 1,
-                },
-            ),
-        }
-    }
-
-    pub(crate) fn find(&self, print: u128) -> Option<&Flight> {
-        let index = self.index(print)?;
-        Some(&self.flights[index])
-    }
-
-    fn index(&self, print: u128) -> Option<usize> {
-        self.flights
-            .binary_search_by(|flight| flight.print.cmp(&print))
-            .ok()
-    }
-
-    /// Take every message to node `to` out of flight.
-    fn discard_to(&mut self, to: NodeId) {
-        let mut print = self.print;
-        self.flights.retain(|flight| {
-            let keep = flight.envelope.to_node() != Some(to);
-            if !keep {
-                let copies = u128::from(flight.copies);
-                print = print.wrapping_sub(flight.print.wrapping_mul(copies));
-            }
-            keep
-        });
-        self.print = print;
-    }
-
-    /// Take every copy of the message with fingerprint `print` out of
-    /// flight.
-    fn discard(&mut self, print: u128) {
-        let index = self.index(print).expect("a message in flight");
-        let flight = self.flights.remove(index);
-        let copies = u128::from(flight.copies);
-        self.print = self.print.wrapping_sub(print.wrapping_mul(copies));
-    }
-
-    /// Take one copy of the message with fingerprint `print` out of flight.
-    pub(crate) fn take(&mut self, print: u128) -> Rc<Envelope> {
-        let index = self.index(print).expect("a step names a message in flight");
-        self.print = self.print.wrapping_sub(print);
-        let flight = &mut self.flights[index];
-        assert!(flight.copies >= 1);
-        flight.copies -= 1;
-        if flight.copies == 0 {
-            self.flights.remove(index).envelope
-        } else {
-            flight.envelope.clone()
-        }
-    }
 }
 
 /// A vector of at most `N` items held inline, so that cloning a state
@@ -493,6 +368,47 @@ impl State {
         state
     }
 
+    /// Make this state a copy of `source`, as `clone` would, reusing this
+    /// one's vector of flights: the search steps a spare state this way
+    /// rather than allocate a new one per successor.
+    pub(crate) fn copy_from(&mut self, source: &State) {
+        let State {
+            hosts,
+            host_prints,
+            network,
+            clients,
+            history,
+            clock,
+            checker,
+            checker_print,
+            used,
+            clients_print,
+            hosts_dirty,
+            checker_dirty,
+            clients_dirty,
+            dead,
+            footprint,
+            touched,
+        } = source;
+        self.hosts.clone_from(hosts);
+        self.host_prints.clone_from(host_prints);
+        self.network.flights.clone_from(&network.flights);
+        self.network.print = network.print;
+        self.clients.clone_from(clients);
+        self.history.clone_from(history);
+        self.clock = *clock;
+        self.checker.clone_from(checker);
+        self.checker_print = *checker_print;
+        self.used = *used;
+        self.clients_print = *clients_print;
+        self.hosts_dirty = *hosts_dirty;
+        self.checker_dirty = *checker_dirty;
+        self.clients_dirty = *clients_dirty;
+        self.dead = *dead;
+        self.footprint = *footprint;
+        self.touched = *touched;
+    }
+
     /// Node `id`'s host, to change: copied first if another state shares it.
     pub(crate) fn host_mut(&mut self, id: NodeId) -> &mut Host {
         self.hosts_dirty |= 1 << id;
@@ -534,19 +450,22 @@ impl State {
         self.clients_print
     }
 
-    /// Put `envelope` in flight, unless its node is down for good: nothing
-    /// could ever receive it, so it is lost at once.
+    /// Put `envelope` in flight (`send_shared`).
     pub(crate) fn send(&mut self, envelope: Envelope) {
-        if envelope
-            .to_node()
-            .is_some_and(|to| self.dead & (1 << to) != 0)
-        {
+        self.send_shared(&Sent::new(envelope));
+    }
+
+    /// Put `sent` in flight, unless its node is down for good: nothing
+    /// could ever receive it, so it is lost at once.
+    pub(crate) fn send_shared(&mut self, sent: &Sent) {
+        let to = sent.envelope.to_node();
+        if to.is_some_and(|to| self.dead & (1 << to) != 0) {
             return;
         }
-        if let Some(to) = envelope.to_node() {
+        if let Some(to) = to {
             self.touched |= 1 << to;
         }
-        self.network.add(envelope);
+        self.network.add(sent);
     }
 
     /// After a crash or a restart: a node that is down with no restart

@@ -18,7 +18,8 @@ use paxos::{ClientId, Message, Node, NodeId, Output, Request, Timer};
 
 use super::action::{describe, message_text};
 use super::footprint::{Budget, Footprint};
-use super::state::{Envelope, Host, Model, State, node_fingerprint};
+use super::memo::{Effect, effects_of};
+use super::state::{Envelope, Host, Model, Sent, State, node_fingerprint};
 use super::{Action, Endpoint, LINEARIZABILITY_STEPS_MAX};
 use crate::check::{self, Place, SafetyChecker};
 use crate::history_check::{HistoryVerdict, check_history};
@@ -121,7 +122,7 @@ pub(crate) fn initial(model: &Model) -> Result<State, Box<Violation>> {
         let node = Node::new(model.cluster.clone(), id, &mut out);
         let print = node_fingerprint(&node);
         state.host_mut(id).run(Rc::new(node), print);
-        state.carry_out(model, id, &mut out, place(0), false)?;
+        state.carry_out(model, id, &effects_of(id, out.into_iter()), place(0), false)?;
     }
     if model.discard_ignored {
         state.discard_ignored(model, true);
@@ -141,7 +142,7 @@ impl State {
         // Mid-step: a node's messages to itself wait. Its delivery, or a
         // crash of that node, comes next; nothing else does, since the
         // simulator delivers them before any later event.
-        if let Some(id) = self.hosts.iter().position(|host| !host.local.is_empty()) {
+        if let Some(id) = self.hosts.iter().position(|host| host.has_local()) {
             let node = id as NodeId;
             steps.push(Step::Local { node });
             if used.crashes < budgets.crashes {
@@ -363,13 +364,9 @@ impl State {
                 Ok(Checked::Fine)
             }
             Step::Local { node } => {
-                let local = std::mem::take(&mut self.host_mut(node).local);
+                let local = self.host_mut(node).take_local();
                 assert!(!local.is_empty(), "only parked messages are delivered");
-                let mut out = model.outputs.take();
-                out.clear();
-                let outcome = self.deliver_local(model, node, local, &mut out, place);
-                model.outputs.replace(out);
-                outcome
+                self.deliver_local(model, node, local, place)
             }
         }
     }
@@ -439,44 +436,38 @@ impl State {
         self.checker_mut().on_restart(place, &node, true)?;
         let print = node_fingerprint(&node);
         self.host_mut(id).run(Rc::new(node), print);
-        self.carry_out(model, id, &mut out, place, false)
+        self.carry_out(model, id, &effects_of(id, out.into_iter()), place, false)
     }
 
     /// Hand live node `id` one input, carry out its outputs, and deliver
     /// the messages it sends itself, in order, until there are none.
     fn run_node(&mut self, model: &Model, id: NodeId, input: Input, place: Place) -> Outcome {
-        // One output buffer for the whole search: a step's outputs are
-        // carried out before the next step begins.
-        let mut out = model.outputs.take();
-        out.clear();
-        self.handle(model, id, input, &mut out);
+        let effects = self.handle(model, id, input);
         // A crash left in the budget may come between the node's sends to
         // itself and their delivery: park them (see `Step::Local`).
         let park = self.used.crashes < model.budgets.crashes;
-        let outcome = self.carry_out(model, id, &mut out, place, park);
-        model.outputs.replace(out);
-        outcome
+        self.carry_out(model, id, &effects, place, park)
     }
 
     pub(crate) fn carry_out(
         &mut self,
         model: &Model,
         id: NodeId,
-        out: &mut Vec<Output>,
+        effects: &[Effect],
         place: Place,
         park: bool,
     ) -> Outcome {
         let mut local = VecDeque::new();
-        let checked = self.carry_out_once(model, id, out, &mut local, place)?;
+        let checked = self.carry_out_once(model, id, effects, &mut local, place)?;
         if park && !local.is_empty() {
             // Until they are delivered, no other step is enabled: parking
             // is dependent on every step.
             self.footprint.hosts = u8::MAX;
             self.footprint.history = true;
-            self.host_mut(id).local = local;
+            self.host_mut(id).park(local);
             return Ok(checked);
         }
-        let delivered = self.deliver_local(model, id, local, out, place)?;
+        let delivered = self.deliver_local(model, id, local, place)?;
         Ok(worse(checked, delivered))
     }
 
@@ -486,22 +477,22 @@ impl State {
         &mut self,
         model: &Model,
         id: NodeId,
-        mut local: VecDeque<Message>,
-        out: &mut Vec<Output>,
+        mut local: VecDeque<Sent>,
         place: Place,
     ) -> Outcome {
         let mut checked = Checked::Fine;
-        while let Some(message) = local.pop_front() {
+        while let Some(sent) = local.pop_front() {
+            let message = sent.message();
             model.note(|| Action::Deliver {
                 from: Endpoint::Node(id),
                 to: Endpoint::Node(id),
-                message: message_text(&message),
+                message: message_text(message),
                 duplicate: false,
                 lost: false,
             });
-            out.clear();
-            self.handle(model, id, Input::Message(id, &message, None), out);
-            let more = self.carry_out_once(model, id, out, &mut local, place)?;
+            let input = Input::Message(id, message, Some(sent.print));
+            let effects = self.handle(model, id, input);
+            let more = self.carry_out_once(model, id, &effects, &mut local, place)?;
             checked = worse(checked, more);
         }
         Ok(checked)
@@ -513,13 +504,14 @@ impl State {
         &mut self,
         model: &Model,
         id: NodeId,
-        out: &mut Vec<Output>,
-        local: &mut VecDeque<Message>,
+        effects: &[Effect],
+        local: &mut VecDeque<Sent>,
         place: Place,
     ) -> Outcome {
         let mut checked = Checked::Fine;
-        for output in out.drain(..) {
-            if SafetyChecker::watches(&output) {
+        for effect in effects {
+            let output = &effect.output;
+            if let Some(watched) = effect.watched {
                 // Only before a slot is chosen does the order of a learn
                 // and an acceptance in it matter (`footprint`).
                 match &output {
@@ -535,39 +527,38 @@ impl State {
                     }
                     _ => {}
                 }
-                self.observe(model, place, id, &output)?;
+                self.observe(model, place, id, output, watched)?;
             }
+            let sent = || effect.sent.as_ref().expect("a message's envelope");
             match output {
-                Output::Persist(write) => self.persist(model, id, &write),
-                Output::Send { to, message } if to == id => local.push_back(message),
-                Output::Send { to, message } => self.send(Envelope::Peer {
-                    from: id,
-                    to,
-                    message,
-                }),
+                Output::Persist(write) => self.persist(model, id, write, effect.write),
+                Output::Send { to, .. } if *to == id => local.push_back(sent().clone()),
+                Output::Send { .. } => self.send_shared(sent()),
                 Output::SetTimer { timer, .. } => {
-                    self.host_mut(id).timers |= 1 << timer.index();
+                    let bit = 1 << timer.index();
+                    if self.hosts[usize::from(id)].timers & bit == 0 {
+                        self.host_mut(id).timers |= bit;
+                    } else {
+                        // Pending already: nothing changes, and the host
+                        // is not copied; it still counts as touched.
+                        self.touched |= 1 << id;
+                    }
                 }
                 Output::Reply { client, seq, reply } if model.clients_patient() => {
                     model.note(|| Action::Deliver {
                         from: Endpoint::Node(id),
-                        to: Endpoint::Client(client),
+                        to: Endpoint::Client(*client),
                         message: format!("seq {seq}: {reply}"),
                         duplicate: false,
                         lost: false,
                     });
-                    if self.client_reply(model, client, seq, &reply)
+                    if self.client_reply(model, *client, *seq, reply)
                         && self.check_history(model, place)? == Checked::Inconclusive
                     {
                         checked = Checked::Inconclusive;
                     }
                 }
-                Output::Reply { client, seq, reply } => self.send(Envelope::Reply {
-                    from: id,
-                    client,
-                    seq,
-                    reply,
-                }),
+                Output::Reply { .. } => self.send_shared(sent()),
                 Output::Applied { .. } | Output::Probe(_) => {}
             }
         }
