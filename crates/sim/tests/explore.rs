@@ -659,139 +659,96 @@ fn sleep_sets_reach_the_same_states_with_fewer_steps() {
 /// drops or duplicates: a path that drops a dead message leaves a state
 /// the discarding search matches with more budget left, not an equal one.
 fn discard_cases() -> Vec<(&'static str, ExploreConfig)> {
-    let two_puts = |mode, budgets| ExploreConfig {
-        cluster: paxos::Config::new(3, mode),
-        scripts: vec![vec![put(0)], vec![put(0)]],
-        targets: vec![0, 1],
-        budgets: Budgets {
+    use paxos::Mode::{Leaderless, StableLeader};
+    let budgets =
+        |election_timers, crashes, restarts, retransmit_timers, heartbeat_timers| Budgets {
+            election_timers,
+            crashes,
+            restarts,
+            retransmit_timers,
+            heartbeat_timers,
             client_redirects: 0,
-            ..budgets
-        },
-    };
-    let mut cases: Vec<(&'static str, ExploreConfig)> = vec![
+            ..Budgets::default()
+        };
+    let two_puts = || (vec![vec![put(0)], vec![put(0)]], vec![0, 1]);
+    let one_client = |script| (vec![script], vec![0]);
+    let table = [
         (
             "two puts, one election, one crash",
-            two_puts(
-                paxos::Mode::StableLeader,
-                Budgets {
-                    election_timers: 1,
-                    crashes: 1,
-                    ..Budgets::default()
-                },
-            ),
+            3,
+            StableLeader,
+            two_puts(),
+            budgets(1, 1, 0, 0, 0),
         ),
         (
             "two puts, one election, a crash and its restart",
-            two_puts(
-                paxos::Mode::StableLeader,
-                Budgets {
-                    election_timers: 1,
-                    crashes: 1,
-                    restarts: 1,
-                    ..Budgets::default()
-                },
-            ),
+            3,
+            StableLeader,
+            two_puts(),
+            budgets(1, 1, 1, 0, 0),
         ),
         (
             "two puts, one election, one retransmit",
-            two_puts(
-                paxos::Mode::StableLeader,
-                Budgets {
-                    election_timers: 1,
-                    retransmit_timers: 1,
-                    ..Budgets::default()
-                },
-            ),
+            3,
+            StableLeader,
+            two_puts(),
+            budgets(1, 0, 0, 1, 0),
         ),
         (
             "no operation, two elections, one crash",
-            ExploreConfig {
-                scripts: vec![vec![]],
-                targets: vec![0],
-                ..two_puts(
-                    paxos::Mode::StableLeader,
-                    Budgets {
-                        election_timers: 2,
-                        crashes: 1,
-                        ..Budgets::default()
-                    },
-                )
-            },
+            3,
+            StableLeader,
+            one_client(vec![]),
+            budgets(2, 1, 0, 0, 0),
         ),
         (
             "no operation, two elections, one heartbeat",
-            ExploreConfig {
-                scripts: vec![vec![]],
-                targets: vec![0],
-                ..two_puts(
-                    paxos::Mode::StableLeader,
-                    Budgets {
-                        election_timers: 2,
-                        heartbeat_timers: 1,
-                        ..Budgets::default()
-                    },
-                )
-            },
+            3,
+            StableLeader,
+            one_client(vec![]),
+            budgets(2, 0, 0, 0, 1),
         ),
         (
             "one put, one election, one heartbeat",
-            ExploreConfig {
-                scripts: vec![vec![put(0)]],
-                targets: vec![0],
-                ..two_puts(
-                    paxos::Mode::StableLeader,
-                    Budgets {
-                        election_timers: 1,
-                        heartbeat_timers: 1,
-                        ..Budgets::default()
-                    },
-                )
-            },
+            3,
+            StableLeader,
+            one_client(vec![put(0)]),
+            budgets(1, 0, 0, 0, 1),
         ),
         (
             "two nodes, one put, two elections",
-            ExploreConfig {
-                cluster: paxos::Config::new(2, paxos::Mode::StableLeader),
-                scripts: vec![vec![put(0)]],
-                targets: vec![0],
-                ..two_puts(
-                    paxos::Mode::StableLeader,
-                    Budgets {
-                        election_timers: 2,
-                        ..Budgets::default()
-                    },
-                )
-            },
+            2,
+            StableLeader,
+            one_client(vec![put(0)]),
+            budgets(2, 0, 0, 0, 0),
         ),
         (
             "leaderless, two puts in a row, one election",
-            ExploreConfig {
-                scripts: vec![vec![put(0), put(0)]],
-                targets: vec![0],
-                ..two_puts(
-                    paxos::Mode::Leaderless,
-                    Budgets {
-                        election_timers: 1,
-                        ..Budgets::default()
-                    },
-                )
-            },
+            3,
+            Leaderless,
+            one_client(vec![put(0), put(0)]),
+            budgets(1, 0, 0, 0, 0),
         ),
         (
             "leaderless, one put, one crash",
-            ExploreConfig {
-                scripts: vec![vec![put(0)]],
-                targets: vec![0],
-                ..two_puts(
-                    paxos::Mode::Leaderless,
-                    Budgets {
-                        crashes: 1,
-                        ..Budgets::default()
-                    },
-                )
-            },
+            3,
+            Leaderless,
+            one_client(vec![put(0)]),
+            budgets(0, 1, 0, 0, 0),
         ),
     ];
+    let mut cases: Vec<(&'static str, ExploreConfig)> = table
+        .into_iter()
+        .map(|(name, nodes, mode, (scripts, targets), budgets)| {
+            let config = ExploreConfig {
+                cluster: paxos::Config::new(nodes, mode),
+                scripts,
+                targets,
+                budgets,
+            };
+            (name, config)
+        })
+        .collect();
     for flaw in EXHAUSTED_CASES {
         cases.push((flaw.name(), case(flaw, false)));
     }
