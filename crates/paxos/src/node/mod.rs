@@ -49,6 +49,7 @@ mod acceptor;
 mod catchup;
 mod clients;
 mod fingerprint;
+mod ignored;
 mod learner;
 mod outputs;
 mod proposer;
@@ -272,12 +273,6 @@ impl Node {
             Role::Candidate(phase1) => Some(phase1.ballot),
             Role::Leader(phase2) => Some(phase2.ballot),
         }
-    }
-
-    /// The highest round this node has used or seen since it started: its
-    /// next ballot's round is above it. Only rises while the node runs.
-    pub fn round(&self) -> u64 {
-        self.volatile.round
     }
 
     pub fn leader_hint(&self) -> Option<NodeId> {

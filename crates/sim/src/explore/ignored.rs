@@ -22,50 +22,31 @@
 //! duplicates a dead message is matched by the same path without that
 //! step, which leaves more budget and the same hosts, ghost and history.
 //!
-//! When a message is dead. Each rule names a condition on the receiver
-//! that, once true, stays true while the node runs, and under which the
-//! receiver's handler (`paxos::node`) returns before doing anything. A
-//! restart rebuilds a node's volatile state, so the rules apply only once
-//! no restart is left in the budget; a node that crashes then is down for
-//! good, and its messages are discarded already (`State::bury_dead`).
-//! - `Accepted(b, s)` to a node that has `s` in its durable chosen log:
-//!   `on_accepted` returns after `heard_accepted`, which resets the
-//!   leader's unheard-retransmit count if the node leads with `b` and the
-//!   sender is another node. That count is never raised again once no
-//!   retransmit timer can fire, and a node never leads with `b` again once
-//!   its ballot is not `b` and its round has reached `b`'s (a new ballot
-//!   takes a round above it). The chosen log only grows.
-//! - `Decide(s)` to a node with `s` chosen and `s` no further than
-//!   `CATCHUP_LAG_SLOTS` past its applied prefix: `learn` returns, and no
-//!   catch-up is asked. The applied prefix only grows.
-//! - `CatchupReply` whose every slot the node has chosen: each `learn`
-//!   returns.
-//! - `Promise(b)` to a node that is not a candidate with `b`, its round at
-//!   or past `b`'s: `on_promise` returns, and the node is never a
-//!   candidate with `b` again.
-//! - `Nack(b, promised)` to a node whose round is at or past `promised`'s,
-//!   when the node's ballot is not `b` (and never will be again) or
-//!   `promised` is not above `b`: `observe_round` and `on_nack` change
-//!   nothing.
+//! When a message is dead: when its receiver's `paxos::Node::
+//! ignores_for_good` says so. The rules live beside the handlers they read
+//! (`crates/paxos/src/node/ignored.rs`), each a condition on the receiver
+//! that, once true, stays true while it runs: an `Accepted`, `Decide` or
+//! `CatchupReply` for slots already chosen, a `Promise` to a node no longer
+//! a candidate with its ballot, a `Nack` whose round the node has reached.
+//! A restart rebuilds a node's volatile state, so discarding applies only
+//! once no restart is left in the budget; a node that crashes then is down
+//! for good, and its messages are discarded already (`State::bury_dead`).
+//! Explore tells the core whether a retransmit timer may still fire.
 //!
-//! Every other kind (a `Prepare`, an `Accept`, a `Heartbeat`, a request
-//! from a client) may be answered or may move a hint back, so it is never
-//! dead. As a guard, a message the rules call dead is taken out only if
+//! As a guard, a message the rules call dead is taken out only if
 //! handling it now is seen to change nothing: the node's fingerprint stays
 //! and it gives no output (computed once per node state and message,
 //! `memo`). A rule that a flaw or a later change to the core makes wrong
 //! therefore keeps the message in flight rather than hide a step, as long
 //! as the handler still does something now.
 
-use paxos::node::CATCHUP_LAG_SLOTS;
 use paxos::{Message, Node, NodeId};
 
 use super::Budgets;
 
 /// Whether `message` from `from` is ignored by `node` now and for good
-/// (the rules above; the caller checks that no restart is left and that
-/// handling it now changes nothing). `used` are the budgets spent so far,
-/// of `budgets`.
+/// (the caller checks that no restart is left and that handling it now
+/// changes nothing). `used` are the budgets spent so far, of `budgets`.
 pub(crate) fn ignored_for_good(
     node: &Node,
     from: NodeId,
@@ -73,30 +54,6 @@ pub(crate) fn ignored_for_good(
     used: &Budgets,
     budgets: &Budgets,
 ) -> bool {
-    let chosen = |slot| node.durable().chosen.contains_key(&slot);
-    let round = node.round();
-    match message {
-        Message::Accepted { ballot, slot, .. } => {
-            let retransmits_spent = used.retransmit_timers >= budgets.retransmit_timers;
-            let never_leads_with = node.ballot() != Some(*ballot) && ballot.round <= round;
-            chosen(*slot) && (from == node.id() || retransmits_spent || never_leads_with)
-        }
-        Message::Decide { slot, .. } => {
-            chosen(*slot) && *slot <= node.applied_upto() + CATCHUP_LAG_SLOTS
-        }
-        Message::CatchupReply { entries } => entries.iter().all(|(slot, _)| chosen(*slot)),
-        Message::Promise { ballot, .. } => {
-            let candidate = node.role_name() == "candidate" && node.ballot() == Some(*ballot);
-            !candidate && ballot.round <= round
-        }
-        Message::Nack { ballot, promised } => {
-            promised.round <= round && (node.ballot() != Some(*ballot) || promised <= ballot)
-        }
-        Message::Prepare { .. }
-        | Message::Accept { .. }
-        | Message::Heartbeat { .. }
-        | Message::CatchupRequest { .. }
-        | Message::RecoveryRequest
-        | Message::RecoveryReply { .. } => false,
-    }
+    let retransmits_ahead = used.retransmit_timers < budgets.retransmit_timers;
+    node.ignores_for_good(from, message, retransmits_ahead)
 }
